@@ -1,0 +1,74 @@
+# Daily Papers. `make run` and `make test` are all a newcomer needs; see README.md.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: install run test serve lint format chromium bench-import bench-digests bench-load
+
+$(BIN)/.installed: requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+install: $(BIN)/.installed
+
+## run: the site on the embedded default (SQLite in var/, no Redis) with demo data.
+run: export DEBUG ?= 1
+run: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py load_demo
+	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+
+## test: the whole suite against PostgreSQL and Redis at their usual local addresses.
+test: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/dailypapers
+test: export REDIS_URL ?= redis://127.0.0.1:6379/15
+test: export SECRET_KEY ?= test-only-secret-key
+test: export SITE_URL ?= http://testserver
+test: export ALLOWED_HOSTS ?= testserver,localhost,127.0.0.1
+test: export SECURE_SSL_REDIRECT ?= 0
+test: export SESSION_COOKIE_SECURE ?= 0
+test: export CSRF_COOKIE_SECURE ?= 0
+test: export STATIC_MANIFEST ?= 0
+test: install chromium
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+chromium:
+	@test -x $(CHROMIUM) || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
+	      || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }; \
+	  else \
+	    echo "Browser tests need Chromium: sudo apt-get install -y chromium"; exit 1; \
+	  fi; }
+
+## serve: production-like on PostgreSQL + Redis: gunicorn, a Celery worker and beat.
+serve: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/dailypapers
+serve: export REDIS_URL ?= redis://127.0.0.1:6379/0
+serve: export SITE_URL ?= http://127.0.0.1:$(PORT)
+serve: export SECURE_SSL_REDIRECT ?= 0
+serve: export SESSION_COOKIE_SECURE ?= 0
+serve: export CSRF_COOKIE_SECURE ?= 0
+serve: export PORT := $(PORT)
+serve: install
+	@mkdir -p var && test -s var/secret_key || $(BIN)/python -c \
+	  "import secrets; print(secrets.token_urlsafe(50))" > var/secret_key
+	@psql "$$DATABASE_URL" -c 'select 1' >/dev/null 2>&1 || createdb -h 127.0.0.1 -U postgres dailypapers
+	export SECRET_KEY=$${SECRET_KEY:-$$(cat var/secret_key)}; \
+	$(BIN)/python manage.py migrate --noinput && \
+	$(BIN)/python manage.py collectstatic --noinput -v0 && \
+	$(BIN)/python manage.py load_demo && \
+	trap 'kill 0' INT TERM EXIT; \
+	$(BIN)/celery -A config worker --loglevel=INFO & \
+	$(BIN)/celery -A config beat --loglevel=INFO & \
+	$(BIN)/gunicorn config.wsgi -c config/gunicorn.py
+
+lint:
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
+
+format:
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .

@@ -1,0 +1,20 @@
+"""The Celery app. Settings come from Django's (CELERY_* names); tasks from each app's
+tasks.py. The beat schedule lives here, in code, so it is reviewed like any change."""
+
+import os
+
+from celery import Celery
+from celery.schedules import crontab
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("dailypapers")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+app.conf.beat_schedule = {
+    "refresh-rank-scores": {
+        "task": "papers.tasks.refresh_rank_scores",
+        "schedule": crontab(minute="*/10"),
+    },
+}

@@ -1,0 +1,14 @@
+"""gunicorn settings for web processes (make serve, bench/load.py)."""
+
+import multiprocessing
+import os
+
+bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
+workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2))
+threads = int(os.environ.get("WEB_THREADS", 1))
+timeout = int(os.environ.get("WEB_TIMEOUT", 30))
+max_requests = 5000
+max_requests_jitter = 500
+accesslog = os.environ.get("WEB_ACCESS_LOG") or None
+# No SQL statement from a web request may hold a worker for long.
+raw_env = [f"DATABASE_STATEMENT_TIMEOUT={os.environ.get('DATABASE_STATEMENT_TIMEOUT', '3000')}"]

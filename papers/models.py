@@ -1,0 +1,263 @@
+import datetime as dt
+import re
+import unicodedata
+
+from django.conf import settings
+from django.db import IntegrityError, connection, models, transaction
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, Value
+from django.urls import reverse
+from django.utils import timezone
+
+from . import ranking
+from .arxiv_ids import is_old_style, validate_arxiv_id
+
+AUTHORS_ON_CARD = 5
+
+
+def normalise_name(name: str) -> str:
+    """The key authors are matched on: accents folded, case folded, punctuation and
+    spacing collapsed. "José  García-Pérez" and "Jose Garcia Perez" match."""
+    decomposed = unicodedata.normalize("NFKD", name)
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(re.sub(r"[\W_]+", " ", stripped.casefold()).split())
+
+
+def slug_for(normalised: str) -> str:
+    return normalised.replace(" ", "-")
+
+
+class PaperQuerySet(models.QuerySet):
+    def visible(self):
+        return self.filter(is_hidden=False)
+
+    def featured(self):
+        return self.filter(daily_date__isnull=False)
+
+    def on_day(self, day: dt.date):
+        return self.filter(daily_date=day)
+
+    def featured_between(self, first: dt.date, last: dt.date):
+        return self.filter(daily_date__gte=first, daily_date__lte=last)
+
+    def ranked(self):
+        """Most upvoted first, as the daily, week and month lists show them."""
+        return self.order_by("-upvote_count", "-published_at", "-id")
+
+    def trending(self, now: dt.datetime | None = None):
+        now = now or timezone.now()
+        since = (now - dt.timedelta(days=settings.TRENDING_DAYS)).date()
+        return self.featured().filter(daily_date__gte=since).order_by("-rank_score", "-id")
+
+    def newest(self):
+        return self.order_by(F("published_at").desc(nulls_last=True), "-id")
+
+    def in_category(self, category: str):
+        """Papers listing `category` among their categories (primary or cross-list)."""
+        if category.endswith(".*"):
+            # A whole archive, e.g. "cs.*".
+            return self.filter(primary_category__startswith=category[:-1])
+        if connection.vendor == "postgresql":
+            return self.filter(categories__contains=[category])  # GIN-indexed jsonb @>
+        return self.filter(categories__icontains=f'"{category}"')
+
+    def with_user_votes(self, user):
+        if user is None or not user.is_authenticated:
+            return self.annotate(user_has_voted=Value(False, output_field=models.BooleanField()))
+        return self.annotate(
+            user_has_voted=Exists(Vote.objects.filter(paper=OuterRef("pk"), user=user))
+        )
+
+    def for_listing(self, user=None):
+        """Everything a paper card needs, in a fixed number of queries whatever the
+        page length: the papers (with the viewer's vote and the submitter) and one
+        query for the first authors of all of them."""
+        first_authors = Authorship.objects.select_related("author").order_by("position")
+        return (
+            self.visible()
+            .select_related("submitted_by")
+            .prefetch_related(
+                Prefetch(
+                    "authorships",
+                    queryset=first_authors.filter(position__lt=AUTHORS_ON_CARD),
+                    to_attr="first_authorships",
+                )
+            )
+            .with_user_votes(user)
+        )
+
+
+class Paper(models.Model):
+    """A paper on arXiv, indexed from one of the sources in papers.ingest.
+
+    Denormalised fields, kept by the code that owns each change:
+    - upvote_count: the number of Vote rows; changed only in add_vote/remove_vote (and
+      account deletion), in the same transaction as the vote row.
+    - rank_score: the trending score (papers.ranking); rewritten with each vote and by
+      the periodic refresh_rank_scores task.
+    - author_names, author_count: the authors in order, for search, feeds and cards;
+      written by ingestion with the Authorship rows.
+    """
+
+    arxiv_id = models.CharField(max_length=64, unique=True, validators=[validate_arxiv_id])
+    version = models.PositiveSmallIntegerField(default=1)
+    title = models.TextField()
+    abstract = models.TextField(blank=True)
+    comments = models.TextField(blank=True)
+    journal_ref = models.TextField(blank=True)
+    doi = models.CharField(max_length=255, blank=True)
+    primary_category = models.CharField(max_length=32, blank=True)
+    categories = models.JSONField(default=list, blank=True)
+    published_at = models.DateTimeField(null=True, blank=True, help_text="arXiv v1 date")
+    updated_at = models.DateTimeField(null=True, blank=True, help_text="arXiv latest version")
+    code_url = models.URLField(max_length=500, blank=True)
+    project_url = models.URLField(max_length=500, blank=True)
+    daily_date = models.DateField(
+        null=True, blank=True, help_text="Day featured in the daily list; empty if only indexed"
+    )
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="submitted_papers",
+    )
+    upvote_count = models.PositiveIntegerField(default=0)
+    rank_score = models.FloatField(default=0.0)
+    is_hidden = models.BooleanField(default=False, help_text="Hidden by a moderator")
+    author_names = models.TextField(blank=True)
+    author_count = models.PositiveIntegerField(default=0)
+    source = models.JSONField(default=dict, blank=True, help_text="Raw source record")
+    created_at = models.DateTimeField(auto_now_add=True)
+    modified_at = models.DateTimeField(auto_now=True)
+
+    objects = PaperQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            models.Index(
+                F("daily_date").desc(),
+                F("upvote_count").desc(),
+                name="paper_daily_ranked",
+                condition=Q(daily_date__isnull=False),
+            ),
+            models.Index(
+                F("rank_score").desc(),
+                name="paper_trending",
+                condition=Q(daily_date__isnull=False),
+            ),
+            models.Index(F("published_at").desc(), name="paper_newest"),
+            models.Index(fields=["primary_category", "published_at"], name="paper_category"),
+        ]
+
+    def __str__(self):
+        return f"{self.arxiv_id}: {self.title[:80]}"
+
+    def get_absolute_url(self):
+        return reverse("papers:detail", args=[self.arxiv_id])
+
+    @property
+    def abs_url(self):
+        return f"https://arxiv.org/abs/{self.arxiv_id}"
+
+    @property
+    def pdf_url(self):
+        return f"https://arxiv.org/pdf/{self.arxiv_id}"
+
+    @property
+    def is_old_style(self):
+        return is_old_style(self.arxiv_id)
+
+    @property
+    def more_authors(self):
+        """How many authors a card leaves out after the first few."""
+        return max(self.author_count - AUTHORS_ON_CARD, 0)
+
+    def _count_update(self, delta: int):
+        """UPDATE the count and the score in one statement, so concurrent votes can't
+        interleave a read and a write."""
+        divisor = ranking.decay(self.daily_date, timezone.now())
+        new_count = F("upvote_count") + delta
+        score = new_count / divisor if divisor else Value(0.0)
+        Paper.objects.filter(pk=self.pk).update(upvote_count=new_count, rank_score=score)
+
+    def add_vote(self, user) -> bool:
+        """Record `user`'s upvote. Returns False if they had already voted: the
+        database's unique constraint decides, so two racing requests can't both win."""
+        with transaction.atomic():
+            try:
+                with transaction.atomic():
+                    Vote.objects.create(user=user, paper=self)
+            except IntegrityError:
+                return False
+            self._count_update(+1)
+        return True
+
+    def remove_vote(self, user) -> bool:
+        """Withdraw `user`'s upvote. Returns False if there was none."""
+        with transaction.atomic():
+            deleted, _ = Vote.objects.filter(user=user, paper=self).delete()
+            if not deleted:
+                return False
+            self._count_update(-1)
+        return True
+
+
+class Author(models.Model):
+    """A name as it appears on papers. Authors are matched on `normalised_name`, so one
+    Author may be several people with the same name until someone claims it."""
+
+    name = models.CharField(max_length=300)
+    normalised_name = models.CharField(max_length=300, unique=True)
+    slug = models.SlugField(max_length=300, unique=True, allow_unicode=True)
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="claimed_authors",
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("papers:author", args=[self.slug])
+
+
+class Authorship(models.Model):
+    """An author's place on a paper (0-based `position`, in the paper's order)."""
+
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="authorships")
+    author = models.ForeignKey(Author, on_delete=models.CASCADE, related_name="authorships")
+    position = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["paper", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["paper", "position"], name="one_author_per_position"),
+            models.UniqueConstraint(fields=["paper", "author"], name="author_once_per_paper"),
+        ]
+        indexes = [models.Index(fields=["author", "paper"], name="authorship_by_author")]
+
+    def __str__(self):
+        return f"{self.author} on {self.paper.arxiv_id} (#{self.position + 1})"
+
+
+class Vote(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="votes"
+    )
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="votes")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "paper"], name="one_vote_per_user_per_paper"),
+        ]
+        indexes = [models.Index(fields=["paper", "created_at"], name="vote_by_paper")]
+
+    def __str__(self):
+        return f"{self.user} ↑ {self.paper.arxiv_id}"

@@ -1,0 +1,1 @@
+// Progressive enhancement only: every control works without JavaScript.

@@ -1,0 +1,44 @@
+"""With nothing configured but DEBUG, the site runs on SQLite with no Redis."""
+
+import os
+import subprocess
+import sys
+import time
+
+import httpx
+
+from .conftest import ROOT, free_port
+
+
+def test_the_embedded_default_serves_the_front_page(tmp_path):
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "SITE_URL", "ALLOWED_HOSTS"}
+    }
+    env |= {"DEBUG": "1", "DAILYPAPERS_VAR_DIR": str(tmp_path)}
+    manage = [sys.executable, "manage.py"]
+    subprocess.run([*manage, "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
+    port = free_port()
+    server = subprocess.Popen(
+        [*manage, "runserver", "--noreload", f"127.0.0.1:{port}"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        response = None
+        for _ in range(100):
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/", timeout=5)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        assert response is not None, "the server did not start"
+        assert response.status_code == 200
+        assert "Daily papers" in response.text
+        assert (tmp_path / "db.sqlite3").exists()
+    finally:
+        server.terminate()
+        server.wait(10)

@@ -1,0 +1,28 @@
+from papers.models import Vote
+
+from .factories import PaperFactory
+
+
+def test_it_records_a_vote_and_counts_it(voter):
+    paper = PaperFactory()
+    assert paper.add_vote(voter) is True
+    paper.refresh_from_db()
+    assert paper.upvote_count == 1 == Vote.objects.filter(paper=paper).count()
+    assert paper.rank_score > 0
+
+
+def test_second_vote_is_ignored(voter):
+    paper = PaperFactory()
+    paper.add_vote(voter)
+    assert paper.add_vote(voter) is False
+    paper.refresh_from_db()
+    assert paper.upvote_count == 1
+
+
+def test_removing_a_vote_that_was_never_cast_changes_nothing(voter):
+    paper = PaperFactory()
+    assert paper.remove_vote(voter) is False
+    paper.add_vote(voter)
+    assert paper.remove_vote(voter) is True
+    paper.refresh_from_db()
+    assert paper.upvote_count == 0 == Vote.objects.count()
