@@ -48,6 +48,18 @@ class PaperQuerySet(models.QuerySet):
         since = (now - dt.timedelta(days=settings.TRENDING_DAYS)).date()
         return self.featured().filter(daily_date__gte=since).order_by("-rank_score", "-id")
 
+    def refresh_rank_scores(self, now: dt.datetime | None = None) -> int:
+        """Recompute the trending score of every paper in the trending window, as they
+        age. Votes rewrite a single paper's score at once (Paper._count_update)."""
+        now = now or timezone.now()
+        papers = list(self.trending(now).only("pk", "upvote_count", "daily_date", "rank_score"))
+        for paper in papers:
+            paper.rank_score = ranking.hot_score(paper.upvote_count, paper.daily_date, now)
+        # Written with the count read above: a vote landing in between rewrites its
+        # paper's score itself, so the next refresh is at most one period late.
+        self.model.objects.bulk_update(papers, ["rank_score"], batch_size=1000)
+        return len(papers)
+
     def newest(self):
         return self.order_by(F("published_at").desc(nulls_last=True), "-id")
 

@@ -24,6 +24,7 @@ urlpatterns = [
     path("new/", views.new, name="new"),
     path("search/", views.search, name="search"),
     path("papers/<arxiv:arxiv_id>/", views.paper_detail, name="detail"),
+    path("papers/<arxiv:arxiv_id>/vote/", views.vote, name="vote"),
     path("authors/<str:slug>/", views.author_detail, name="author"),
     path("about/ranking/", views.about_ranking, name="about_ranking"),
     path("api/", views.api_docs, name="api_docs"),

@@ -1,4 +1,7 @@
-from django.shortcuts import get_object_or_404, render
+from django.contrib.auth.views import redirect_to_login
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
 
 from .models import Author, Paper
 
@@ -54,3 +57,28 @@ def page_not_found(request, exception):
 
 def server_error(request):
     return render(request, "errors/500.html", status=500)
+
+
+def _safe_next(request, fallback):
+    target = request.POST.get("next") or request.META.get("HTTP_REFERER") or ""
+    if url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return target
+    return fallback
+
+
+@require_POST
+def vote(request, arxiv_id):
+    """Add (action=up) or withdraw (action=remove) the user's upvote. Explicit actions,
+    not a toggle, so a double click or a retried request can't undo itself."""
+    paper = get_object_or_404(Paper.objects.visible(), arxiv_id=arxiv_id)
+    back = _safe_next(request, paper.get_absolute_url())
+    if not request.user.is_authenticated:
+        return redirect_to_login(back)
+    if request.POST.get("action") == "remove":
+        paper.remove_vote(request.user)
+    else:
+        paper.add_vote(request.user)
+    if request.htmx:
+        paper = Paper.objects.with_user_votes(request.user).get(pk=paper.pk)
+        return render(request, "papers/_vote_button.html", {"paper": paper})
+    return redirect(back)
