@@ -1,5 +1,14 @@
+import datetime as dt
+import zoneinfo
+from functools import cache
+
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
-from django.db import models
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, RegexValidator
+from django.db import IntegrityError, models, transaction
+from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 
 class User(AbstractUser):
@@ -14,3 +23,239 @@ class User(AbstractUser):
     @property
     def public_name(self):
         return self.display_name or self.username
+
+
+# --- Digests (issue 5): email subscriptions and followed interests ------------------
+# A subscription belongs to an account, or to a bare address for visitors; it is keyed
+# on the address so one inbox gets one digest. Followed authors, categories and
+# keywords belong to accounts and add personal sections to their owner's digest.
+# Sending lives in papers.digests; the delivery log is papers.DigestDelivery.
+
+
+@cache
+def time_zone_names() -> tuple[str, ...]:
+    return tuple(sorted(zoneinfo.available_timezones()))
+
+
+def validate_time_zone(value: str):
+    if value and value not in time_zone_names():
+        raise ValidationError("%(value)s is not a time zone name.", params={"value": value})
+
+
+def normalise_email(address: str) -> str:
+    """The key subscriptions are unique on. Mailbox providers treat the local part
+    case-insensitively in practice, so "Ada@Example.org" and "ada@example.org" are one
+    subscriber (and one rate-limit bucket)."""
+    return address.strip().lower()
+
+
+class DigestSubscriptionQuerySet(models.QuerySet):
+    def receiving(self):
+        """Confirmed and not paused: the only subscriptions a digest is ever sent to."""
+        return self.filter(confirmed_at__isnull=False, paused_at__isnull=True)
+
+    def for_email(self, address: str):
+        return self.filter(email=normalise_email(address))
+
+
+class DigestSubscription(models.Model):
+    """An inbox that asked for the trending-papers digest.
+
+    Nothing but the confirmation email is sent until `confirmed_at` is set (double
+    opt-in). `paused_at` stops all mail at once: the subscriber unsubscribed, turned
+    the digest off, or the address bounced permanently (`pause_reason` says which).
+    Confirmation mails are throttled by `confirmation_sent_at`/`confirmations_sent`,
+    so an address typed by someone else can't be mailed repeatedly.
+    """
+
+    class Frequency(models.TextChoices):
+        DAILY = "daily", "Daily (weekdays)"
+        WEEKLY = "weekly", "Weekly (Mondays)"
+
+    class PauseReason(models.TextChoices):
+        UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
+        BOUNCED = "bounced", "Address bounced"
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="digest_subscription",
+        help_text="Empty for a visitor who subscribed with an address only",
+    )
+    email = models.EmailField(unique=True, help_text="Stored lower-cased (normalise_email)")
+    frequency = models.CharField(max_length=8, choices=Frequency, default=Frequency.DAILY)
+    send_hour = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(23)],
+        help_text="Local hour to send at; empty for the site default (DIGEST_SEND_HOUR)",
+    )
+    time_zone = models.CharField(
+        max_length=64,
+        blank=True,
+        validators=[validate_time_zone],
+        help_text="IANA name, e.g. Europe/Paris; empty for DIGEST_TIME_ZONE",
+    )
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    confirmation_sent_at = models.DateTimeField(null=True, blank=True)
+    confirmations_sent = models.PositiveSmallIntegerField(
+        default=0, help_text="Confirmation mails since the address was last confirmed"
+    )
+    paused_at = models.DateTimeField(null=True, blank=True)
+    pause_reason = models.CharField(max_length=16, choices=PauseReason, blank=True)
+    pause_detail = models.TextField(blank=True, help_text="e.g. the SMTP reply of a bounce")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = DigestSubscriptionQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["time_zone", "frequency"],
+                name="digest_sub_receiving",
+                condition=models.Q(confirmed_at__isnull=False, paused_at__isnull=True),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.email} ({self.frequency})"
+
+    @property
+    def is_receiving(self) -> bool:
+        return self.confirmed_at is not None and self.paused_at is None
+
+    @property
+    def is_pending(self) -> bool:
+        return self.confirmed_at is None and self.paused_at is None
+
+    def pause(self, reason: str, detail: str = "", now=None) -> bool:
+        """Stop all mail to this subscription at once. Returns False if it was already
+        paused. A single UPDATE, so it takes effect even mid-batch (the sender
+        re-checks `paused_at` in the statement that marks each mail sent)."""
+        now = now or timezone.now()
+        updated = DigestSubscription.objects.filter(pk=self.pk, paused_at__isnull=True).update(
+            paused_at=now, pause_reason=reason, pause_detail=detail[:2000]
+        )
+        self.paused_at, self.pause_reason, self.pause_detail = now, reason, detail[:2000]
+        return bool(updated)
+
+    def resume(self):
+        self.paused_at, self.pause_reason, self.pause_detail = None, "", ""
+        self.save(update_fields=["paused_at", "pause_reason", "pause_detail"])
+
+    def confirm(self, now=None):
+        """The owner of the address said yes: start sending (again)."""
+        now = now or timezone.now()
+        DigestSubscription.objects.filter(pk=self.pk).update(
+            confirmed_at=Coalesce("confirmed_at", models.Value(now)),
+            confirmations_sent=0,
+            paused_at=None,
+            pause_reason="",
+            pause_detail="",
+        )
+        self.refresh_from_db()
+
+    def claim_confirmation_mail(self, now=None) -> bool:
+        """May a confirmation mail go out now? At most one per
+        DIGEST_CONFIRM_RESEND_HOURS and DIGEST_CONFIRM_MAX_SENDS in all until the
+        address is confirmed. A conditional UPDATE decides, so two requests racing
+        for the same address send one mail."""
+        now = now or timezone.now()
+        cutoff = now - dt.timedelta(hours=settings.DIGEST_CONFIRM_RESEND_HOURS)
+        claimed = (
+            DigestSubscription.objects.filter(
+                pk=self.pk, confirmations_sent__lt=settings.DIGEST_CONFIRM_MAX_SENDS
+            )
+            .filter(
+                models.Q(confirmation_sent_at__isnull=True)
+                | models.Q(confirmation_sent_at__lt=cutoff)
+            )
+            .update(
+                confirmation_sent_at=now,
+                confirmations_sent=models.F("confirmations_sent") + 1,
+            )
+        )
+        return bool(claimed)
+
+
+class FollowedAuthor(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="followed_authors"
+    )
+    author = models.ForeignKey("papers.Author", on_delete=models.CASCADE, related_name="followers")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["author__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "author"], name="follow_author_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.user} follows {self.author}"
+
+
+validate_category = RegexValidator(
+    r"^[a-z][a-z\-]*(\.([A-Za-z][A-Za-z\-]*|\*))?$",
+    "Use an arXiv category such as cs.CL, math.PR, hep-th, or a whole archive as cs.*",
+)
+
+
+class FollowedCategory(models.Model):
+    """An arXiv category (cs.CL) or a whole archive (cs.*); see Paper.in_category."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="followed_categories"
+    )
+    category = models.CharField(max_length=32, validators=[validate_category])
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["category"]
+        verbose_name_plural = "followed categories"
+        constraints = [
+            models.UniqueConstraint(fields=["user", "category"], name="follow_category_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.user} follows {self.category}"
+
+
+class FollowedKeyword(models.Model):
+    """A word or phrase matched against new papers' titles and abstracts."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="followed_keywords"
+    )
+    keyword = models.CharField(max_length=100)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["keyword"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "keyword"], name="follow_keyword_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.user} follows “{self.keyword}”"
+
+
+MAX_FOLLOWS = 100  # per kind: authors, categories, keywords
+
+
+def add_interest(model, user, **fields) -> bool | None:
+    """Follow something (a FollowedAuthor/Category/Keyword). Idempotent: True if
+    added, False if already followed, None at MAX_FOLLOWS. The unique constraint
+    settles a race between two requests."""
+    if model.objects.filter(user=user, **fields).exists():
+        return False
+    if model.objects.filter(user=user).count() >= MAX_FOLLOWS:
+        return None
+    try:
+        with transaction.atomic():
+            model.objects.create(user=user, **fields)
+    except IntegrityError:
+        return False
+    return True

@@ -17,4 +17,11 @@ app.conf.beat_schedule = {
         "task": "papers.tasks.refresh_rank_scores",
         "schedule": crontab(minute="*/10"),
     },
+    # Digests (issue 5): send hours are whole local hours; planning every 5 minutes
+    # sends within minutes of them and re-plans deliveries whose worker died.
+    "plan-digests": {
+        "task": "papers.tasks.plan_digests",
+        "schedule": crontab(minute="*/5"),
+        "options": {"expires": 4 * 60},
+    },
 }

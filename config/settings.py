@@ -226,3 +226,29 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
     },
 }
+
+# --- Digests (papers.digests) ---------------------------------------------------------
+# The trending-papers email. Times are local to each subscriber (their time zone, or
+# DIGEST_TIME_ZONE); see the README's "Email digests" section for the sending design.
+
+DIGEST_FROM_EMAIL = env.str("DIGEST_FROM_EMAIL", default=DEFAULT_FROM_EMAIL)
+DIGEST_SEND_HOUR = env.int("DIGEST_SEND_HOUR", default=7)
+DIGEST_TIME_ZONE = env.str("DIGEST_TIME_ZONE", default="UTC")
+DIGEST_WEEKLY_DAY = env.int("DIGEST_WEEKLY_DAY", default=0)  # 0 = Monday
+DIGEST_TRENDING_COUNT = env.int("DIGEST_TRENDING_COUNT", default=10)
+DIGEST_PERSONAL_COUNT = env.int("DIGEST_PERSONAL_COUNT", default=5)  # per section
+# Subscriptions per batch task; each batch shares one SMTP connection and one render of
+# the shared sections.
+DIGEST_BATCH_SIZE = env.int("DIGEST_BATCH_SIZE", default=200)
+# A delivery claimed longer ago than this without being sent (its worker died) may be
+# claimed again. Longer than a batch takes; a shorter lease costs work, never a duplicate.
+DIGEST_CLAIM_LEASE = env.int("DIGEST_CLAIM_LEASE", default=15 * 60)
+DIGEST_MAX_ATTEMPTS = env.int("DIGEST_MAX_ATTEMPTS", default=6)
+DIGEST_RETRY_BACKOFF = env.int("DIGEST_RETRY_BACKOFF", default=60)  # seconds, doubling
+# Papers sent within this many days are never sent again; older papers are not offered.
+DIGEST_HISTORY_DAYS = env.int("DIGEST_HISTORY_DAYS", default=90)
+DIGEST_CONFIRM_MAX_AGE = env.int("DIGEST_CONFIRM_MAX_AGE", default=7 * 24 * 3600)
+DIGEST_CONFIRM_RESEND_HOURS = env.int("DIGEST_CONFIRM_RESEND_HOURS", default=12)
+DIGEST_CONFIRM_MAX_SENDS = env.int("DIGEST_CONFIRM_MAX_SENDS", default=3)
+DIGEST_SUBSCRIBE_RATE_IP = env.str("DIGEST_SUBSCRIBE_RATE_IP", default="10/h")
+DIGEST_SUBSCRIBE_RATE_EMAIL = env.str("DIGEST_SUBSCRIBE_RATE_EMAIL", default="3/h")

@@ -273,3 +273,7 @@ class Vote(models.Model):
 
     def __str__(self):
         return f"{self.user} ↑ {self.paper.arxiv_id}"
+
+
+# --- Digests (issue 5): the delivery log lives with the rest of papers.digests ---------
+from .digests.models import DigestDelivery  # noqa: E402, F401

@@ -164,40 +164,50 @@ def database_url_for_tests() -> str:
 
 
 class WorkerProcess:
-    def __init__(self, env):
+    """A `celery worker` (prefork, one child) in its own process group. Its output
+    goes to a file, not a pipe: a pipe nobody reads fills up after 64 KiB of log and
+    blocks the worker mid-task. `.log()` returns it, for failure messages."""
+
+    def __init__(self, env, log_path: Path):
         self.env = env
+        self.log_path = log_path
         self.proc = None
 
     def start(self):
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "config",
-                "worker",
-                "--pool=prefork",
-                "--concurrency=1",
-                "--loglevel=INFO",
-                "--without-gossip",
-                "--without-mingle",
-                "--hostname",
-                f"test-{os.getpid()}@%h",
-            ],
-            cwd=ROOT,
-            env=self.env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "config",
+                    "worker",
+                    "--pool=prefork",
+                    "--concurrency=1",
+                    "--loglevel=INFO",
+                    "--without-gossip",
+                    "--without-mingle",
+                    "--hostname",
+                    f"test-{os.getpid()}@%h",
+                ],
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError("The Celery worker exited:\n" + self.proc.stdout.read().decode())
+                raise RuntimeError("The Celery worker exited:\n" + self.log())
             if celery_app.control.ping(timeout=0.5):
                 return self
-        raise RuntimeError("The Celery worker did not answer a ping within 30 s")
+        self.kill()
+        raise RuntimeError("The Celery worker did not answer a ping within 30 s:\n" + self.log())
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def kill(self):
         """SIGKILL the whole worker (parent and pool child), as a crash would."""
@@ -214,14 +224,29 @@ class WorkerProcess:
                 self.kill()
 
 
+def _mail_env() -> dict:
+    """Point the worker's mail at the test's SMTP server, if the test has one (request
+    `smtp_server` before `celery_worker`)."""
+    if settings.EMAIL_BACKEND != "django.core.mail.backends.smtp.EmailBackend":
+        return {}
+    return {"EMAIL_URL": f"smtp://{settings.EMAIL_HOST}:{settings.EMAIL_PORT}"}
+
+
 @pytest.fixture
-def celery_worker(transactional_db):
+def celery_worker(transactional_db, request, tmp_path):
     """A `celery worker` process against Redis and the test database. Tasks sent during
-    the test go to it, not in-process. `.kill()` and `.start()` simulate a crash."""
+    the test go to it, not in-process. `.kill()` and `.start()` simulate a crash.
+    Settings for the worker's environment: @pytest.mark.worker_env(NAME="value")."""
     celery_app.conf.task_always_eager = False
     celery_app.control.purge()
-    env = os.environ | {"DATABASE_URL": database_url_for_tests(), "CELERY_TASK_ALWAYS_EAGER": "0"}
-    worker = WorkerProcess(env).start()
+    marker = request.node.get_closest_marker("worker_env")
+    env = (
+        os.environ
+        | {"DATABASE_URL": database_url_for_tests(), "CELERY_TASK_ALWAYS_EAGER": "0"}
+        | _mail_env()
+        | (marker.kwargs if marker else {})
+    )
+    worker = WorkerProcess(env, tmp_path / "celery-worker.log").start()
     yield worker
     worker.stop()
     celery_app.control.purge()

@@ -1,0 +1,111 @@
+"""/settings/digest/: the signed-in side of the digest (issue 5). The sending side
+and the visitor pages are in papers.digests."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from papers.digests import subscribing
+from papers.digests.forms import CategoryForm, DigestSettingsForm, KeywordForm
+
+from .models import (
+    DigestSubscription,
+    FollowedAuthor,
+    FollowedCategory,
+    FollowedKeyword,
+    add_interest,
+)
+
+# Offered as you type; any valid category can be entered.
+SUGGESTED_CATEGORIES = (
+    "cs.AI cs.CL cs.CV cs.LG cs.RO cs.IR cs.CR cs.DC cs.HC cs.SE cs.NE cs.* stat.ML "
+    "math.OC math.PR eess.AS eess.IV q-bio.NC physics.comp-ph quant-ph"
+).split()
+
+_SAVED = {
+    "on": "Your digest settings are saved.",
+    "off": "The digest is off. Nothing more will be sent.",
+    "confirm": "Almost done: we emailed you a link to confirm the address.",
+    "no-email": "Add an email address to your account first.",
+}
+
+
+def _interests(user, category_form=None, keyword_form=None) -> dict:
+    return {
+        "followed_authors": FollowedAuthor.objects.filter(user=user).select_related("author"),
+        "followed_categories": FollowedCategory.objects.filter(user=user),
+        "followed_keywords": FollowedKeyword.objects.filter(user=user),
+        "category_form": category_form or CategoryForm(),
+        "keyword_form": keyword_form or KeywordForm(),
+        "suggested_categories": SUGGESTED_CATEGORIES,
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def digest_settings(request):
+    sub = DigestSubscription.objects.filter(user=request.user).first()
+    initial = {"enabled": False, "frequency": DigestSubscription.Frequency.DAILY}
+    if sub is not None:
+        initial = {
+            "enabled": sub.paused_at is None,
+            "frequency": sub.frequency,
+            "send_hour": sub.send_hour,
+            "time_zone": sub.time_zone,
+        }
+    form = DigestSettingsForm(request.POST or None, initial=initial)
+    if request.method == "POST":
+        if request.POST.get("action") == "resend" and sub is not None:
+            if subscribing.request_confirmation(sub):
+                messages.success(request, f"We sent a new confirmation link to {sub.email}.")
+            else:
+                messages.info(request, "We sent a link recently; please check your inbox.")
+            return redirect("accounts:digest_settings")
+        if form.is_valid():
+            outcome = subscribing.save_for_user(request.user, **form.cleaned_data)
+            messages.success(request, _SAVED[outcome])
+            return redirect("accounts:digest_settings")
+    context = {
+        "form": form,
+        "subscription": sub,
+        "schedule": subscribing.schedule(sub) if sub else "",
+        **_interests(request.user),
+    }
+    return render(request, "accounts/digest_settings.html", context)
+
+
+@login_required
+@require_POST
+def digest_interests(request):
+    """Add or remove a followed category, keyword or author (htmx swaps the list)."""
+    user, action = request.user, request.POST.get("action", "")
+    category_form = keyword_form = None
+    note = ""
+    if action == "add_category":
+        category_form = CategoryForm(request.POST)
+        if category_form.is_valid():
+            added = add_interest(FollowedCategory, user, **category_form.cleaned_data)
+            note = "limit" if added is None else ""
+            category_form = None if added is not None else category_form
+    elif action == "add_keyword":
+        keyword_form = KeywordForm(request.POST)
+        if keyword_form.is_valid():
+            added = add_interest(FollowedKeyword, user, **keyword_form.cleaned_data)
+            note = "limit" if added is None else ""
+            keyword_form = None if added is not None else keyword_form
+    elif action == "remove_category":
+        FollowedCategory.objects.filter(user=user, pk=request.POST.get("id") or 0).delete()
+    elif action == "remove_keyword":
+        FollowedKeyword.objects.filter(user=user, pk=request.POST.get("id") or 0).delete()
+    elif action == "unfollow_author":
+        FollowedAuthor.objects.filter(user=user, pk=request.POST.get("id") or 0).delete()
+    context = {**_interests(user, category_form, keyword_form), "note": note}
+    if request.htmx:
+        return render(request, "accounts/_digest_interests.html", context)
+    for form in (category_form, keyword_form):
+        for error in form.errors.values() if form else ():
+            messages.error(request, " ".join(error))
+    if note:
+        messages.error(request, "You follow as many as you can of those; remove some first.")
+    return redirect("accounts:digest_settings")

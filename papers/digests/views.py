@@ -1,0 +1,188 @@
+"""Digest pages reachable without an account: subscribing, confirming, the signed
+links in every digest (view in browser, unsubscribe), and following authors."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST
+from django_ratelimit.core import is_ratelimited
+
+from accounts.models import MAX_FOLLOWS, DigestSubscription, FollowedAuthor, add_interest
+
+from ..models import Author
+from . import subscribing, tokens
+from .compose import Composer, Recipient, papers_for
+from .forms import SubscribeForm
+from .models import DigestDelivery
+from .periods import Period
+
+
+def _bad_link(request, status=400):
+    return render(request, "digests/bad_link.html", status=status)
+
+
+def _rate_limited(request, form) -> bool:
+    """Per network (IP) and per address, so neither one visitor nor many can make
+    the site mail one inbox again and again (the confirmation throttle on the
+    subscription is the second line)."""
+    by_ip = is_ratelimited(
+        request,
+        group="digests.subscribe.ip",
+        key="ip",
+        rate=settings.DIGEST_SUBSCRIBE_RATE_IP,
+        increment=True,
+    )
+    if by_ip or not form.is_valid():
+        return by_ip
+    return is_ratelimited(
+        request,
+        group="digests.subscribe.email",
+        key=lambda group, request: form.cleaned_data["email"],
+        rate=settings.DIGEST_SUBSCRIBE_RATE_EMAIL,
+        increment=True,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def subscribe(request):
+    """GET: a page with the box. POST (htmx or not): subscribe a visitor."""
+    form = SubscribeForm(request.POST or None)
+    state = "form"
+    status = 200
+    if request.method == "POST":
+        if _rate_limited(request, form):
+            state, status = "limited", 429
+        elif form.is_valid():
+            if not form.is_bot:
+                subscribing.subscribe_visitor(
+                    form.cleaned_data["email"],
+                    form.cleaned_data["frequency"],
+                    form.cleaned_data["time_zone"],
+                )
+            state = "sent"
+        else:
+            status = 400
+    context = {"form": form, "state": state, "email": form.data.get("email", "")}
+    if request.htmx:
+        # htmx swaps only 2xx responses; the partial carries the error itself.
+        return render(request, "papers/_subscribe_box.html", context)
+    return render(request, "digests/subscribe.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def confirm(request, token):
+    """GET shows a button; only the POST confirms, because mail scanners open links
+    (a GET that confirmed would let a scanner opt someone in)."""
+    found = tokens.read_confirm_token(token)
+    if found is None:
+        return _bad_link(request)
+    pk, email = found
+    sub = DigestSubscription.objects.filter(pk=pk, email=email).first()
+    if sub is None:
+        return _bad_link(request, status=404)
+    if request.method == "POST":
+        subscribing.confirm(sub, request.user)
+        return render(
+            request,
+            "digests/confirmed.html",
+            {"subscription": sub, "schedule": subscribing.schedule(sub)},
+        )
+    return render(request, "digests/confirm.html", {"subscription": sub, "token": token})
+
+
+# RFC 8058 one-click: mail clients POST without a CSRF token; the signed token is the
+# proof. This view only.
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request, token):
+    """GET: a page to unsubscribe or change frequency, never unsubscribing (mail
+    scanners prefetch links). POST: one-click unsubscribe (RFC 8058), or the page's
+    buttons."""
+    pk = tokens.read_unsubscribe_token(token)
+    if pk is None:
+        return _bad_link(request)
+    sub = DigestSubscription.objects.filter(pk=pk).first()
+    if sub is None:
+        return _bad_link(request, status=404)
+    done = ""
+    if request.method == "POST":
+        action = request.POST.get("action", "unsubscribe")
+        if action == "resubscribe":
+            sub.confirm()
+            done = "resubscribed"
+        elif action in DigestSubscription.Frequency.values:
+            DigestSubscription.objects.filter(pk=sub.pk).update(frequency=action)
+            sub.frequency = action
+            done = "frequency"
+        else:
+            sub.pause(DigestSubscription.PauseReason.UNSUBSCRIBED)
+            done = "unsubscribed"
+    return render(
+        request,
+        "digests/manage.html",
+        {
+            "subscription": sub,
+            "token": token,
+            "done": done,
+            "schedule": subscribing.schedule(sub),
+        },
+    )
+
+
+def view_in_browser(request, token):
+    """The digest as it was mailed, for mail clients that mangle it."""
+    pk = tokens.read_view_token(token)
+    if pk is None:
+        return _bad_link(request)
+    delivery = get_object_or_404(
+        DigestDelivery.objects.select_related("subscription").exclude(sections=[]), pk=pk
+    )
+    recipient = Recipient(
+        delivery_id=delivery.pk,
+        subscription_id=delivery.subscription_id,
+        email=delivery.subscription.email,
+        is_user=delivery.subscription.user_id is not None,
+        sections=delivery.sections,
+    )
+    composer = Composer(Period.from_key(delivery.period), papers_for([delivery.sections]))
+    _, _, html = composer.parts(recipient)
+    response = HttpResponse(html)
+    response["X-Robots-Tag"] = "noindex"
+    return response
+
+
+def _back(request, fallback):
+    target = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return target
+    return fallback
+
+
+@require_POST
+def follow_author(request, slug):
+    """Follow (action=follow) or unfollow (action=unfollow) an author: their new
+    papers join the follower's digest. Explicit actions, so a repeat is harmless."""
+    author = get_object_or_404(Author, slug=slug)
+    back = _back(request, author.get_absolute_url())
+    if not request.user.is_authenticated:
+        return redirect_to_login(back)
+    error = ""
+    if request.POST.get("action") == "unfollow":
+        FollowedAuthor.objects.filter(user=request.user, author=author).delete()
+    elif add_interest(FollowedAuthor, request.user, author=author) is None:
+        error = f"You follow {MAX_FOLLOWS} authors already; unfollow some in your digest settings."
+    following = FollowedAuthor.objects.filter(user=request.user, author=author).exists()
+    if request.htmx:
+        context = {"author": author, "following": following, "error": error}
+        return render(request, "papers/_follow_author.html", context)
+    if error:
+        messages.error(request, error)
+    elif following:
+        messages.success(request, f"You follow {author.name}: their new papers join your digest.")
+    else:
+        messages.success(request, f"You no longer follow {author.name}.")
+    return redirect(back)
