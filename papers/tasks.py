@@ -1,7 +1,6 @@
 import smtplib
 
 from celery import shared_task
-from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import DigestSubscription
@@ -56,10 +55,10 @@ def send_digest_batch(self, subscription_ids, period):
     max_retries=5,
 )
 def send_digest_confirmation(subscription_id):
-    """The double opt-in mail. Queued after commit by papers.digests.subscribing,
-    which has already claimed the right to send it (claim_confirmation_mail)."""
-    not_receiving = Q(confirmed_at__isnull=True) | Q(paused_at__isnull=False)
-    sub = DigestSubscription.objects.filter(not_receiving, pk=subscription_id).first()
+    """The double opt-in mail (also how an account proves it owns an address that
+    already has a subscription). Queued after commit by papers.digests.subscribing,
+    which has claimed the right to send it (claim_confirmation_mail)."""
+    sub = DigestSubscription.objects.filter(pk=subscription_id).first()
     if sub is None:
         return False
     send_confirmation(sub)

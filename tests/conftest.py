@@ -1,12 +1,14 @@
 """Shared fixtures: the real services (PostgreSQL, Redis, an SMTP server, a Celery worker
 process, Chromium) and the personas tests are written about."""
 
+import asyncio
 import os
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from urllib.parse import quote
@@ -112,12 +114,40 @@ def free_port() -> int:
 
 
 class _Inbox:
+    """What the test SMTP server received. Tests can make it misbehave like a real
+    server: `refuse` maps an address to the reply its RCPT gets (e.g. "550 5.1.1 No
+    such user"), `data_delay` holds the reply to a complete message (the server has it
+    already, as a real MTA that queued it), `rcpt_delay` holds each RCPT reply.
+    `rcpt_started`/`data_received` are threading.Events set on each RCPT/message."""
+
     def __init__(self):
         self.envelopes = []
+        self.peers = []  # the connection each message came on
+        self.refuse = {}
+        self.data_delay = 0.0
+        self.rcpt_delay = 0.0
+        self.rcpt_started = threading.Event()
+        self.data_received = threading.Event()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        self.rcpt_started.set()
+        if self.rcpt_delay:
+            await asyncio.sleep(self.rcpt_delay)
+        if address in self.refuse:
+            return self.refuse[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         self.envelopes.append(envelope)
+        self.peers.append(session.peer)
+        self.data_received.set()
+        if self.data_delay:
+            await asyncio.sleep(self.data_delay)
         return "250 Message accepted for delivery"
+
+    def recipients(self) -> list[str]:
+        return [to for e in self.envelopes for to in e.rcpt_tos]
 
     @property
     def messages(self):

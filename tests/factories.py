@@ -3,7 +3,7 @@ import datetime as dt
 import factory
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import DigestSubscription, User
 from papers.models import Author, Authorship, Paper, Vote, normalise_name, slug_for
 
 
@@ -71,3 +71,17 @@ class VoteFactory(factory.django.DjangoModelFactory):
         paper.add_vote(user)
         paper.refresh_from_db(fields=["upvote_count", "rank_score"])
         return Vote.objects.get(user=user, paper=paper)
+
+
+# --- Digests (issue 5) ------------------------------------------------------------------
+
+
+class DigestSubscriptionFactory(factory.django.DjangoModelFactory):
+    """A confirmed subscription, receiving; pass confirmed_at=None for a pending one."""
+
+    class Meta:
+        model = DigestSubscription
+
+    email = factory.Sequence(lambda n: f"reader{n}@example.org")
+    frequency = DigestSubscription.Frequency.DAILY
+    confirmed_at = factory.LazyFunction(timezone.now)

@@ -33,6 +33,7 @@ refusal (4xx) defers that one mail; a lost connection defers the rest of the bat
 import datetime as dt
 import logging
 import smtplib
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from itertools import islice
@@ -283,12 +284,18 @@ def send_batch(subscription_ids, period_key: str, *, now=None, backend=None) -> 
     composer = Composer(period, papers_for(c.sections for c in claims))
     backend = backend or get_connection()
     pending = list(reversed(claims))
+    started = time.monotonic()
+
+    def later(seconds: int) -> dt.datetime:
+        """`seconds` from the present moment of the batch, on the batch's clock."""
+        return now + dt.timedelta(seconds=time.monotonic() - started + seconds)
+
     try:
         while pending:
             current = pending[-1]
             try:
                 _ensure_open(backend)
-                outcome, broken = _send_one(backend, composer, current)
+                outcome, broken = _send_one(backend, composer, current, later)
             except CONNECTION_ERRORS as exc:
                 outcome, broken = None, exc
             else:
@@ -296,7 +303,7 @@ def send_batch(subscription_ids, period_key: str, *, now=None, backend=None) -> 
                 setattr(result, outcome, getattr(result, outcome) + 1)
             if broken:
                 countdown = backoff(current.attempts)
-                _release(pending, f"{type(broken).__name__}: {broken}", now_plus(countdown))
+                _release(pending, f"{type(broken).__name__}: {broken}", later(countdown))
                 result.deferred += len(pending)
                 ids = [c.subscription_id for c in pending]
                 pending = []
@@ -305,16 +312,12 @@ def send_batch(subscription_ids, period_key: str, *, now=None, backend=None) -> 
         if pending:
             # Anything else (a time limit, a database error): let another run have
             # them soon rather than after the lease.
-            _release(pending, "Interrupted before sending", now_plus(backoff(1)), quiet=True)
+            _release(pending, "Interrupted before sending", later(backoff(1)), quiet=True)
         _close_quietly(backend)
     return result
 
 
-def now_plus(seconds: int) -> dt.datetime:
-    return timezone.now() + dt.timedelta(seconds=seconds)
-
-
-def _send_one(backend, composer: Composer, claim: Claim):
+def _send_one(backend, composer: Composer, claim: Claim, later):
     """Send one claimed delivery. Returns (the BatchResult counter to bump, None or
     the exception that broke the connection). Connection errors raised before the
     commit point propagate: the mail was not sent."""
@@ -322,6 +325,11 @@ def _send_one(backend, composer: Composer, claim: Claim):
     mark_sent = _compare_and_set(claim)
     try:
         if not smtp.send(backend, message, mark_sent):
+            # Not ours to send any more: re-claimed elsewhere, or the subscriber left
+            # meanwhile (then say so on the row, which is still ours).
+            _owned(claim).filter(subscription__paused_at__isnull=False).update(
+                status=Status.SKIPPED, error="Unsubscribed before it was sent"
+            )
             return "lost", None
     except smtp.NoReply as exc:
         # Counted as sent: the server got the whole message (see smtp.py).
@@ -334,14 +342,14 @@ def _send_one(backend, composer: Composer, claim: Claim):
             _revert(claim, False, detail, None)
             _pause_bounced(claim, detail)
             return "bounced", None
-        _revert(claim, False, detail, now_plus(backoff(claim.attempts)))
+        _revert(claim, False, detail, later(backoff(claim.attempts)))
         closing = 421 in codes
         return "deferred", smtplib.SMTPServerDisconnected(detail) if closing else None
     except smtplib.SMTPResponseException as exc:
         detail = f"{exc.smtp_code} {_text(exc.smtp_error)}"
         was_sent = mark_sent.done
         if 400 <= exc.smtp_code < 500:
-            _revert(claim, was_sent, detail, now_plus(backoff(claim.attempts)))
+            _revert(claim, was_sent, detail, later(backoff(claim.attempts)))
             closing = exc.smtp_code == 421
             return "deferred", smtplib.SMTPServerDisconnected(detail) if closing else None
         _revert(claim, was_sent, detail, None)

@@ -1,0 +1,242 @@
+"""Sending: claims, retries, bounces, concurrent planners, the commit point, and the
+send_digests command. Against a real SMTP server (aiosmtpd) and real commits."""
+
+import datetime as dt
+import os
+import subprocess
+import sys
+from collections import Counter
+from io import StringIO
+
+import pytest
+from django.core.mail import EmailMessage, get_connection
+from django.core.management import call_command
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import DigestSubscription
+from papers.digests import smtp
+from papers.digests.models import DigestDelivery
+from papers.digests.periods import Period
+from papers.digests.sending import RetryLater, send_batch
+from papers.tasks import plan_digests
+
+from .conftest import ROOT, database_url_for_tests, free_port
+from .digest_helpers import DAILY, NOON, featured, last_weekday, send_due
+from .factories import DigestSubscriptionFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+Status = DigestDelivery.Status
+
+
+def test_a_rerun_sends_nothing_more(smtp_server):
+    featured(2)
+    subs = DigestSubscriptionFactory.create_batch(3)
+    assert send_due().sent == 3
+    again = send_batch([s.pk for s in subs], DAILY.key, now=NOON + dt.timedelta(minutes=5))
+    assert again.sent == 0
+    assert len(smtp_server.messages) == 3
+    assert DigestDelivery.objects.filter(status=Status.SENT).count() == 3
+
+
+def test_one_smtp_connection_serves_a_whole_batch(smtp_server, settings):
+    featured(2)
+    DigestSubscriptionFactory.create_batch(5)
+    settings.DIGEST_BATCH_SIZE = 5
+    send_due()
+    assert len(smtp_server.envelopes) == 5
+    assert len(set(smtp_server.peers)) == 1
+
+
+def test_a_permanent_bounce_pauses_the_subscription_and_the_batch_goes_on(smtp_server):
+    featured(2)
+    gone = DigestSubscriptionFactory(email="gone@example.org")
+    fine = DigestSubscriptionFactory(email="fine@example.org")
+    smtp_server.refuse["gone@example.org"] = "550 5.1.1 No such user here"
+
+    result = send_due()
+
+    assert (result.sent, result.bounced) == (1, 1)
+    assert smtp_server.recipients() == ["fine@example.org"]
+    gone.refresh_from_db()
+    assert gone.pause_reason == "bounced" and "No such user" in gone.pause_detail
+    delivery = gone.deliveries.get()
+    assert delivery.status == Status.FAILED and delivery.next_attempt_at is None
+    assert "550" in delivery.error
+    assert fine.deliveries.get().status == Status.SENT
+    assert send_due(now=NOON + dt.timedelta(hours=3)).sent == 0  # paused: nothing more
+
+
+def test_a_temporary_refusal_is_retried_after_a_backoff(smtp_server, settings):
+    settings.DIGEST_RETRY_BACKOFF = 60
+    featured(2)
+    sub = DigestSubscriptionFactory(email="busy@example.org")
+    smtp_server.refuse["busy@example.org"] = "451 4.3.0 Try again later"
+
+    assert send_due().deferred == 1
+    delivery = sub.deliveries.get()
+    assert delivery.status == Status.FAILED and "451" in delivery.error
+    retry_at = NOON + dt.timedelta(seconds=60)
+    assert retry_at <= delivery.next_attempt_at < retry_at + dt.timedelta(seconds=5)
+    sub.refresh_from_db()
+    assert sub.is_receiving  # not a bounce
+
+    del smtp_server.refuse["busy@example.org"]
+    assert send_due(now=NOON + dt.timedelta(seconds=30)).sent == 0  # backing off
+    assert send_due(now=NOON + dt.timedelta(seconds=70)).sent == 1
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts, delivery.error) == (Status.SENT, 2, "")
+
+
+def test_an_unreachable_server_releases_the_batch_for_a_retry(settings):
+    featured(2)
+    subs = DigestSubscriptionFactory.create_batch(3)
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port()  # nobody listens
+
+    with pytest.raises(RetryLater) as raised:
+        send_batch([s.pk for s in subs], DAILY.key, now=NOON)
+
+    assert sorted(raised.value.subscription_ids) == sorted(s.pk for s in subs)
+    assert raised.value.countdown == settings.DIGEST_RETRY_BACKOFF
+    for delivery in DigestDelivery.objects.all():
+        assert delivery.status == Status.FAILED
+        assert "ConnectionRefusedError" in delivery.error
+        assert delivery.next_attempt_at >= NOON + dt.timedelta(seconds=raised.value.countdown)
+
+
+def test_a_claim_whose_worker_died_is_sent_after_the_lease(smtp_server, settings):
+    featured(2)
+    sub = DigestSubscriptionFactory()
+    DigestDelivery.objects.create(
+        subscription=sub,
+        period=DAILY.key,
+        frequency="daily",
+        claimed_at=NOON,
+        sections=[{"kind": "trending", "label": "", "papers": []}],
+    )
+    # Within the lease the claim may still be in progress elsewhere: hands off.
+    assert send_due(now=NOON + dt.timedelta(seconds=settings.DIGEST_CLAIM_LEASE - 1)).sent == 0
+    assert send_due(now=NOON + dt.timedelta(seconds=settings.DIGEST_CLAIM_LEASE + 1)).sent == 1
+    delivery = sub.deliveries.get()
+    assert (delivery.status, delivery.attempts) == (Status.SENT, 2)
+
+
+def test_a_delivery_is_given_up_after_the_last_attempt(settings):
+    settings.DIGEST_MAX_ATTEMPTS = 2
+    featured(1)
+    sub = DigestSubscriptionFactory()
+    DigestDelivery.objects.create(
+        subscription=sub,
+        period=DAILY.key,
+        frequency="daily",
+        status=Status.FAILED,
+        attempts=2,
+        next_attempt_at=NOON,
+    )
+    assert send_due(now=NOON + dt.timedelta(hours=1)).as_dict() == {
+        "sent": 0,
+        "skipped": 0,
+        "deferred": 0,
+        "failed": 0,
+        "bounced": 0,
+        "lost": 0,
+    }
+
+
+def test_nothing_is_delivered_if_the_commit_point_is_refused(smtp_server):
+    """A sender that lost its claim stops before the final "." and the server
+    discards the half-sent message."""
+    backend = get_connection()
+    backend.open()
+    message = EmailMessage("Hi", "Body", "noreply@localhost", ["x@example.org"])
+    assert smtp.send(backend, message, commit=lambda: False) is False
+    backend.close()  # the abandoned transaction closed the connection
+    backend.open()
+    assert smtp.send(backend, message, commit=lambda: True) is True
+    backend.close()
+    assert smtp_server.recipients() == ["x@example.org"]  # only the second one
+
+
+def test_sending_refuses_to_run_inside_a_transaction():
+    with transaction.atomic(), pytest.raises(RuntimeError, match="inside a transaction"):
+        send_batch([1], DAILY.key)
+
+
+def test_the_planner_task_fans_out_batches(smtp_server, settings):
+    settings.DIGEST_BATCH_SIZE = 2
+    week = Period.weekly(timezone.now().date())
+    featured(2, day=week.last)
+    DigestSubscriptionFactory.create_batch(5, frequency="weekly", send_hour=0)
+
+    assert plan_digests.delay().get() == 3  # eager here; a real worker in test_digests_worker
+    assert sorted(Counter(smtp_server.recipients()).values()) == [1] * 5
+
+
+def test_two_planners_at_once_send_one_mail_each(smtp_server):
+    """Two `send_digests` processes started together, each seeing every subscription
+    due: the claims decide, each subscriber gets one digest."""
+    week = Period.weekly(timezone.now().date())
+    featured(3, day=week.last)
+    subs = DigestSubscriptionFactory.create_batch(24, frequency="weekly", send_hour=0)
+    smtp_server.data_delay = 0.05  # long enough that the two runs overlap
+    env = os.environ | {
+        "DATABASE_URL": database_url_for_tests(),
+        "EMAIL_URL": f"smtp://127.0.0.1:{smtp_server.port}",
+        "DIGEST_BATCH_SIZE": "4",
+        "LOG_LEVEL": "WARNING",
+    }
+    command = [sys.executable, "manage.py", "send_digests"]
+    runs = [
+        subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    outputs = [run.communicate(timeout=120)[0] for run in runs]
+
+    assert all(run.returncode == 0 for run in runs), outputs
+    assert Counter(smtp_server.recipients()) == Counter({s.email: 1 for s in subs})
+    assert all("Done in" in out for out in outputs)
+    assert DigestDelivery.objects.filter(status=Status.SENT).count() == 24
+
+
+def test_send_digests_dry_run_lists_what_is_due_and_sends_nothing(smtp_server):
+    monday = last_weekday(0)
+    featured(2, day=monday - dt.timedelta(days=3))
+    DigestSubscriptionFactory.create_batch(2, frequency="weekly", send_hour=0)
+    DigestSubscriptionFactory(frequency="daily", send_hour=0, time_zone="Etc/GMT+12")
+
+    out = StringIO()
+    call_command("send_digests", "--dry-run", "--period", "weekly", stdout=out)
+    week = Period.weekly(timezone.now().date())
+    assert f"{week.key}: 2 subscriptions due" in out.getvalue()
+    assert "Dry run: 2 due, nothing sent." in out.getvalue()
+    assert smtp_server.messages == [] and not DigestDelivery.objects.exists()
+
+    out = StringIO()
+    call_command("send_digests", "--period", "weekly", stdout=out, verbosity=0)
+    assert "2 sent" in out.getvalue()
+    assert len(smtp_server.messages) == 2
+    out = StringIO()
+    call_command("send_digests", "--period", "weekly", stdout=out, verbosity=0)
+    assert "Nothing is due." in out.getvalue()
+
+
+def test_the_admin_lists_deliveries_by_status_and_finds_subscriptions(client, smtp_server):
+    from .factories import UserFactory
+
+    admin = UserFactory(username="admin", is_staff=True, is_superuser=True)
+    client.force_login(admin)
+    featured(1)
+    DigestSubscriptionFactory(email="found@example.org")
+    send_due()
+    listing = client.get("/admin/papers/digestdelivery/?status__exact=sent")
+    assert listing.status_code == 200 and "found@example.org" in listing.content.decode()
+    assert (
+        "found@example.org"
+        not in client.get("/admin/papers/digestdelivery/?status__exact=failed").content.decode()
+    )
+    search = client.get("/admin/accounts/digestsubscription/?q=found")
+    assert search.status_code == 200 and "found@example.org" in search.content.decode()
+    delivery = DigestDelivery.objects.get()
+    assert client.get(f"/admin/papers/digestdelivery/{delivery.pk}/change/").status_code == 200
+    assert DigestSubscription.objects.count() == 1

@@ -1,0 +1,243 @@
+"""Subscribing: the visitor box with double opt-in, its rate limits, confirming, and
+joining an account."""
+
+import re
+
+import pytest
+from allauth.account.signals import email_confirmed
+from django.test import override_settings
+
+from accounts.models import DigestSubscription
+from papers.digests import tokens
+
+from .digest_helpers import featured, send_due
+from .factories import DigestSubscriptionFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def subscribe(client, email, htmx=False, ip="203.0.113.7", **extra):
+    headers = {"HX-Request": "true"} if htmx else {}
+    return client.post(
+        "/digest/subscribe/",
+        {"email": email, "frequency": "daily", **extra},
+        headers=headers,
+        REMOTE_ADDR=ip,
+    )
+
+
+def confirm_link(text: str) -> str:
+    [url] = re.findall(r"http://testserver(/digest/confirm/[^/\s]+/)", text)
+    return url
+
+
+def test_the_box_sends_a_confirmation_and_nothing_else(
+    client, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = subscribe(client, "Ada@Example.org", htmx=True, time_zone="Europe/Paris")
+
+    assert response.status_code == 200
+    assert "Check your inbox" in response.content.decode()
+    assert 'id="digest-box"' in response.content.decode()  # the partial, for the swap
+    sub = DigestSubscription.objects.get()
+    assert sub.email == "ada@example.org"
+    assert sub.time_zone == "Europe/Paris"
+    assert sub.confirmed_at is None and not sub.is_receiving
+    [message] = mailoutbox
+    assert message.to == ["ada@example.org"]
+    assert "Confirm" in message.subject
+    assert confirm_link(message.body) in message.alternatives[0][0]
+
+
+def test_the_box_works_without_javascript(client, mailoutbox, django_capture_on_commit_callbacks):
+    assert client.get("/digest/subscribe/").status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        response = subscribe(client, "grace@example.org")
+    assert response.status_code == 200
+    assert "<html" in response.content.decode() and "Check your inbox" in response.content.decode()
+    assert len(mailoutbox) == 1
+
+    bad = subscribe(client, "not an address")
+    assert bad.status_code == 400
+    assert "Enter a valid email address" in bad.content.decode()
+    assert DigestSubscription.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_nothing_but_the_confirmation_is_sent_until_the_link_is_used(client, smtp_server):
+    featured(3)
+    subscribe(client, "ada@example.org")  # committed: the confirmation task runs
+
+    assert send_due().sent == 0
+    sub = DigestSubscription.objects.get()
+    [confirmation] = smtp_server.messages
+    assert "Confirm" in confirmation["Subject"]
+    link = confirm_link(confirmation.get_body(preferencelist=("plain",)).get_content())
+
+    page = client.get(link)  # a mail scanner opening the link confirms nothing
+    assert page.status_code == 200 and "Yes, send me the digest" in page.content.decode()
+    sub.refresh_from_db()
+    assert sub.confirmed_at is None
+
+    done = client.post(link)
+    assert done.status_code == 200 and "You're subscribed" in done.content.decode()
+    sub.refresh_from_db()
+    assert sub.is_receiving
+    assert send_due().sent == 1
+    assert smtp_server.recipients() == ["ada@example.org", "ada@example.org"]
+    assert "Trending papers" in smtp_server.messages[1]["Subject"]
+
+
+def test_an_unconfirmed_address_cant_be_mailed_again_and_again(
+    client, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        for ip in ("198.51.100.1", "198.51.100.2", "198.51.100.3"):
+            response = subscribe(client, "victim@example.org", htmx=True, ip=ip)
+            assert "Check your inbox" in response.content.decode()  # same answer each time
+
+    assert len(mailoutbox) == 1  # one per DIGEST_CONFIRM_RESEND_HOURS
+    sub = DigestSubscription.objects.get()
+    assert sub.confirmations_sent == 1
+
+
+@override_settings(DIGEST_SUBSCRIBE_RATE_EMAIL="2/h")
+def test_the_same_address_is_rate_limited_across_networks(client):
+    for ip in ("198.51.100.1", "198.51.100.2"):
+        assert subscribe(client, "victim@example.org", ip=ip).status_code == 200
+    limited = subscribe(client, "Victim@example.org", ip="198.51.100.3")
+    assert limited.status_code == 429
+    assert "try again in an hour" in limited.content.decode()
+    htmx = subscribe(client, "victim@example.org", htmx=True, ip="198.51.100.4")
+    assert htmx.status_code == 200  # htmx swaps 2xx only; the partial says why
+    assert "try again in an hour" in htmx.content.decode()
+
+
+@override_settings(DIGEST_SUBSCRIBE_RATE_IP="3/h")
+def test_one_network_is_rate_limited_across_addresses(client):
+    for n in range(3):
+        assert subscribe(client, f"person{n}@example.org").status_code == 200
+    assert subscribe(client, "person9@example.org").status_code == 429
+    assert DigestSubscription.objects.count() == 3
+    assert subscribe(client, "person9@example.org", ip="192.0.2.1").status_code == 200
+
+
+def test_a_bot_filling_the_hidden_field_subscribes_nobody(client, mailoutbox):
+    response = subscribe(client, "bot@example.org", website="http://spam.example")
+    assert response.status_code == 200
+    assert not DigestSubscription.objects.exists()
+    assert mailoutbox == []
+
+
+def test_confirmation_links_are_signed_and_expire(client, settings):
+    sub = DigestSubscriptionFactory(confirmed_at=None)
+    token = tokens.confirm_token(sub)
+
+    assert client.post(f"/digest/confirm/{token[:-1]}A/").status_code == 400
+    other = DigestSubscriptionFactory(confirmed_at=None)
+    assert tokens.confirm_token(other) != token
+    page = client.get("/digest/confirm/nonsense/")
+    assert page.status_code == 400 and "This link doesn't work" in page.content.decode()
+
+    settings.DIGEST_CONFIRM_MAX_AGE = -1
+    assert client.post(f"/digest/confirm/{token}/").status_code == 400
+    sub.refresh_from_db()
+    assert sub.confirmed_at is None
+
+
+def test_a_confirmation_link_names_its_address(client):
+    sub = DigestSubscriptionFactory(confirmed_at=None, email="old@example.org")
+    token = tokens.confirm_token(sub)
+    DigestSubscription.objects.filter(pk=sub.pk).update(email="new@example.org")
+    assert client.post(f"/digest/confirm/{token}/").status_code == 404
+    sub.refresh_from_db()
+    assert sub.confirmed_at is None
+
+
+def test_an_address_that_signs_up_and_verifies_joins_its_subscription(voter):
+    sub = DigestSubscriptionFactory(email="vera@example.org")
+    voter.email = "Vera@example.org"
+    voter.save()
+
+    class VerifiedAddress:  # what allauth sends: an EmailAddress
+        user, email = voter, "Vera@example.org"
+
+    email_confirmed.send(sender=None, request=None, email_address=VerifiedAddress)
+
+    sub.refresh_from_db()
+    assert sub.user == voter
+
+
+def test_verifying_an_address_confirms_the_pending_subscription(voter):
+    sub = DigestSubscriptionFactory(email="vera@example.org", confirmed_at=None)
+
+    class VerifiedAddress:
+        user, email = voter, "vera@example.org"
+
+    email_confirmed.send(sender=None, request=None, email_address=VerifiedAddress)
+    sub.refresh_from_db()
+    assert sub.user == voter and sub.is_receiving
+
+
+def test_an_account_with_a_subscription_keeps_it_when_another_address_verifies(voter):
+    own = DigestSubscriptionFactory(email="vera@example.org", user=voter)
+    other = DigestSubscriptionFactory(email="vera@work.example")
+
+    class VerifiedAddress:
+        user, email = voter, "vera@work.example"
+
+    email_confirmed.send(sender=None, request=None, email_address=VerifiedAddress)
+    other.refresh_from_db()
+    own.refresh_from_db()
+    assert other.user is None and own.user == voter
+
+
+def test_confirming_while_signed_in_joins_the_account(client, voter):
+    voter.email = "vera@example.org"
+    voter.save()
+    sub = DigestSubscriptionFactory(email="vera@example.org", confirmed_at=None)
+    client.force_login(voter)
+    page = client.post(f"/digest/confirm/{tokens.confirm_token(sub)}/")
+    assert page.status_code == 200
+    assert "linked to your account" in page.content.decode()
+    sub.refresh_from_db()
+    assert sub.user == voter and sub.is_receiving
+
+
+def test_signed_in_users_see_a_link_to_their_settings_in_the_box(client, voter):
+    from django.template.loader import render_to_string
+    from django.test import RequestFactory
+
+    request = RequestFactory().get("/")
+    request.user = voter
+    html = render_to_string("papers/_subscribe_box.html", {"user": voter}, request=request)
+    assert "/settings/digest/" in html and "<form" not in html
+    client.force_login(voter)
+    assert client.get("/digest/subscribe/").status_code == 200
+
+
+def test_resubscribing_after_unsubscribing_needs_a_new_confirmation(
+    client, mailoutbox, django_capture_on_commit_callbacks
+):
+    sub = DigestSubscriptionFactory(email="ada@example.org")
+    sub.pause("unsubscribed")
+    with django_capture_on_commit_callbacks(execute=True):
+        subscribe(client, "ada@example.org", frequency="weekly")
+    assert len(mailoutbox) == 1
+    sub.refresh_from_db()
+    assert not sub.is_receiving
+    client.post(confirm_link(mailoutbox[0].body))
+    sub.refresh_from_db()
+    assert sub.is_receiving
+
+
+def test_a_second_subscribe_of_a_receiving_address_sends_nothing(
+    client, mailoutbox, django_capture_on_commit_callbacks
+):
+    DigestSubscriptionFactory(email="ada@example.org", frequency="daily")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = subscribe(client, "ada@example.org", frequency="weekly")
+    assert "Check your inbox" in response.content.decode()
+    assert mailoutbox == []
+    assert DigestSubscription.objects.get().frequency == "daily"  # a stranger can't change it
