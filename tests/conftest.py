@@ -118,6 +118,7 @@ class _Inbox:
     server: `refuse` maps an address to the reply its RCPT gets (e.g. "550 5.1.1 No
     such user"), `data_delay` holds the reply to a complete message (the server has it
     already, as a real MTA that queued it), `rcpt_delay` holds each RCPT reply.
+    `stall` maps an address to seconds its RCPT is held, once, setting `stalled`.
     `rcpt_started`/`data_received` are threading.Events set on each RCPT/message."""
 
     def __init__(self):
@@ -126,11 +127,16 @@ class _Inbox:
         self.refuse = {}
         self.data_delay = 0.0
         self.rcpt_delay = 0.0
+        self.stall = {}
+        self.stalled = threading.Event()
         self.rcpt_started = threading.Event()
         self.data_received = threading.Event()
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         self.rcpt_started.set()
+        if address in self.stall:
+            self.stalled.set()
+            await asyncio.sleep(self.stall.pop(address))
         if self.rcpt_delay:
             await asyncio.sleep(self.rcpt_delay)
         if address in self.refuse:

@@ -307,7 +307,10 @@ def send_batch(subscription_ids, period_key: str, *, now=None, backend=None) -> 
                 result.deferred += len(pending)
                 ids = [c.subscription_id for c in pending]
                 pending = []
-                raise RetryLater(countdown, ids, broken) from broken
+                # A second of margin: the task's ETA and the rows' next_attempt_at come
+                # from different clocks, and a retry that came early would find nothing
+                # to claim yet.
+                raise RetryLater(countdown + 1, ids, broken) from broken
     finally:
         if pending:
             # Anything else (a time limit, a database error): let another run have
