@@ -144,7 +144,7 @@ def test_personal_sections_follow_the_trending_list_for_accounts(smtp_server):
     [message] = smtp_server.messages
     text = body(message, "plain")
     order = [
-        text.index("TRENDING PAPERS"),
+        text.index("TRENDING IN THE COMMUNITY"),
         text.index(trending[1].title),
         text.index("NEW FROM AUTHORS YOU FOLLOW"),
         text.index(by_author.title),

@@ -182,9 +182,7 @@ class Composer:
 
     def _heading(self, kind: str, label: str) -> str:
         if kind == TRENDING:
-            return (
-                "Trending papers" if self.period.frequency == "daily" else "The week's top papers"
-            )
+            return "Trending in the community"
         if kind == AUTHORS:
             return "New from authors you follow"
         if kind == CATEGORY:
