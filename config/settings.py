@@ -252,3 +252,7 @@ DIGEST_CONFIRM_RESEND_HOURS = env.int("DIGEST_CONFIRM_RESEND_HOURS", default=12)
 DIGEST_CONFIRM_MAX_SENDS = env.int("DIGEST_CONFIRM_MAX_SENDS", default=3)
 DIGEST_SUBSCRIBE_RATE_IP = env.str("DIGEST_SUBSCRIBE_RATE_IP", default="10/h")
 DIGEST_SUBSCRIBE_RATE_EMAIL = env.str("DIGEST_SUBSCRIBE_RATE_EMAIL", default="3/h")
+# Behind a reverse proxy every request comes from the proxy's address, which would put
+# all visitors in one rate-limit bucket: name the header holding the client's address
+# (one address, e.g. HTTP_X_REAL_IP from nginx). Used by django-ratelimit everywhere.
+RATELIMIT_IP_META_KEY = env.str("RATELIMIT_IP_META_KEY", default="") or None

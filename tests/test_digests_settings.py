@@ -211,3 +211,17 @@ def test_the_follow_partial_shows_the_viewers_state(vera, stranger):
 
     assert "Following" in render(vera)
     assert ">\n    Follow<" in render(stranger) or "Follow<span" in render(stranger)
+
+
+def test_the_digest_follows_a_changed_account_address_after_confirming_it(
+    client, vera, mailoutbox, django_capture_on_commit_callbacks
+):
+    sub = DigestSubscriptionFactory(email=vera.email, user=vera)
+    vera.email = "vera@new.example"
+    vera.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        page = save(client)
+    assert "confirm" in page.content.decode()
+    sub.refresh_from_db()
+    assert sub.email == "vera@new.example" and not sub.is_receiving
+    assert mailoutbox[0].to == ["vera@new.example"]

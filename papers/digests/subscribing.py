@@ -146,6 +146,8 @@ def save_for_user(user, enabled: bool, frequency: str, send_hour, time_zone: str
             # can join it to the account, by the link we mail there.
             request_confirmation(sub)
             return "confirm"
+    if sub.email != email:
+        _move_to(sub, email, verified)
     for name, value in choices.items():
         setattr(sub, name, value)
     sub.save(update_fields=list(choices))
@@ -158,6 +160,20 @@ def save_for_user(user, enabled: bool, frequency: str, send_hour, time_zone: str
             request_confirmation(sub)
             return "confirm"
     return "on"
+
+
+def _move_to(sub: DigestSubscription, email: str, verified: bool):
+    """The account's address changed: the digest follows it, confirmed again unless
+    the new address is verified. If another subscription has that address, the
+    account's stays where it is (its owner can unsubscribe the other from its mails)."""
+    try:
+        with transaction.atomic():
+            DigestSubscription.objects.filter(pk=sub.pk).update(
+                email=email, confirmed_at=sub.confirmed_at if verified else None
+            )
+    except IntegrityError:
+        return
+    sub.refresh_from_db()
 
 
 def schedule(sub: DigestSubscription) -> str:
