@@ -252,19 +252,20 @@ MFA_TOTP_ISSUER = SITE_NAME
 # Each provider is on only when both its client id and secret are set; the sign-in
 # page shows buttons for those alone.
 _SOCIAL_PROVIDERS = {
-    "github": ("GITHUB", {"SCOPE": ["read:user", "user:email"]}),
+    "github": ("GITHUB", "GitHub", {"SCOPE": ["read:user", "user:email"]}),
     "google": (
         "GOOGLE",
+        "Google",
         {"SCOPE": ["openid", "profile", "email"], "AUTH_PARAMS": {"access_type": "online"}},
     ),
-    "orcid": ("ORCID", {"BASE_DOMAIN": env.str("ORCID_BASE_DOMAIN", default="orcid.org")}),
+    "orcid": ("ORCID", "ORCID", {"BASE_DOMAIN": env.str("ORCID_BASE_DOMAIN", default="orcid.org")}),
 }
 SOCIALACCOUNT_PROVIDERS = {}
-for _provider, (_prefix, _options) in _SOCIAL_PROVIDERS.items():
+for _provider, (_prefix, _name, _options) in _SOCIAL_PROVIDERS.items():
     _id, _secret = env.str(f"{_prefix}_CLIENT_ID", ""), env.str(f"{_prefix}_CLIENT_SECRET", "")
     if _id and _secret:
         SOCIALACCOUNT_PROVIDERS[_provider] = _options | {
-            "APPS": [{"client_id": _id, "secret": _secret, "key": ""}]
+            "APPS": [{"client_id": _id, "secret": _secret, "key": "", "name": _name}]
         }
 _hf_id, _hf_secret = env.str("HUGGINGFACE_CLIENT_ID", ""), env.str("HUGGINGFACE_CLIENT_SECRET", "")
 if _hf_id and _hf_secret:

@@ -71,9 +71,14 @@ def server_error(request):
 
 
 def _safe_next(request, fallback):
-    """The page to return to: the form's `next`, else the referring page, if either is
-    on this site; else `fallback`."""
-    for target in (request.POST.get("next"), request.META.get("HTTP_REFERER")):
+    """The page to return to: the form's `next`, else the page htmx says it is on,
+    else the referring page, if any is on this site; else `fallback`."""
+    candidates = (
+        request.POST.get("next"),
+        request.htmx.current_url_abs_path if request.htmx else None,
+        request.META.get("HTTP_REFERER"),
+    )
+    for target in candidates:
         if target and url_has_allowed_host_and_scheme(
             target, {request.get_host()}, require_https=request.is_secure()
         ):
