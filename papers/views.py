@@ -2,6 +2,8 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import logout
+from django.db import IntegrityError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -123,10 +125,16 @@ def vote(request, arxiv_id):
     ):
         message = "You are voting too fast. Wait a minute and try again."
         return _vote_refused(request, paper, back, message, 429)
-    if action == "remove":
-        paper.remove_vote(request.user)
-    else:
-        paper.add_vote(request.user)
+    try:
+        if action == "remove":
+            paper.remove_vote(request.user)
+        else:
+            paper.add_vote(request.user)
+    except IntegrityError:
+        # The account was deleted while this request ran: the vote's foreign key is
+        # checked at commit, and the whole vote rolled back. Nothing was counted.
+        logout(request)
+        return _vote_refused(request, paper, back, "Your account no longer exists.", 403)
     if request.htmx:
         paper = Paper.objects.with_user_votes(request.user).get(pk=paper.pk)
         return render(request, "papers/_vote_button.html", {"paper": paper})
