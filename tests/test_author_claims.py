@@ -187,7 +187,9 @@ def test_orcid_name_matching_uses_the_normalised_name(member, author):
         provider="orcid",
         uid="0000-0002-0000-0000",
         extra_data={
-            "person": {"name": {"given-names": {"value": "MIA"}, "family-name": {"value": "Mémber"}}}
+            "person": {
+                "name": {"given-names": {"value": "MIA"}, "family-name": {"value": "Mémber"}}
+            }
         },
     )
     claim = AuthorClaim.submit(member, author)
