@@ -100,3 +100,27 @@ def test_a_person_signs_up_votes_claims_enables_totp_and_leaves(page, live_serve
     page.get_by_text("Your account is deleted").wait_for()
     assert not User.objects.filter(username="bea").exists()
     assert Paper.objects.get(pk=paper.pk).upvote_count == 0 == Vote.objects.count()
+
+
+def test_a_refused_vote_shows_its_message_in_place(page, live_server, settings):
+    from .accounts_helpers import verified
+    from .factories import UserFactory
+
+    settings.VOTE_RATE_LIMIT = "1/m"
+    verified(UserFactory(username="quick", email="quick@example.org"))
+    first, second = PaperFactory(title="First Paper"), PaperFactory(title="Second Paper")
+    page.goto("/accounts/login/")
+    page.get_by_label("Email").fill("quick@example.org")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign In").click()
+    page.locator("summary", has_text="quick").wait_for()
+    page.goto("/")
+    page.evaluate("window.__notReloaded = true")
+    page.locator(f"#paper-{first.pk}").get_by_role("button", name=re.compile("^Upvote")).click()
+    page.locator(f"#paper-{first.pk}").get_by_role("button", name=re.compile("^Remove")).wait_for()
+    page.locator(f"#paper-{second.pk}").get_by_role("button", name=re.compile("^Upvote")).click()
+    alert = page.locator(f"#paper-{second.pk}").get_by_role("alert")
+    alert.wait_for()
+    assert "voting too fast" in alert.inner_text()
+    assert page.evaluate("window.__notReloaded") is True
+    assert Vote.objects.count() == 1

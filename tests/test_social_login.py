@@ -16,7 +16,7 @@ from allauth.socialaccount.models import SocialAccount
 from django.test import Client
 from django.urls import reverse
 
-from accounts.models import AuthorClaim
+from accounts.models import AuthorClaim, User
 from papers.models import Vote
 
 from .accounts_helpers import link_in, sign_in, verified
@@ -288,3 +288,22 @@ def test_connected_accounts_page_lists_the_connection(client, providers, mocked,
     assert 'name="account"' in html and "orcid" in html.lower()
     assert "/accounts/github/login/?process=connect" in html
     check_page(page.content)
+
+
+def test_a_social_sign_in_with_a_taken_email_neither_joins_nor_reveals_the_account(
+    client, providers, mocked, smtp_server
+):
+    verified(UserFactory(username="octo", email="octocat@github.com"))
+    _, query = start(client, "/accounts/github/login/")
+    mocked.post("https://github.com/login/oauth/access_token", json=fixture("github_token.json"))
+    mocked.get("https://api.github.com/user", json=fixture("github_user.json"))
+    mocked.get("https://api.github.com/user/emails", json=fixture("github_emails.json"))
+    response = finish(client, "/accounts/github/login/callback/", query["state"])
+    # allauth answers as for a new address (no account enumeration) and mails the owner.
+    assert response["Location"] == reverse("account_email_verification_sent")
+    page = client.get(response["Location"])
+    check_page(page.content)
+    assert list(User.objects.values_list("username", flat=True)) == ["octo"]
+    assert not SocialAccount.objects.exists()
+    assert "_auth_user_id" not in client.session
+    assert [m["To"] for m in smtp_server.messages] == ["octocat@github.com"]
