@@ -1,4 +1,5 @@
-from urllib.parse import urlencode
+from types import SimpleNamespace
+from urllib.parse import urlencode, urlsplit
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
@@ -9,6 +10,12 @@ from django.urls import reverse
 class AccountAdapter(DefaultAccountAdapter):
     def is_open_for_signup(self, request):
         return settings.ACCOUNT_ALLOW_SIGNUP
+
+    def send_mail(self, template_prefix, email, context):
+        # Without django.contrib.sites allauth names the site after the request's host
+        # ("Hello from 127.0.0.1!"); mails speak as SITE_NAME at SITE_URL instead.
+        site = SimpleNamespace(name=settings.SITE_NAME, domain=urlsplit(settings.SITE_URL).netloc)
+        super().send_mail(template_prefix, email, {"current_site": site, **context})
 
     def get_email_verification_redirect_url(self, email_address):
         # A vote that waited for this verification was cast by the email_confirmed

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from papers.models import Paper, Vote
 
-from .accounts_helpers import PASSWORD, link_in, sign_in, totp_code, verified
+from .accounts_helpers import PASSWORD, link_in, mail_text, sign_in, totp_code, verified
 from .factories import PaperFactory, UserFactory, VoteFactory
 from .page_checks import check_page
 
@@ -49,6 +49,8 @@ def test_sign_up_sends_a_verification_mail_whose_link_signs_the_user_in(client, 
 
     [message] = smtp_server.messages
     assert message["To"] == "new@example.org"
+    assert message["Subject"] == "[Daily Papers] Please Confirm Your Email Address"
+    assert mail_text(message).startswith("Hello from Daily Papers!")
     link = link_in(message, "/accounts/confirm-email/")
 
     response = confirm(client, link)

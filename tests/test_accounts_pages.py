@@ -188,3 +188,16 @@ def test_nav_offers_sign_in_and_sign_up_to_visitors(client, db):
     html = client.get("/trending/").content.decode()
     assert 'href="/accounts/login/?next=/trending/"' in html
     assert 'href="/accounts/signup/?next=/trending/"' in html
+
+
+@pytest.mark.parametrize("papers", [2, 8])
+def test_profile_query_count_does_not_grow_with_papers(
+    client, member, voter, papers, django_assert_num_queries
+):
+    for paper in PaperFactory.create_batch(papers, authors=["A One", "B Two", "C Three"]):
+        VoteFactory(user=member, paper=paper)
+    client.force_login(voter)
+    client.get("/")
+    with django_assert_num_queries(10):
+        response = client.get("/u/member/?show=upvoted")
+    assert response.content.decode().count('class="card"') == papers
