@@ -1,10 +1,15 @@
 from django.urls import path
 
-from . import digest_views
+from . import digest_views, views
 
 app_name = "accounts"
 
 urlpatterns = [
+    path("u/<str:username>/", views.profile, name="profile"),
+    path("settings/", views.account_settings, name="settings"),
+    path("settings/delete/", views.delete_account, name="delete"),
+    path("authors/<str:slug>/claim/", views.claim_author, name="claim_author"),
+    path("authors/<str:slug>/claim/withdraw/", views.withdraw_claim, name="withdraw_claim"),
     # --- Digests (issue 5) ---
     path("settings/digest/", digest_views.digest_settings, name="digest_settings"),
     path("settings/digest/interests/", digest_views.digest_interests, name="digest_interests"),

@@ -115,7 +115,8 @@ def test_view_in_browser_shows_the_digest_as_mailed(smtp_server, client):
     assert "View in browser" in content
 
     token = site_path(view).split("/")[3]
-    assert client.get(f"/digest/view/{token[:-2]}xx/").status_code == 400
+    altered = token[:-2] + ("xx" if token[-2:] != "xx" else "yy")
+    assert client.get(f"/digest/view/{altered}/").status_code == 400
     forged = token.replace(token.split(":")[0], str(int(token.split(":")[0]) + 1), 1)
     assert client.get(f"/digest/view/{forged}/").status_code == 400
 

@@ -14,6 +14,7 @@ from accounts.models import (
 )
 from papers.digests import tokens
 
+from .accounts_helpers import verified
 from .factories import AuthorFactory, DigestSubscriptionFactory
 
 pytestmark = pytest.mark.django_db
@@ -69,6 +70,16 @@ def test_turning_it_on_asks_to_confirm_the_address_then_applies_the_choices(
     assert "every Monday at 06:00 (Europe/Paris)" in confirm.content.decode()
     sub.refresh_from_db()
     assert sub.is_receiving
+
+
+def test_a_verified_account_address_needs_no_second_confirmation(client, vera, mailoutbox):
+    verified(vera)
+    page = save(client, frequency="daily", send_hour="8", time_zone="Asia/Tokyo")
+    assert "Your digest settings are saved" in page.content.decode()
+    assert "every weekday at 08:00 (Asia/Tokyo)" in page.content.decode()
+    sub = DigestSubscription.objects.get(user=vera)
+    assert sub.is_receiving
+    assert mailoutbox == []
 
 
 def test_turning_it_off_stops_it_at_once(client, vera):

@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0002_digest_subscriptions"),
+        ("accounts", "0003_digest_subscriptions"),
         ("papers", "0002_postgres_search"),
     ]
 

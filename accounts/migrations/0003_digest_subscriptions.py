@@ -11,7 +11,7 @@ import accounts.models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0001_initial"),
+        ("accounts", "0002_author_claims"),
         ("papers", "0002_postgres_search"),
     ]
 
