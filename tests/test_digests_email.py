@@ -212,3 +212,21 @@ def test_only_confirmed_active_subscriptions_get_it_at_their_local_send_hour(smt
     assert send_due(now=NOON + dt.timedelta(hours=6)).sent == 1
     assert smtp_server.recipients()[-1] == "evening@example.org"
     assert send_due(now=NOON + dt.timedelta(hours=7)).sent == 0
+
+
+def test_a_paper_with_an_overlong_line_still_arrives_intact(smtp_server):
+    """Bodies go as 8bit, which SMTP limits to 998 bytes a line; a longer line makes
+    the mail fall back to quoted-printable rather than break."""
+    [paper] = featured(1, title="Deep " * 250)  # one 1,250-character line in the HTML
+    DigestSubscriptionFactory(email="long@example.org")
+    featured_titles = " ".join(paper.title.split())
+
+    send_due()
+
+    [message] = smtp_server.messages
+    raw = smtp_server.envelopes[0].original_content
+    assert max(len(line) for line in raw.split(b"\r\n")) <= 998
+    assert b"quoted-printable" in raw
+    assert featured_titles in body(message, "html")
+    assert message["To"] == "long@example.org"
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"

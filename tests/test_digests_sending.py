@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from accounts.models import DigestSubscription
 from papers.digests import smtp
+from papers.digests.compose import Mail
 from papers.digests.models import DigestDelivery
 from papers.digests.periods import Period
 from papers.digests.sending import RetryLater, send_batch
@@ -150,10 +151,16 @@ def test_nothing_is_delivered_if_the_commit_point_is_refused(smtp_server):
     backend = get_connection()
     backend.open()
     message = EmailMessage("Hi", "Body", "noreply@localhost", ["x@example.org"])
-    assert smtp.send(backend, message, commit=lambda: False) is False
+    mail = Mail(
+        sender="noreply@localhost",
+        recipients=["x@example.org"],
+        data=message.message().as_bytes(linesep="\r\n"),
+        message=lambda: message,
+    )
+    assert smtp.send(backend, mail, commit=lambda: False) is False
     backend.close()  # the abandoned transaction closed the connection
     backend.open()
-    assert smtp.send(backend, message, commit=lambda: True) is True
+    assert smtp.send(backend, mail, commit=lambda: True) is True
     backend.close()
     assert smtp_server.recipients() == ["x@example.org"]  # only the second one
 

@@ -14,15 +14,20 @@ contain one. Values merged into HTML are escaped, and the signed tokens and URLs
 made of URL-safe characters only.
 """
 
+import re
 import secrets
 from dataclasses import dataclass
+from email import policy
+from email.generator import BytesGenerator
 from email.header import Header
 from functools import cached_property
+from io import BytesIO
 from urllib.parse import urlsplit
 
 import css_inline
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
+from django.core.mail.message import sanitize_address
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import escape
@@ -36,6 +41,10 @@ from .selection import AUTHORS, CATEGORY, KEYWORD, TRENDING
 ABSTRACT_CHARS = 230  # about two lines of the email's 600px column
 AUTHORS_SHOWN = 5
 _MERGE_FIELDS = ("sections", "email", "view_url", "unsubscribe_url", "manage_url")
+
+
+# Headers on one line each (up to SMTP's 998), for the mail-merge skeleton.
+_UNFOLDED = policy.compat32.clone(max_line_length=998)
 
 
 def absolute(path: str) -> str:
@@ -122,6 +131,7 @@ class Composer:
         self.markers = {name: f"%%{nonce}:{name}%%" for name in _MERGE_FIELDS}
         self._frames = {}
         self._sections = {}
+        self._skeletons = {}
         self.from_email = settings.DIGEST_FROM_EMAIL
         self.list_id = f"{settings.SITE_NAME} digest <digest.{self._host}>"
 
@@ -215,23 +225,123 @@ class Composer:
         )
         return subject, text, html
 
-    def message(self, recipient: Recipient) -> EmailMultiAlternatives:
-        subject, text, html = self.parts(recipient)
-        unsubscribe = recipient.unsubscribe_url
-        headers = {
+    def _headers(self, unsubscribe_url: str, delivery_id) -> dict:
+        return {
             # RFC 2369 and RFC 8058: mail clients show an unsubscribe button that POSTs
             # "List-Unsubscribe=One-Click" to the URL, with no sign-in.
-            "List-Unsubscribe": f"<{unsubscribe}>",
+            "List-Unsubscribe": f"<{unsubscribe_url}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
             "List-Id": self.list_id,
             # The same id on every attempt: were a mail ever sent twice, mailbox
             # providers that deduplicate on Message-ID show it once.
-            "Message-ID": f"<digest.{self.period.key}.{recipient.delivery_id}@{self._host}>",
+            "Message-ID": f"<digest.{self.period.key}.{delivery_id}@{self._host}>",
             "Precedence": "bulk",
             "Auto-Submitted": "auto-generated",
         }
-        message = EmailMultiAlternatives(
-            subject, text, self.from_email, [recipient.email], headers=headers
-        )
+
+    def _message(self, subject, text, html, to, headers) -> EmailMultiAlternatives:
+        message = EmailMultiAlternatives(subject, text, self.from_email, [to], headers=headers)
         message.attach_alternative(html, "text/html")
         return message
+
+    def message(self, recipient: Recipient) -> EmailMultiAlternatives:
+        """The mail as a Django EmailMessage (for any email backend)."""
+        subject, text, html = self.parts(recipient)
+        headers = self._headers(recipient.unsubscribe_url, recipient.delivery_id)
+        return self._message(subject, text, html, recipient.email, headers)
+
+    def mail(self, recipient: Recipient) -> "Mail":
+        """The mail as SMTP sends it: envelope and RFC 5322 bytes. Django builds the
+        MIME structure once per batch (_skeleton), with markers where the recipient,
+        their links and the two bodies go; each mail fills them in. Bodies go as 8bit,
+        so a body with a line SMTP can't carry (over 998 bytes) falls back to Django
+        building the whole mail (quoted-printable)."""
+        subject, text, html = self.parts(recipient)
+        skeleton, marks = self._skeleton(subject)
+        to = sanitize_address(recipient.email, "utf-8")
+        text_bytes = text.replace("\r\n", "\n").replace("\n", "\r\n").encode()
+        html_bytes = html.replace("\r\n", "\n").replace("\n", "\r\n").encode()
+        boundary = skeleton.boundary
+        if (
+            _longest_line(text_bytes) > 998
+            or _longest_line(html_bytes) > 998
+            or boundary in text_bytes
+            or boundary in html_bytes
+        ):
+            data = self.message(recipient).message().as_bytes(linesep="\r\n")
+        else:
+            values = {
+                marks["to"]: to.encode(),
+                marks["unsubscribe"]: recipient.unsubscribe_url.encode(),
+                marks["delivery"]: str(recipient.delivery_id).encode(),
+                marks["text"]: text_bytes,
+                marks["html"]: html_bytes,
+            }
+            data = b"".join(values.get(piece, piece) for piece in skeleton.pieces)
+        return Mail(
+            sender=self._envelope_sender,
+            recipients=[to],
+            data=data,
+            message=lambda: self.message(recipient),
+        )
+
+    @cached_property
+    def _envelope_sender(self) -> str:
+        return sanitize_address(self.from_email, "utf-8")
+
+    def _skeleton(self, subject: str):
+        """The batch's MIME message with markers, split into pieces at the markers."""
+        cached = self._skeletons.get(subject)
+        if cached is None:
+            nonce = secrets.token_hex(6)
+            marks = {
+                "to": f"to-{nonce}@merge.invalid",
+                "unsubscribe": f"https://merge.invalid/unsubscribe-{nonce}",
+                "delivery": f"delivery{nonce}",
+                # Non-ASCII, so Django labels both bodies 8bit, as the real ones need.
+                "text": f"text·{nonce}",
+                "html": f"html·{nonce}",
+            }
+            headers = self._headers(marks["unsubscribe"], marks["delivery"])
+            # One line per header: the marker is shorter than the URL it stands for, and
+            # a header folded around a marker would come out folded in odd places.
+            message = self._message(subject, marks["text"], marks["html"], marks["to"], headers)
+            mime = message.message()
+            out = BytesIO()
+            BytesGenerator(out, mangle_from_=False, policy=_UNFOLDED).flatten(mime, linesep="\r\n")
+            data = out.getvalue()
+            pattern = re.compile(
+                b"(" + b"|".join(re.escape(m.encode()) for m in marks.values()) + b")"
+            )
+            pieces = pattern.split(data)
+            if not {m.encode() for m in marks.values()} <= set(pieces):
+                raise RuntimeError("A mail-merge marker was encoded or folded")
+            cached = (
+                _Skeleton(
+                    pieces=pieces,
+                    boundary=mime.get_boundary().encode(),
+                ),
+                {name: m.encode() for name, m in marks.items()},
+            )
+            self._skeletons[subject] = cached
+        return cached
+
+
+@dataclass(frozen=True)
+class _Skeleton:
+    pieces: list
+    boundary: bytes
+
+
+@dataclass(frozen=True)
+class Mail:
+    """One mail ready for SMTP, and how to build it for other backends."""
+
+    sender: str
+    recipients: list
+    data: bytes
+    message: object  # () -> EmailMessage
+
+
+def _longest_line(data: bytes) -> int:
+    return max(map(len, data.split(b"\r\n")), default=0)

@@ -324,10 +324,10 @@ def _send_one(backend, composer: Composer, claim: Claim, later):
     """Send one claimed delivery. Returns (the BatchResult counter to bump, None or
     the exception that broke the connection). Connection errors raised before the
     commit point propagate: the mail was not sent."""
-    message = composer.message(claim)
+    mail = composer.mail(claim)
     mark_sent = _compare_and_set(claim)
     try:
-        if not smtp.send(backend, message, mark_sent):
+        if not smtp.send(backend, mail, mark_sent):
             # Not ours to send any more: re-claimed elsewhere, or the subscriber left
             # meanwhile (then say so on the row, which is still ours).
             _owned(claim).filter(subscription__paused_at__isnull=False).update(

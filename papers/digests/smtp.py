@@ -29,9 +29,7 @@ import smtplib
 import socket
 from collections.abc import Callable
 
-from django.conf import settings
 from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
-from django.core.mail.message import sanitize_address
 
 _EOLS = re.compile(rb"(?:\r\n|\n|\r(?!\n))")
 _LEADING_DOT = re.compile(rb"(?m)^\.")
@@ -42,23 +40,18 @@ class NoReply(Exception):
     have it, so the mail counts as sent."""
 
 
-def send(backend, message, commit: Callable[[], bool]) -> bool:
-    """Send `message` through `backend` (open), calling `commit` at the point of no
-    return. Returns False, having sent nothing, if `commit` returns False. Raises
-    smtplib exceptions from before the commit point as they are, an SMTPDataError
-    for a refusal after it, and NoReply if the reply never came."""
+def send(backend, mail, commit: Callable[[], bool]) -> bool:
+    """Send `mail` (a compose.Mail) through `backend` (open), calling `commit` at the
+    point of no return. Returns False, having sent nothing, if `commit` returns False.
+    Raises smtplib exceptions from before the commit point as they are, an
+    SMTPDataError for a refusal after it, and NoReply if the reply never came."""
     if not isinstance(backend, SMTPBackend):
         # Console, file and locmem backends have no transaction to split.
         if not commit():
             return False
-        backend.send_messages([message])
+        backend.send_messages([mail.message()])
         return True
-
-    encoding = message.encoding or settings.DEFAULT_CHARSET
-    sender = sanitize_address(message.from_email, encoding)
-    recipients = [sanitize_address(a, encoding) for a in message.recipients()]
-    data = message.message().as_bytes(linesep="\r\n")
-    return _transaction(backend.connection, sender, recipients, data, commit)
+    return _transaction(backend.connection, mail.sender, mail.recipients, mail.data, commit)
 
 
 def _transaction(smtp: smtplib.SMTP, sender, recipients, data: bytes, commit) -> bool:
