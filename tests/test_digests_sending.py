@@ -247,3 +247,19 @@ def test_the_admin_lists_deliveries_by_status_and_finds_subscriptions(client, sm
     delivery = DigestDelivery.objects.get()
     assert client.get(f"/admin/papers/digestdelivery/{delivery.pk}/change/").status_code == 200
     assert DigestSubscription.objects.count() == 1
+
+
+def test_send_digests_stops_with_an_error_when_the_mail_server_is_down(settings):
+    from django.core.management.base import CommandError
+
+    week = Period.weekly(timezone.now().date())
+    featured(1, day=week.last)
+    DigestSubscriptionFactory.create_batch(2, frequency="weekly", send_hour=0)
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port()
+
+    out = StringIO()
+    with pytest.raises(CommandError, match="mail server is unreachable"):
+        call_command("send_digests", stdout=out, verbosity=0)
+    assert "0 sent, 0 skipped, 2 deferred" in out.getvalue()
+    assert DigestDelivery.objects.filter(status=Status.FAILED).count() == 2

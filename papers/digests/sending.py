@@ -68,12 +68,13 @@ CONNECTION_ERRORS = (
 
 class RetryLater(Exception):
     """The SMTP connection failed; the batch's unsent deliveries were released and
-    may be claimed again in `countdown` seconds."""
+    may be claimed again in `countdown` seconds. `result` counts the whole batch."""
 
-    def __init__(self, countdown: int, subscription_ids: list[int], cause: Exception):
+    def __init__(self, countdown: int, subscription_ids: list[int], cause, result):
         super().__init__(f"{type(cause).__name__}: {cause}")
         self.countdown = countdown
         self.subscription_ids = subscription_ids
+        self.result = result
 
 
 @dataclass
@@ -310,7 +311,7 @@ def send_batch(subscription_ids, period_key: str, *, now=None, backend=None) -> 
                 # A second of margin: the task's ETA and the rows' next_attempt_at come
                 # from different clocks, and a retry that came early would find nothing
                 # to claim yet.
-                raise RetryLater(countdown + 1, ids, broken) from broken
+                raise RetryLater(countdown + 1, ids, broken, result) from broken
     finally:
         if pending:
             # Anything else (a time limit, a database error): let another run have

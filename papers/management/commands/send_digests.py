@@ -44,7 +44,7 @@ class Command(BaseCommand):
                 try:
                     result += send_batch(ids, key, now=now)
                 except RetryLater as exc:
-                    result.deferred += len(exc.subscription_ids)
+                    result += exc.result
                     stopped = exc
                     break
                 finally:
