@@ -73,9 +73,10 @@ format:
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-## bench-digests: mails/s and memory of the digest sender (SUBSCRIBERS=100000 for more).
+## bench-digests: mails/s and memory of the digest sender (SUBSCRIBERS=100000, THREADS=4).
 SUBSCRIBERS ?= 10000
+THREADS ?= 1
 bench-digests: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/dailypapers
 bench-digests: export REDIS_URL ?= redis://127.0.0.1:6379/15
 bench-digests: install
-	$(BIN)/python bench/digests.py --subscribers $(SUBSCRIBERS)
+	$(BIN)/python bench/digests.py --subscribers $(SUBSCRIBERS) --threads $(THREADS)

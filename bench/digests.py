@@ -5,10 +5,13 @@
 
 What runs: the planner's due_batches() and send_batch() (the body of the
 send_digest_batch task: claim, compose, SMTP with the commit point) called in this
-one process, batch after batch, as one worker process with concurrency 1 would. Mail
-goes through Django's SMTP backend to an aiosmtpd sink in a separate process, which
-counts what it accepts. The data lives in a throwaway PostgreSQL database
-(<DATABASE_URL name>_bench), created, migrated and dropped by the run.
+one process, batch after batch, as one worker process with concurrency 1 would
+(--threads N: N batches at a time on N threads of this one process, as
+`celery worker --pool=threads --concurrency=N` would; each batch still has its own
+single SMTP connection). Mail goes through Django's SMTP backend to an aiosmtpd sink
+in a separate process, which counts what it accepts. The data lives in a throwaway
+PostgreSQL database (<DATABASE_URL name>_bench), created, migrated and dropped by the
+run.
 
 Prints mails/s and memory: peak RSS of the process, and RSS before and after
 sending, so runs with different N show whether memory grows with N.
@@ -135,11 +138,39 @@ def create_data(subscribers: int, papers: int, period):
         )
 
 
+def run_batches(batches, now, send_batch, threads):
+    """Yield each batch's result; with threads > 1, send that many batches at once.
+    The queue of batches is bounded, so memory stays flat however many there are."""
+    if threads <= 1:
+        for key, ids in batches:
+            yield send_batch(ids, key, now=now)
+        return
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+    from django.db import connection
+
+    def send(key, ids):
+        try:
+            return send_batch(ids, key, now=now)
+        finally:
+            connection.close()  # this thread's own connection
+
+    with ThreadPoolExecutor(threads) as pool:
+        running = set()
+        for key, ids in batches:
+            running.add(pool.submit(send, key, ids))
+            if len(running) >= threads * 2:
+                done, running = wait(running, return_when=FIRST_COMPLETED)
+                yield from (f.result() for f in done)
+        yield from (f.result() for f in running)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--subscribers", type=int, default=10_000)
     parser.add_argument("--papers", type=int, default=10, help="papers in the period")
     parser.add_argument("--batch-size", type=int, help="default: DIGEST_BATCH_SIZE")
+    parser.add_argument("--threads", type=int, default=1, help="batches sent at a time")
     parser.add_argument("--profile", metavar="FILE", help="write cProfile stats of the sending")
     args = parser.parse_args()
 
@@ -181,8 +212,10 @@ def main():
         if profiler:
             profiler.enable()
         started = time.monotonic()
-        for key, ids in due_batches(now, batch_size=args.batch_size):
-            result += send_batch(ids, key, now=now)
+        for batch_result in run_batches(
+            due_batches(now, batch_size=args.batch_size), now, send_batch, args.threads
+        ):
+            result += batch_result
             done = result.sent + result.skipped
             if not checkpoints or done >= checkpoints[-1][0] + args.subscribers // 4:
                 checkpoints.append((done, rss_mib()))
@@ -193,7 +226,8 @@ def main():
         time.sleep(0.2)  # let the sink count the last reply
         print(f"sent: {result.sent:,} mails in {elapsed:.1f}s, {result.as_dict()}")
         print(f"sink accepted: {accepted.value:,} mails, {accepted_bytes.value / 2**20:.1f} MiB")
-        print(f"throughput: {result.sent / elapsed:.0f} mails/s (one process)")
+        how = "one process" + (f", {args.threads} threads" if args.threads > 1 else "")
+        print(f"throughput: {result.sent / elapsed:.0f} mails/s ({how})")
         print(
             f"memory: RSS {rss_before:.0f} MiB before sending, "
             + ", ".join(f"{m:.0f} MiB after {n:,}" for n, m in checkpoints)
