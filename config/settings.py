@@ -212,6 +212,14 @@ AUTH_PASSWORD_VALIDATORS = [
 TRENDING_DAYS = env.int("TRENDING_DAYS", default=7)
 PAPERS_PER_PAGE = env.int("PAPERS_PER_PAGE", default=30)
 
+# --- Benchmarks (bench/load.py) ------------------------------------------------------
+
+# /bench/constant/, the minimal view the pages are measured against. Off by default.
+BENCHMARK_VIEWS = env.bool("BENCHMARK_VIEWS", default=False)
+# An X-SQL-Queries header on every response. Off by default.
+if env.bool("BENCH_COUNT_QUERIES", default=False):
+    MIDDLEWARE.insert(0, "config.bench.QueryCountMiddleware")
+
 # --- Logging ------------------------------------------------------------------------
 
 LOGGING = {
