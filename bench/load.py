@@ -240,26 +240,75 @@ def cpu_busy(seconds=2.0):
     return 100.0 * (busy2 - busy1) / max(total2 - total1, 1)
 
 
-class RssMonitor(threading.Thread):
-    """Samples the gunicorn workers' RSS (and their own high-water marks) every 0.2 s.
-    Workers are recycled by max_requests, so each pid is kept separately."""
+def _cpu_ticks(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            data = f.read()
+    except OSError:
+        return None
+    fields = data[data.rindex(")") + 2 :].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime
 
-    def __init__(self, master_pid):
+
+TICK_MS = 1000 / os.sysconf("SC_CLK_TCK")
+
+
+class ProcessMonitor(threading.Thread):
+    """Every 0.2 s: the gunicorn workers' RSS (and their own high-water marks), and the
+    CPU time of the workers and of the PostgreSQL backends serving this database.
+    CPU per request is the figure that holds when other processes share the machine.
+    Workers are recycled by max_requests, so every pid is kept separately."""
+
+    def __init__(self, master_pid, database_url_, database):
         super().__init__(daemon=True)
-        self.master_pid = master_pid
+        self.master_pid, self.url, self.database = master_pid, database_url_, database
         self.peak_kb = {}  # worker pid -> peak RSS
         self.peak_total_kb = 0
+        self.web_ticks, self.db_ticks = {}, {}  # pid -> last CPU ticks seen
+        self.db_pids = []
+        self.lock = threading.Lock()
         self.halt = threading.Event()
 
-    def run(self):
-        while not self.halt.wait(0.2):
+    def _find_db_pids(self, conn):
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            [self.database],
+        ).fetchall()
+        self.db_pids = [r[0] for r in rows]
+
+    def sample(self):
+        with self.lock:
             total = 0
             for pid in _children(self.master_pid):
                 memory = _memory_kb(pid)
                 peak = max(memory.get("VmHWM", 0), memory.get("VmRSS", 0))
                 self.peak_kb[pid] = max(self.peak_kb.get(pid, 0), peak)
                 total += memory.get("VmRSS", 0)
+                ticks = _cpu_ticks(pid)
+                if ticks is not None:
+                    self.web_ticks[pid] = ticks
             self.peak_total_kb = max(self.peak_total_kb, total)
+            for pid in self.db_pids:
+                ticks = _cpu_ticks(pid)
+                if ticks is not None:
+                    self.db_ticks[pid] = ticks
+            return sum(self.web_ticks.values()), sum(self.db_ticks.values())
+
+    def run(self):
+        from seed import connect
+
+        with connect(self.url, autocommit=True) as conn:
+            rounds = 0
+            while not self.halt.wait(0.2):
+                if rounds % 5 == 0:
+                    self._find_db_pids(conn)
+                rounds += 1
+                self.sample()
+
+    def cpu_ms(self):
+        """(web, database) CPU milliseconds so far."""
+        web, db = self.sample()
+        return web * TICK_MS, db * TICK_MS
 
     def summary(self):
         peaks = sorted(self.peak_kb.values(), reverse=True)
@@ -372,10 +421,18 @@ def vote_pairs(signed_in, arxiv_ids, count, rng):
 def restore_votes(pairs):
     """Withdraw whatever the toggles left, through the model, so counts stay exact and
     the database is as seeded."""
-    from papers.models import Paper
+    from papers.models import Paper, Vote
 
-    for user, _, arxiv_id in pairs:
-        Paper.objects.get(arxiv_id=arxiv_id).remove_vote(user)
+    wanted = {(user.pk, arxiv_id) for user, _, arxiv_id in pairs}
+    left = Vote.objects.filter(
+        user_id__in={u for u, _ in wanted}, paper__arxiv_id__in={a for _, a in wanted}
+    ).select_related("user", "paper")
+    restored = 0
+    for vote in left:
+        if (vote.user_id, vote.paper.arxiv_id) in wanted:
+            Paper.objects.get(pk=vote.paper_id).remove_vote(vote.user)
+            restored += 1
+    return restored
 
 
 def requests_for(endpoint, meta, signed_in, pairs, port):
@@ -482,7 +539,7 @@ def run_one(args, database):
     log = (OUT / f"server-{database}.log").open("w")
     server = Server(env, port, log)
     server.start()
-    monitor = RssMonitor(server.web.pid)
+    monitor = ProcessMonitor(server.web.pid, env["DATABASE_URL"], database)
     monitor.start()
     results = []
     started = time.monotonic()
@@ -490,7 +547,7 @@ def run_one(args, database):
         for endpoint in ENDPOINTS:
             if args.only and not any(o in endpoint.name for o in args.only):
                 continue
-            result = measure(endpoint, meta, signed_in, pairs, port, args)
+            result = measure(endpoint, meta, signed_in, pairs, port, args, monitor)
             results.append(result)
             print_row(result, results[0])
     finally:
@@ -519,7 +576,7 @@ def run_one(args, database):
     return report
 
 
-def measure(endpoint, meta, signed_in, pairs, port, args):
+def measure(endpoint, meta, signed_in, pairs, port, args, monitor):
     requests = requests_for(endpoint, meta, signed_in, pairs, port)
     result = {"name": endpoint.name, "path": requests[0].path, "urls": len(requests)}
     if endpoint.vote:
@@ -527,14 +584,11 @@ def measure(endpoint, meta, signed_in, pairs, port, args):
         up, remove = requests[0], requests[len(requests) // 2]
         replies = probe(port, up, 1) + probe(port, remove, 1)
         requests = requests[1 : len(requests) // 2] + requests[len(requests) // 2 + 1 :]
-        result["sql"] = f"{replies[0].queries} up / {replies[1].queries} remove"
+        result["sql"] = f"{replies[0].queries}/{replies[1].queries}"  # up / remove
     else:
         replies = probe(port, requests[0])
-        result["sql"] = (
-            replies[0].queries
-            if replies[0].queries == replies[1].queries
-            else f"{replies[0].queries} cold / {replies[1].queries} warm"
-        )
+        first, second = replies[0].queries, replies[1].queries
+        result["sql"] = first if first == second else f"{first}/{second}"  # cold / warm
     status = replies[0].status
     result["status"] = status
     result["bytes"] = replies[0].size
@@ -551,7 +605,12 @@ def measure(endpoint, meta, signed_in, pairs, port, args):
     request_file = OUT / "requests" / (re.sub(r"\W+", "-", endpoint.name).strip("-") + ".txt")
     request_file.write_text("\n".join(r.line() for r in requests) + "\n")
     result["latency"] = run_wrk(port, request_file, 1, args.latency_duration)
+    web_before, db_before = monitor.cpu_ms()
     result["load"] = run_wrk(port, request_file, args.connections, args.duration)
+    web_after, db_after = monitor.cpu_ms()
+    done = max(result["load"]["requests"], 1)
+    result["load"]["web_cpu_ms"] = round((web_after - web_before) / done, 2)
+    result["load"]["db_cpu_ms"] = round((db_after - db_before) / done, 2)
     return result
 
 
@@ -563,8 +622,16 @@ def _ms(value):
 
 
 HEADER = (
-    f"{'endpoint':<24} {'status':>6} {'SQL':>14} | {'c=1 p50':>7} {'p95':>6} {'p99':>6} ms | "
-    f"{'c=N req/s':>9} {'ceil%':>5} {'p50':>6} {'p95':>6} {'p99':>7} ms {'errors':>6}"
+    f"{'endpoint':<24} {'HTTP':>4} {'SQL':>5} | {'c=1 p50':>7} {'p95':>6} {'p99':>6} | "
+    f"{'c=N req/s':>9} {'ceil%':>5} {'p50':>6} {'p95':>6} {'p99':>7} | {'CPU web':>7} {'db':>5} "
+    f"| {'errors':>6}"
+)
+LEGEND = (
+    "Latency in ms (wrk). c=1: one connection, ~ server time. c=N: N connections, ceil% = "
+    "throughput as a share of the constant view's.\nSQL: queries per request (cold/warm "
+    "when they differ; up/remove for the vote). CPU: ms of gunicorn-worker and PostgreSQL-"
+    "backend CPU per request\nunder load (holds when other processes share the machine). "
+    "errors: non-2xx/3xx answers and socket errors."
 )
 
 
@@ -583,10 +650,10 @@ def print_row(result, ceiling_result=None, file=None):
     share = f"{100 * load['rps'] / ceiling:.0f}" if ceiling else "-"
     errors = load["non_2xx_3xx"] + load["socket_errors"] + lat["non_2xx_3xx"]
     print(
-        f"{name:<24} {result['status']:>6} {result['sql']:>14} | {_ms(lat['p50_ms']):>7} "
-        f"{_ms(lat['p95_ms']):>6} {_ms(lat['p99_ms']):>6}    | {load['rps']:>9.0f} {share:>5} "
-        f"{_ms(load['p50_ms']):>6} {_ms(load['p95_ms']):>6} {_ms(load['p99_ms']):>7}    "
-        f"{errors:>6}",
+        f"{name:<24} {result['status']:>4} {result['sql']:>5} | {_ms(lat['p50_ms']):>7} "
+        f"{_ms(lat['p95_ms']):>6} {_ms(lat['p99_ms']):>6} | {load['rps']:>9.0f} {share:>5} "
+        f"{_ms(load['p50_ms']):>6} {_ms(load['p95_ms']):>6} {_ms(load['p99_ms']):>7} | "
+        f"{_ms(load.get('web_cpu_ms')):>7} {_ms(load.get('db_cpu_ms')):>5} | {errors:>6}",
         file=file,
         flush=True,
     )
@@ -606,6 +673,7 @@ def print_report(report):
     )
     if report.get("others_cpu_percent_before", 0) > 10:
         print(f"(other processes used {report['others_cpu_percent_before']}% of the CPU before)")
+    print(LEGEND)
     print(HEADER)
     for result in report["endpoints"]:
         print_row(result, ceiling)
@@ -617,31 +685,35 @@ def print_report(report):
 
 
 def print_side_by_side(reports):
+    """The same endpoints at each scale: a cost that grows with the table shows here."""
     names = []
     for report in reports:
         for r in report["endpoints"]:
             if r["name"] not in names:
                 names.append(r["name"])
-    columns = [f"{r['papers']:,} papers" for r in reports]
+    width = 44
     print()
-    print(f"{'':<24} " + " | ".join(f"{c:^38}" for c in columns))
-    sub = f"{'SQL':>8} {'c1 p50':>7} {'c=N rps':>8} {'p95':>6} {'p99':>6}"
-    print(f"{'endpoint':<24} " + " | ".join(sub for _ in reports))
+    titles = [f"{r['papers']:,} papers" for r in reports]
+    print(f"{'':<24} " + " | ".join(f"{t:^{width}}" for t in titles))
+    sub = f"{'SQL':>5} {'c1 p50':>7} {'req/s':>6} {'p95':>6} {'p99':>6} {'CPU ms':>7}"
+    print(f"{'endpoint':<24} " + " | ".join(f"{sub:<{width}}" for _ in reports))
     for name in names:
         cells = []
         for report in reports:
             r = next((x for x in report["endpoints"] if x["name"] == name), None)
             if r is None or "latency" not in r:
                 note = "404: not built" if r and "skipped" in r else (r or {}).get("error", "-")
-                cells.append(f"{note[:38]:^38}")
+                cells.append(f"{note[:width]:^{width}}")
                 continue
-            sql = r["sql"].split(" ")[0] if " / " not in r["sql"] else r["sql"].replace(" ", "")
-            cells.append(
-                f"{sql[:8]:>8} {_ms(r['latency']['p50_ms']):>7} {r['load']['rps']:>8.0f} "
-                f"{_ms(r['load']['p95_ms']):>6} {_ms(r['load']['p99_ms']):>6}"
+            load = r["load"]
+            cpu = (load.get("web_cpu_ms") or 0) + (load.get("db_cpu_ms") or 0)
+            cell = (
+                f"{r['sql'][:5]:>5} {_ms(r['latency']['p50_ms']):>7} {load['rps']:>6.0f} "
+                f"{_ms(load['p95_ms']):>6} {_ms(load['p99_ms']):>6} {_ms(cpu):>7}"
             )
+            cells.append(f"{cell:<{width}}")
         print(f"{name:<24} " + " | ".join(cells))
-    peaks = " | ".join(f"{str(r['memory']['peak_worker_mb']) + ' MB':^38}" for r in reports)
+    peaks = " | ".join(f"{str(r['memory']['peak_worker_mb']) + ' MB':^{width}}" for r in reports)
     print(f"{'worker peak RSS':<24} {peaks}")
 
 
