@@ -157,7 +157,8 @@ class Paper(models.Model):
                 name="paper_trending",
                 condition=Q(daily_date__isnull=False),
             ),
-            models.Index(F("published_at").desc(), name="paper_newest"),
+            # paper_newest (published_at DESC NULLS LAST, id DESC), in exactly newest()'s
+            # order, is PostgreSQL-only (SQLite can't index NULLS LAST): migration 0003.
             models.Index(fields=["primary_category", "published_at"], name="paper_category"),
         ]
 
@@ -242,8 +243,14 @@ class Author(models.Model):
 class Authorship(models.Model):
     """An author's place on a paper (0-based `position`, in the paper's order)."""
 
-    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="authorships")
-    author = models.ForeignKey(Author, on_delete=models.CASCADE, related_name="authorships")
+    # No single-column indexes on the foreign keys: the constraints' (paper, ...) and
+    # authorship_by_author's (author, paper) indexes serve those lookups already.
+    paper = models.ForeignKey(
+        Paper, on_delete=models.CASCADE, related_name="authorships", db_index=False
+    )
+    author = models.ForeignKey(
+        Author, on_delete=models.CASCADE, related_name="authorships", db_index=False
+    )
     position = models.PositiveIntegerField()
 
     class Meta:
@@ -259,10 +266,12 @@ class Authorship(models.Model):
 
 
 class Vote(models.Model):
+    # Indexed by one_vote_per_user_per_paper (user, paper) and vote_by_paper (paper,
+    # created_at): a single-column index on either would be one more write per vote.
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="votes"
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="votes", db_index=False
     )
-    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="votes")
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="votes", db_index=False)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
