@@ -372,6 +372,8 @@ class Plan:
         self._plan_votes(rng)
         self._plan_authors(rng)
         self.strides = _coprime_strides(self.n_users, rng)
+        # One paper in a thousand hidden by a moderator: pages must leave them out.
+        self.hidden = set(rng.sample(range(papers), max(1, papers // 1000)))
 
     def _plan_votes(self, rng):
         n, cap = self.n, self.n_users
@@ -629,7 +631,7 @@ def write_papers(plan: Plan, corpus: Corpus, names: list[str], writer: Writer):
                     submitted_by,
                     str(plan.votes[i]),
                     repr(rank_score),
-                    "t" if rng.random() < 0.001 else "f",
+                    "t" if i in plan.hidden else "f",
                     ", ".join(parts),
                     str(len(ids)),
                     copy_escape(source),
@@ -1005,7 +1007,8 @@ def describe(url, plan, corpus, timings):
             [sample],
         ).fetchone()[0]
         featured = plan.n_featured
-        papers = [plan.arxiv_ids[i] for i in rng.sample(range(plan.n), min(1000, plan.n))]
+        visible = [i for i in range(plan.n) if i not in plan.hidden]
+        papers = [plan.arxiv_ids[i] for i in rng.sample(visible, min(1000, len(visible)))]
         latest = dt.date.fromordinal(max(plan.daily))
         return {
             "database": database_name(url),
@@ -1022,7 +1025,8 @@ def describe(url, plan, corpus, timings):
             "password": BENCH_PASSWORD,
             "busy_author": {"slug": busy[0], "papers": busy[1]},
             "sample_papers": papers,
-            "voted_papers": [plan.arxiv_ids[i] for i in range(plan.n) if plan.daily[i]][-500:],
+            "voted_papers": [plan.arxiv_ids[i] for i in visible if plan.daily[i]][-500:],
+            "hidden": len(plan.hidden),
             "terms": {
                 "common": [{"q": t, "documents": documents(t)} for t in COMMON_TERMS[:2]],
                 "rare": [{"q": t, "documents": documents(t)} for t in rare[:2]],

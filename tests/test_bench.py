@@ -224,3 +224,10 @@ def test_constant_view_is_routed_when_benchmark_views_is_on(client, settings):
         settings.BENCHMARK_VIEWS = False
         importlib.reload(config.urls)
         clear_url_caches()
+
+
+def test_seed_hides_a_few_papers_and_never_gives_them_to_the_load(seeded):
+    conn, meta = seeded
+    hidden = {a for (a,) in conn.execute("SELECT arxiv_id FROM papers_paper WHERE is_hidden")}
+    assert len(hidden) == meta["hidden"] >= 1
+    assert not hidden & set(meta["sample_papers"] + meta["voted_papers"])
