@@ -19,8 +19,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from . import xmlparse
-from .records import PaperRecord, RecordError
+from .records import IngestResult, PaperRecord, RecordError
 from .text import split_authors
+from .upsert import ingest
 
 SOURCE_FIELDS = ("submitter", "report-no", "license", "versions")
 
@@ -86,6 +87,7 @@ class SnapshotReader:
         self.position = start or Checkpoint()
         self.limit = limit
         self.gzipped = self.path.suffix == ".gz"
+        self.finished = False  # read to the end of the file
 
     @property
     def size(self) -> int:
@@ -123,6 +125,7 @@ class SnapshotReader:
                 read += 1
                 if self.limit is not None and read >= self.limit:
                     return
+        self.finished = True
 
     # --- checkpoints ---
 
@@ -143,11 +146,42 @@ class SnapshotReader:
             return None  # another file, or this one changed: start over
         return Checkpoint(int(data["offset"]), int(data["line"]))
 
-    def save_checkpoint(self):
-        data = self._identity() | dataclasses.asdict(self.position)
+    def save_checkpoint(self, position: Checkpoint):
+        data = self._identity() | dataclasses.asdict(position)
         tmp = self.checkpoint_path.with_suffix(".tmp")
         tmp.write_text(json.dumps(data))
         os.replace(tmp, self.checkpoint_path)
 
     def clear_checkpoint(self):
         self.checkpoint_path.unlink(missing_ok=True)
+
+
+def import_file(
+    path: str | Path,
+    *,
+    limit: int | None = None,
+    resume: bool = False,
+    batch_size: int = 2000,
+    on_item=None,
+) -> tuple[IngestResult, SnapshotReader]:
+    """Import a snapshot file (or its first `limit` records). With `resume`, start
+    after the last batch a previous run committed. The checkpoint is kept up to date
+    either way and removed once the whole file is in."""
+    reader = SnapshotReader(path, limit=limit)
+    if resume:
+        reader.position = reader.load_checkpoint() or Checkpoint()
+    start = reader.position
+
+    result = ingest(
+        reader,
+        batch_size=batch_size,
+        keep_ids=False,
+        on_item=on_item,
+        mark=lambda: reader.position,
+        on_batch=lambda _, position: reader.save_checkpoint(position),
+        background=True,
+    )
+    reader.start = start
+    if reader.finished:
+        reader.clear_checkpoint()
+    return result, reader

@@ -14,14 +14,13 @@ import nh3
 
 # --- Whitespace ------------------------------------------------------------------------
 
-_SPACES = re.compile(r"\s+")
 # arXiv marks a new paragraph by indenting the next line ("\n  In this paper ...").
 _PARAGRAPH = re.compile(r"\n[ \t]+")
 
 
 def squash(text: str | None) -> str:
     """One line, single spaces: for titles, names, comments."""
-    return _SPACES.sub(" ", text or "").strip()
+    return " ".join((text or "").split())
 
 
 def paragraphs(text: str | None) -> str:

@@ -28,17 +28,29 @@ Merge rules (record -> stored row):
 """
 
 import datetime as dt
+import json
 import logging
+import queue
+import threading
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, IntegrityError, OperationalError, transaction
+from django.db import (
+    DatabaseError,
+    DataError,
+    IntegrityError,
+    OperationalError,
+    connection,
+    reset_queries,
+    transaction,
+)
 from django.utils import timezone
 
 from ..arxiv_ids import parse_arxiv_id
 from ..models import Author, Authorship, Paper, normalise_name, slug_for
 from . import text
-from .records import IngestResult, PaperRecord, RecordError
+from .records import IngestResult, PaperRecord, RecordError, SourceError
 
 log = logging.getLogger(__name__)
 
@@ -223,37 +235,77 @@ def _chunks(items: list, size: int = 5000):
         yield items[start : start + size]
 
 
-def resolve_authors(names: Iterable[str]) -> dict[str, int]:
-    """normalised name -> Author id for every name, creating the missing Authors.
-    Safe against a concurrent run creating the same ones (ON CONFLICT DO NOTHING,
-    then read back)."""
-    wanted: dict[str, str] = {}
-    for name in names:
-        key = normalise_name(name)[:NAME_LENGTH].strip()
-        if key and key not in wanted:
-            wanted[key] = name[:NAME_LENGTH]
-    ids: dict[str, int] = {}
-    for chunk in _chunks(list(wanted)):
-        ids.update(
+def author_key(name: str) -> str:
+    return normalise_name(name)[:NAME_LENGTH].strip()
+
+
+def _author_ids(keys: list[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for chunk in _chunks(keys):
+        found.update(
             Author.objects.filter(normalised_name__in=chunk).values_list("normalised_name", "id")
         )
-    missing = [key for key in wanted if key not in ids]
-    if missing:
-        Author.objects.bulk_create(
-            [Author(name=wanted[k], normalised_name=k, slug=slug_for(k)) for k in missing],
-            ignore_conflicts=True,
-            batch_size=2000,
+    return found
+
+
+def _resolve_authors_pg(names: dict[str, str]) -> dict[str, int]:
+    """PostgreSQL: the batch's names go into a temporary table with COPY; one INSERT
+    ... ON CONFLICT DO NOTHING adds the new ones, one join reads all the ids."""
+    other = [
+        f
+        for f in Author._meta.concrete_fields
+        if f.column not in {"id", "name", "normalised_name", "slug"}
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS import_author_names"
+            " (normalised_name text PRIMARY KEY, name text, slug text) ON COMMIT DELETE ROWS"
         )
-        for chunk in _chunks(missing):
-            ids.update(
-                Author.objects.filter(normalised_name__in=chunk).values_list(
-                    "normalised_name", "id"
-                )
+        cursor.execute("TRUNCATE import_author_names")
+        with cursor.cursor.copy("COPY import_author_names FROM STDIN") as copy:
+            for key, name in names.items():
+                copy.write_row((key, name[:NAME_LENGTH], slug_for(key)))
+        columns = ", ".join(["name", "normalised_name", "slug", *(f.column for f in other)])
+        cursor.execute(
+            f"INSERT INTO papers_author ({columns})"
+            f" SELECT t.name, t.normalised_name, t.slug{', %s' * len(other)}"
+            " FROM import_author_names t"
+            " WHERE NOT EXISTS (SELECT 1 FROM papers_author a"
+            "                   WHERE a.normalised_name = t.normalised_name)"
+            " ORDER BY t.normalised_name"
+            " ON CONFLICT DO NOTHING",
+            [f.get_db_prep_save(f.get_default(), connection) for f in other],
+        )
+        cursor.execute(
+            "SELECT t.normalised_name, a.id FROM import_author_names t"
+            " JOIN papers_author a ON a.normalised_name = t.normalised_name"
+        )
+        return dict(cursor.fetchall())
+
+
+def resolve_authors(names: dict[str, str]) -> dict[str, int]:
+    """Author ids for {normalised name: display name}, creating the missing Authors.
+    Safe against a concurrent run creating the same ones (ON CONFLICT DO NOTHING,
+    then read back)."""
+    if connection.vendor == "postgresql":
+        ids = _resolve_authors_pg(names)
+    else:
+        ids = _author_ids(list(names))
+        missing = [key for key in names if key not in ids]
+        if missing:
+            Author.objects.bulk_create(
+                [
+                    Author(name=names[k][:NAME_LENGTH], normalised_name=k, slug=slug_for(k))
+                    for k in missing
+                ],
+                ignore_conflicts=True,
+                batch_size=2000,
             )
-    for key in wanted.keys() - ids.keys():
+            ids.update(_author_ids(missing))
+    for key in names.keys() - ids.keys():
         # The slug was taken by an author with another normalised name (e.g. one
         # renamed by hand): give this one a numbered slug.
-        ids[key] = _create_with_free_slug(wanted[key], key)
+        ids[key] = _create_with_free_slug(names[key][:NAME_LENGTH], key)
     return ids
 
 
@@ -272,24 +324,96 @@ def _create_with_free_slug(name: str, key: str) -> int:
     raise IntegrityError(f"no free slug for author {name!r}")
 
 
-def _authorships(paper_id: int, names: list[str], author_ids: dict[str, int]) -> list[Authorship]:
-    rows, seen = [], set()
-    for name in names:
-        author_id = author_ids.get(normalise_name(name)[:NAME_LENGTH].strip())
-        if author_id and author_id not in seen:
-            seen.add(author_id)
-            rows.append(Authorship(paper_id=paper_id, author_id=author_id, position=len(rows)))
-    return rows
+# --- Writing rows --------------------------------------------------------------------------
+# On PostgreSQL new papers and authorships go in with COPY (ids drawn from the sequence
+# first), several times faster than a multi-row INSERT for the snapshot's millions. A
+# concurrent insert of the same paper makes COPY fail on the unique arxiv_id like an
+# INSERT would, and the batch is retried. Elsewhere (SQLite), bulk_create.
+
+
+def _copy(table: str, model, rows: list[dict]):
+    """COPY rows (dicts of column -> value) into `table`; columns the rows don't give
+    get the field's default, so fields added to the model later still work."""
+    fields = [f for f in model._meta.concrete_fields if not (f.primary_key and "id" not in rows[0])]
+    defaults = {
+        f.column: f.get_db_prep_save(f.get_default(), connection)
+        for f in fields
+        if f.column not in rows[0]
+    }
+    json_columns = {f.column for f in fields if f.get_internal_type() == "JSONField"}
+    columns = [f.column for f in fields]
+    with connection.cursor() as cursor:
+        with cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(
+                    [
+                        (json.dumps(row[c]) if c in json_columns else row[c])
+                        if c in row
+                        else defaults[c]
+                        for c in columns
+                    ]
+                )
+
+
+def _insert_papers(rows: list[dict], now) -> dict[str, int]:
+    """Insert new papers; arxiv_id -> pk."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence('papers_paper', 'id'))"
+                " FROM generate_series(1, %s)",
+                [len(rows)],
+            )
+            pks = [pk for (pk,) in cursor.fetchall()]
+        columns = [
+            {
+                "id": pk,
+                "arxiv_id": row["arxiv_id"],
+                "created_at": now,
+                "modified_at": now,
+                **{f: row[f] for f in COMPARED},
+            }
+            for pk, row in zip(pks, rows, strict=True)
+        ]
+        _copy("papers_paper", Paper, columns)
+        return {row["arxiv_id"]: pk for pk, row in zip(pks, rows, strict=True)}
+    papers = [Paper(modified_at=now, **row) for row in rows]
+    Paper.objects.bulk_create(papers)
+    return {p.arxiv_id: p.pk for p in papers}
+
+
+def _upsert_papers(rows: list[dict], now):
+    """Rewrite changed papers (their rows are locked): INSERT ... ON CONFLICT DO UPDATE."""
+    Paper.objects.bulk_create(
+        [Paper(modified_at=now, **row) for row in rows],
+        update_conflicts=True,
+        unique_fields=["arxiv_id"],
+        update_fields=[*COMPARED, "modified_at"],
+    )
+
+
+def _insert_authorships(rows: list[tuple[int, int, int]]):
+    if not rows:
+        return
+    if connection.vendor == "postgresql":
+        _copy(
+            "papers_authorship",
+            Authorship,
+            [{"paper_id": p, "author_id": a, "position": n} for p, a, n in rows],
+        )
+    else:
+        Authorship.objects.bulk_create(
+            [Authorship(paper_id=p, author_id=a, position=n) for p, a, n in rows],
+            batch_size=5000,
+        )
 
 
 # --- One batch ------------------------------------------------------------------------------
 
 
-def _write_batch(records: list[PaperRecord], keep_ids: bool) -> IngestResult:
-    result = IngestResult()
-    by_id = {r.arxiv_id: r for r in records}
-    ids = sorted(by_id)
-    stored = {
+def _stored_rows(ids: list[str]) -> dict[str, dict]:
+    """The stored rows of these papers, locked until the batch commits."""
+    return {
         row["arxiv_id"]: row
         for chunk in _chunks(ids)
         for row in Paper.objects.filter(arxiv_id__in=chunk)
@@ -297,18 +421,26 @@ def _write_batch(records: list[PaperRecord], keep_ids: bool) -> IngestResult:
         .select_for_update()
         .values("id", "arxiv_id", *COMPARED)
     }
-    new_rows: list[Paper] = []
-    changed_rows: list[Paper] = []
+
+
+def _write_batch(records: list[PaperRecord], keep_ids: bool) -> IngestResult:
+    result = IngestResult()
+    by_id = {r.arxiv_id: r for r in records}
+    ids = sorted(by_id)
+    stored = _stored_rows(ids)
+    new_rows: list[dict] = []
+    changed_rows: list[dict] = []
     author_lists: dict[str, list[str]] = {}
     now = timezone.now()
     for arxiv_id in ids:
         record, current = by_id[arxiv_id], stored.get(arxiv_id)
         row = merge(record, current)
+        row["arxiv_id"] = arxiv_id
         if current is None:
-            new_rows.append(Paper(arxiv_id=arxiv_id, modified_at=now, **row))
+            new_rows.append(row)
             author_lists[arxiv_id] = record.authors or []
         elif any(row[f] != current[f] for f in COMPARED):
-            changed_rows.append(Paper(arxiv_id=arxiv_id, modified_at=now, **row))
+            changed_rows.append(row)
             if row["author_names"] != current["author_names"]:
                 author_lists[arxiv_id] = record.authors or []
         else:
@@ -316,37 +448,31 @@ def _write_batch(records: list[PaperRecord], keep_ids: bool) -> IngestResult:
             if keep_ids:
                 result.ids[arxiv_id] = current["id"]
 
-    if new_rows:
-        Paper.objects.bulk_create(new_rows)
-        result.created += len(new_rows)
-        if keep_ids:
-            result.created_ids.extend(p.arxiv_id for p in new_rows)
+    pks = _insert_papers(new_rows, now) if new_rows else {}
+    result.created += len(new_rows)
     if changed_rows:
-        Paper.objects.bulk_create(
-            changed_rows,
-            update_conflicts=True,
-            unique_fields=["arxiv_id"],
-            update_fields=[*COMPARED, "modified_at"],
-        )
+        _upsert_papers(changed_rows, now)
         result.updated += len(changed_rows)
-    pks = {p.arxiv_id: p.pk for p in new_rows}
-    pks.update({a: stored[a]["id"] for a in (p.arxiv_id for p in changed_rows)})
+        pks.update({row["arxiv_id"]: stored[row["arxiv_id"]]["id"] for row in changed_rows})
     if keep_ids:
         result.ids.update(pks)
+        result.created_ids.extend(row["arxiv_id"] for row in new_rows)
 
     if author_lists:
-        author_ids = resolve_authors(n for names in author_lists.values() for n in names)
+        keys = {name: author_key(name) for names in author_lists.values() for name in names}
+        author_ids = resolve_authors({key: name for name, key in keys.items() if key})
         rewritten = [pks[a] for a in author_lists if a in stored]
         for chunk in _chunks(rewritten):
             Authorship.objects.filter(paper_id__in=chunk).delete()
-        Authorship.objects.bulk_create(
-            [
-                row
-                for arxiv_id, names in author_lists.items()
-                for row in _authorships(pks[arxiv_id], names, author_ids)
-            ],
-            batch_size=5000,
-        )
+        authorships = []
+        for arxiv_id, names in author_lists.items():
+            seen: set[int] = set()
+            for name in names:
+                author_id = author_ids.get(keys[name])
+                if author_id and author_id not in seen:
+                    seen.add(author_id)
+                    authorships.append((pks[arxiv_id], author_id, len(seen) - 1))
+        _insert_authorships(authorships)
     return result
 
 
@@ -359,30 +485,27 @@ def _retryable(exc: DatabaseError) -> bool:
 
 
 def upsert_batch(records: list[PaperRecord], keep_ids: bool = True) -> IngestResult:
-    """Write one batch of prepared records in one transaction. If the batch fails for a
-    reason other than a concurrent writer, each record is tried on its own so one bad
-    record can't take the others with it."""
+    """Write one batch of prepared records in one transaction. If the batch fails on
+    its data (not on a concurrent writer, not on the connection), each record is tried
+    on its own so one bad record can't take the others with it."""
     # The last record for an id wins (a source may list a paper twice).
     records = list({r.arxiv_id: r for r in records}.values())
     for attempt in range(RETRIES):
         try:
             with transaction.atomic():
                 return _write_batch(records, keep_ids)
-        except (IntegrityError, OperationalError) as exc:
-            if not _retryable(exc) or attempt == RETRIES - 1:
-                if len(records) == 1:
-                    raise
-                break
-            log.info("Batch of %d papers met a concurrent writer; retrying", len(records))
-        except DatabaseError:
-            if len(records) == 1:
+        except DatabaseError as exc:
+            if _retryable(exc) and attempt < RETRIES - 1:
+                log.info("A batch of %d papers met a concurrent writer; again", len(records))
+                continue
+            if len(records) == 1 or (isinstance(exc, OperationalError) and not _retryable(exc)):
                 raise
             break
     result = IngestResult()
     for record in records:
         try:
             result.merge(upsert_batch([record], keep_ids), keep_ids)
-        except DatabaseError as exc:
+        except (IntegrityError, DataError) as exc:
             result.fail(f"{record.name()}: not stored ({exc.__class__.__name__}: {exc})".strip())
             log.warning("%s: not stored: %s", record.name(), exc)
     return result
@@ -391,43 +514,132 @@ def upsert_batch(records: list[PaperRecord], keep_ids: bool = True) -> IngestRes
 # --- A whole run -----------------------------------------------------------------------------
 
 
+class _Writer(threading.Thread):
+    """Writes batches in a thread of its own (with its own database connection) while
+    the caller reads and cleans the next one: PostgreSQL's work and Python's overlap,
+    on two cores. The queue holds two batches at most, so memory stays flat."""
+
+    def __init__(self, keep_ids, on_batch):
+        super().__init__(name="ingest-writer", daemon=True)
+        self.queue: queue.Queue = queue.Queue(maxsize=2)
+        self.keep_ids = keep_ids
+        self.on_batch = on_batch
+        self.result = IngestResult()
+        self.error: BaseException | None = None
+
+    def run(self):
+        try:
+            while (job := self.queue.get()) is not None:
+                if self.error is None:
+                    self._write(*job)
+        finally:
+            connection.close()
+
+    def _write(self, batch, mark):
+        try:
+            done = upsert_batch(batch, self.keep_ids)
+            reset_queries()
+            self.result.merge(done, self.keep_ids)
+            if self.on_batch:
+                self.on_batch(done, mark)
+        except BaseException as exc:  # handed to the caller's thread
+            self.error = exc
+
+    def put(self, batch, mark):
+        if self.error:
+            raise self.error
+        self.queue.put((batch, mark))
+
+    def finish(self) -> IngestResult:
+        self.queue.put(None)
+        self.join()
+        if self.error:
+            raise self.error
+        return self.result
+
+
 def ingest(
     items: Iterable[PaperRecord | RecordError],
     *,
     batch_size: int = BATCH_SIZE,
     keep_ids: bool = True,
     on_item: Callable[[PaperRecord | RecordError], None] | None = None,
-    on_batch: Callable[[IngestResult], None] | None = None,
+    on_batch: Callable[[IngestResult, Any], None] | None = None,
+    mark: Callable[[], Any] | None = None,
+    background: bool = False,
 ) -> IngestResult:
     """Consume records (and read errors) from a source, writing them in batches.
 
-    on_item is called for each item (progress bars); on_batch after each committed
-    batch (checkpoints)."""
+    A SourceError from the source (an error feed, an OAI error, HTTP 4xx) ends the run
+    as one more failure; a transient error (network, HTTP 5xx/429) is raised for the
+    caller to retry, with the result so far as `exc.partial_result`. Either way the
+    records read before it are written first.
+
+    on_item is called for each item (progress bars); on_batch(result, mark()) after
+    each committed batch, with what mark() said when the batch was cut (checkpoints).
+    background: write in a second thread (the snapshot import) unless the caller is
+    inside a transaction, which another thread's connection could not join.
+    """
     total = IngestResult()
     batch: list[PaperRecord] = []
+    writer = None
+    if background and not connection.in_atomic_block:
+        writer = _Writer(keep_ids, on_batch)
+        writer.start()
 
     def flush():
-        if batch:
+        if not batch:
+            return
+        cut = mark() if mark else None
+        if writer:
+            writer.put(list(batch), cut)
+        else:
             done = upsert_batch(batch, keep_ids)
+            # With DEBUG on, Django keeps every query it ran: not for millions of rows.
+            reset_queries()
             total.merge(done, keep_ids)
-            batch.clear()
             if on_batch:
-                on_batch(done)
+                on_batch(done, cut)
+        batch.clear()
 
-    for item in items:
-        if on_item:
-            on_item(item)
-        if isinstance(item, RecordError):
-            total.fail(str(item))
-            log.warning("%s", item)
-            continue
+    def finish():
+        if writer:
+            total.merge(writer.finish(), keep_ids)
+
+    iterator = iter(items)
+    try:
+        while True:
+            try:
+                item = next(iterator)
+            except StopIteration:
+                break
+            except SourceError as exc:
+                total.fail(str(exc))
+                log.warning("%s", exc)
+                break
+            if on_item:
+                on_item(item)
+            if isinstance(item, RecordError):
+                total.fail(str(item))
+                log.warning("%s", item)
+                continue
+            try:
+                batch.append(prepare(item))
+            except InvalidRecord as exc:
+                total.fail(f"{item.name()}: {exc}")
+                log.warning("%s: %s", item.name(), exc)
+                continue
+            if len(batch) >= batch_size:
+                flush()
+        flush()
+        finish()
+    except BaseException as exc:
+        # Keep what was read before the failure, then let the caller know.
         try:
-            batch.append(prepare(item))
-        except InvalidRecord as exc:
-            total.fail(f"{item.name()}: {exc}")
-            log.warning("%s: %s", item.name(), exc)
-            continue
-        if len(batch) >= batch_size:
             flush()
-    flush()
+            finish()
+        except BaseException:
+            log.exception("Writing the records read before a failure failed too")
+        exc.partial_result = total
+        raise
     return total
