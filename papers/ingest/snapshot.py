@@ -163,15 +163,16 @@ def import_file(
     resume: bool = False,
     batch_size: int = 2000,
     on_item=None,
-) -> tuple[IngestResult, SnapshotReader]:
+    reader: SnapshotReader | None = None,
+) -> IngestResult:
     """Import a snapshot file (or its first `limit` records). With `resume`, start
     after the last batch a previous run committed. The checkpoint is kept up to date
-    either way and removed once the whole file is in."""
-    reader = SnapshotReader(path, limit=limit)
+    either way and removed once the whole file is in. Pass `reader` to watch its
+    `position` (progress bars)."""
+    reader = reader or SnapshotReader(path)
+    reader.limit = limit
     if resume:
         reader.position = reader.load_checkpoint() or Checkpoint()
-    start = reader.position
-
     result = ingest(
         reader,
         batch_size=batch_size,
@@ -181,7 +182,6 @@ def import_file(
         on_batch=lambda _, position: reader.save_checkpoint(position),
         background=True,
     )
-    reader.start = start
     if reader.finished:
         reader.clear_checkpoint()
-    return result, reader
+    return result

@@ -8,16 +8,38 @@ import dataclasses
 import datetime as dt
 import logging
 
+from django import forms
 from django.db.models import ExpressionWrapper, F, FloatField, Value
 from django.utils import timezone
 
 from .. import ranking
+from ..arxiv_ids import parse_arxiv_id
 from ..models import Paper, Submission
 from . import arxiv
 from .records import PaperRecord, SourceError
 from .upsert import ingest
 
 log = logging.getLogger(__name__)
+
+
+class SubmitPaperForm(forms.Form):
+    paper = forms.CharField(
+        label="arXiv id or link",
+        max_length=200,
+        widget=forms.TextInput(
+            attrs={
+                "placeholder": "2406.12345 or https://arxiv.org/abs/2406.12345",
+                "autocomplete": "off",
+                "spellcheck": "false",
+                "autocapitalize": "off",
+            }
+        ),
+        help_text="A new id (2406.12345) or an old one (hep-th/9901001), with or without "
+        "a version, or a link to its abstract, PDF or HTML page.",
+    )
+
+    def clean_paper(self) -> str:
+        return parse_arxiv_id(self.cleaned_data["paper"]).id
 
 
 def feature_paper(paper_id: int, user, day: dt.date | None = None) -> bool:
