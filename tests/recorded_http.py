@@ -87,8 +87,14 @@ class RecordedServer:
             body = body.encode()
         content_type = "application/json" if str(file or "").endswith(".json") else "text/xml"
         self.routes.append(
-            Route(path, body, status, {"Content-Type": content_type} | (headers or {}),
-                  when or {}, times)
+            Route(
+                path,
+                body,
+                status,
+                {"Content-Type": content_type} | (headers or {}),
+                when or {},
+                times,
+            )
         )
         return self
 

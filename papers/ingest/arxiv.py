@@ -97,7 +97,7 @@ def parse_feed(content: bytes, where: str = "") -> FeedPage:
     prefix = f"{where}: " if where else ""
     if root is None or not str(root.tag).endswith("feed"):
         raise SourceError(f"{prefix}not an Atom feed ({error or f'root is <{root.tag}>'})")
-    entries = root.findall("{*}entry")
+    entries, broken = xmlparse.split_at_break(root.findall("{*}entry"), error)
     for entry in entries:
         if _ERROR_ID in (xmlparse.text_of(entry, "{*}id") or ""):
             message = (xmlparse.text_of(entry, "{*}summary") or "unknown error").strip()
@@ -108,9 +108,9 @@ def parse_feed(content: bytes, where: str = "") -> FeedPage:
     for n, entry in enumerate(entries, 1):
         page.items.append(_entry_record(entry, f"{prefix}entry {n}"))
     if error:
-        last = next((i for i in reversed(page.items) if isinstance(i, PaperRecord)), None)
-        after = f" (after {last.arxiv_id})" if last else ""
-        page.items.append(RecordError(f"{where or 'feed'}", f"{error}{after}"))
+        what = xmlparse.text_of(broken, "{*}id") if broken is not None else None
+        name = f" in entry {what.rsplit('/abs/', 1)[-1]}" if what else ""
+        page.items.append(RecordError(where or "feed", f"{error}{name}; the entry was skipped"))
     return page
 
 

@@ -154,7 +154,9 @@ def parse_response(content: bytes, where: str = "") -> OaiPage:
         if code == "noRecordsMatch":
             return page
         raise SourceError(f"{prefix}OAI-PMH {code}: {(oai_error.text or '').strip()}")
-    records = root.findall("{*}ListRecords/{*}record") + root.findall("{*}GetRecord/{*}record")
+    records, broken = xmlparse.split_at_break(
+        root.findall("{*}ListRecords/{*}record") + root.findall("{*}GetRecord/{*}record"), error
+    )
     for n, record in enumerate(records, 1):
         item = _record(record, f"{prefix}record {n}")
         if item is not None:
@@ -165,9 +167,9 @@ def parse_response(content: bytes, where: str = "") -> OaiPage:
         size = token.get("completeListSize")
         page.complete_size = int(size) if size and size.isdigit() else None
     if error:
-        last = next((i for i in reversed(page.items) if isinstance(i, PaperRecord)), None)
-        after = f" (after {last.arxiv_id})" if last else ""
-        page.items.append(RecordError(where or "response", f"{error}{after}"))
+        what = xmlparse.text_of(broken, "{*}header/{*}identifier") if broken is not None else None
+        name = f" in record {what.strip()}" if what else ""
+        page.items.append(RecordError(where or "response", f"{error}{name}; it was skipped"))
         # A broken page can't be trusted to carry a whole token: stop here (a re-run
         # starts again from `from`, and the upsert skips what is already stored).
         page.token = None

@@ -14,7 +14,9 @@ line number of its last line are written to a checkpoint file next to the input
 import dataclasses
 import gzip
 import json
+import logging
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +24,8 @@ from . import xmlparse
 from .records import IngestResult, PaperRecord, RecordError
 from .text import split_authors
 from .upsert import ingest
+
+log = logging.getLogger(__name__)
 
 SOURCE_FIELDS = ("submitter", "report-no", "license", "versions")
 
@@ -88,6 +92,7 @@ class SnapshotReader:
         self.limit = limit
         self.gzipped = self.path.suffix == ".gz"
         self.finished = False  # read to the end of the file
+        self.checkpoint_failed = False
 
     @property
     def size(self) -> int:
@@ -147,13 +152,26 @@ class SnapshotReader:
         return Checkpoint(int(data["offset"]), int(data["line"]))
 
     def save_checkpoint(self, position: Checkpoint):
+        """Best effort: a directory we can't write to costs --resume, not the import."""
         data = self._identity() | dataclasses.asdict(position)
-        tmp = self.checkpoint_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data))
-        os.replace(tmp, self.checkpoint_path)
+        # Written aside and renamed, so a crash never leaves half a checkpoint; named by
+        # process and thread, so two imports of one file don't trip over each other.
+        tmp = self.checkpoint_path.with_name(
+            f"{self.checkpoint_path.name}.{os.getpid()}-{threading.get_ident()}.tmp"
+        )
+        try:
+            tmp.write_text(json.dumps(data))
+            os.replace(tmp, self.checkpoint_path)
+        except OSError as exc:
+            if not self.checkpoint_failed:
+                log.warning("No checkpoint for --resume (%s)", exc)
+            self.checkpoint_failed = True
 
     def clear_checkpoint(self):
-        self.checkpoint_path.unlink(missing_ok=True)
+        try:
+            self.checkpoint_path.unlink(missing_ok=True)
+        except OSError:
+            pass
 
 
 def import_file(

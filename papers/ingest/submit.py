@@ -28,7 +28,7 @@ class SubmitPaperForm(forms.Form):
         max_length=200,
         widget=forms.TextInput(
             attrs={
-                "placeholder": "2406.12345 or https://arxiv.org/abs/2406.12345",
+                "placeholder": "e.g. 2406.12345",
                 "autocomplete": "off",
                 "spellcheck": "false",
                 "autocapitalize": "off",

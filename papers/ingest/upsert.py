@@ -262,9 +262,11 @@ def _resolve_authors_pg(names: dict[str, str]) -> dict[str, int]:
             " (normalised_name text PRIMARY KEY, name text, slug text) ON COMMIT DELETE ROWS"
         )
         cursor.execute("TRUNCATE import_author_names")
-        with cursor.cursor.copy("COPY import_author_names FROM STDIN") as copy:
-            for key, name in names.items():
-                copy.write_row((key, name[:NAME_LENGTH], slug_for(key)))
+        # COPY runs on psycopg's own cursor: have Django translate its errors.
+        with connection.wrap_database_errors:
+            with cursor.cursor.copy("COPY import_author_names FROM STDIN") as copy:
+                for key, name in names.items():
+                    copy.write_row((key, name[:NAME_LENGTH], slug_for(key)))
         columns = ", ".join(["name", "normalised_name", "slug", *(f.column for f in other)])
         cursor.execute(
             f"INSERT INTO papers_author ({columns})"
@@ -342,7 +344,9 @@ def _copy(table: str, model, rows: list[dict]):
     }
     json_columns = {f.column for f in fields if f.get_internal_type() == "JSONField"}
     columns = [f.column for f in fields]
-    with connection.cursor() as cursor:
+    # COPY runs on psycopg's own cursor: have Django translate its errors (a unique
+    # violation must be an IntegrityError, which upsert_batch retries).
+    with connection.cursor() as cursor, connection.wrap_database_errors:
         with cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(
@@ -460,7 +464,11 @@ def _write_batch(records: list[PaperRecord], keep_ids: bool) -> IngestResult:
 
     if author_lists:
         keys = {name: author_key(name) for names in author_lists.values() for name in names}
-        author_ids = resolve_authors({key: name for name, key in keys.items() if key})
+        spelling: dict[str, str] = {}
+        for name, key in keys.items():
+            if key:
+                spelling.setdefault(key, name)  # a new Author takes the first spelling met
+        author_ids = resolve_authors(spelling)
         rewritten = [pks[a] for a in author_lists if a in stored]
         for chunk in _chunks(rewritten):
             Authorship.objects.filter(paper_id__in=chunk).delete()

@@ -16,19 +16,42 @@ STRICT = etree.XMLParser(**_SAFE)
 RECOVER = etree.XMLParser(recover=True, **_SAFE)
 
 
-def parse(content: bytes) -> tuple[etree._Element | None, str | None]:
-    """(root, None) for good XML; (whatever could be recovered, the error) otherwise."""
+class Broken:
+    """Where a document broke: its message and line."""
+
+    def __init__(self, message: str, line: int | None = None):
+        self.message, self.line = message, line
+
+    def __str__(self):
+        return self.message
+
+
+def parse(content: bytes) -> tuple[etree._Element | None, Broken | None]:
+    """(root, None) for good XML; (whatever could be recovered, where it broke)
+    otherwise."""
     if not content or not content.strip():
-        return None, "empty response"
+        return None, Broken("empty response")
     try:
         return etree.fromstring(content, STRICT), None
     except etree.XMLSyntaxError as exc:
-        message = f"malformed XML at line {exc.lineno}: {exc.msg}"
+        broken = Broken(f"malformed XML at line {exc.lineno}: {exc.msg}", exc.lineno)
     try:
         root = etree.fromstring(content, RECOVER)
     except etree.XMLSyntaxError:
         root = None
-    return root, message
+    return root, broken
+
+
+def split_at_break(elements: list, broken: Broken | None) -> tuple[list, object | None]:
+    """(the elements to trust, the one the document broke in). Recovery hands back the
+    broken element half-read: it must not be stored as if it were whole."""
+    if broken is None or broken.line is None or not elements:
+        return elements, None
+    hit = None
+    for element in elements:
+        if element.sourceline is not None and element.sourceline <= broken.line:
+            hit = element
+    return [e for e in elements if e is not hit], hit
 
 
 def text_of(element, path: str) -> str | None:
