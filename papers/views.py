@@ -146,9 +146,7 @@ def vote(request, arxiv_id):
 # today's list "submitted by" them (papers.ingest.submit). The page polls the
 # submission's status with htmx until the fetch is done.
 
-from django.conf import settings  # noqa: E402
 from django.contrib.auth.decorators import login_required  # noqa: E402
-from django.urls import reverse  # noqa: E402
 from django_ratelimit.decorators import ratelimit  # noqa: E402
 
 from .ingest.submit import SubmitPaperForm, submit_paper  # noqa: E402

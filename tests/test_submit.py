@@ -5,6 +5,7 @@ import datetime as dt
 import re
 
 import pytest
+from django.shortcuts import resolve_url
 from django.urls import reverse
 from django.utils import timezone
 
@@ -46,7 +47,7 @@ def test_anonymous_users_are_sent_to_sign_in(client, db, settings):
     response = client.get(SUBMIT)
 
     assert response.status_code == 302
-    assert response["Location"].startswith(settings.LOGIN_URL)
+    assert response["Location"].startswith(resolve_url(settings.LOGIN_URL))
     assert "next=/submit/" in response["Location"]
 
 
