@@ -24,6 +24,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -78,6 +79,43 @@ def generate(path: Path, records: int, seed: int = 4) -> None:
             out.write(json.dumps(record) + "\n")
 
 
+class CpuMonitor(threading.Thread):
+    """CPU seconds used by the PostgreSQL backends serving this database (read from
+    /proc: the server runs on this machine), sampled until stopped."""
+
+    def __init__(self, database: str):
+        super().__init__(daemon=True)
+        self.database = database
+        self.seen: dict[int, float] = {}
+        self.running = True
+
+    def run(self):
+        import psycopg
+
+        dsn = os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/postgres"
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            while self.running:
+                pids = [
+                    pid
+                    for (pid,) in conn.execute(
+                        "SELECT pid FROM pg_stat_activity WHERE datname = %s", [self.database]
+                    )
+                ]
+                for pid in pids:
+                    try:
+                        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                    except OSError:
+                        continue
+                    ticks = int(fields[11]) + int(fields[12])
+                    self.seen[pid] = ticks / os.sysconf("SC_CLK_TCK")
+                time.sleep(0.2)
+
+    def stop(self) -> float:
+        self.running = False
+        self.join()
+        return sum(self.seen.values())
+
+
 def fresh_database(name: str) -> str:
     base = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432")
     subprocess.run(
@@ -92,7 +130,13 @@ def main():
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--database", default="dp_bench_import")
     parser.add_argument("--batch-size", type=int, default=2000)
+    parser.add_argument("--writers", type=int, default=2, help="writer threads")
     parser.add_argument("--keep-file", action="store_true", help="keep the generated file")
+    parser.add_argument(
+        "--without-search-vector",
+        action="store_true",
+        help="drop the generated full-text column first, to see what it costs",
+    )
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-import-"))
@@ -119,7 +163,16 @@ def main():
     from papers.models import Author, Authorship, Paper
 
     call_command("migrate", verbosity=0)
+    if args.without_search_vector:
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("ALTER TABLE papers_paper DROP COLUMN search_vector")
     baseline = rss_mb()
+    load = os.getloadavg()[0]
+    monitor = CpuMonitor(args.database)
+    monitor.start()
+    cpu_before = os.times()
     marks = {max(args.records * n // 10, 1): n * 10 for n in range(1, 11)}
     seen = 0
     memory = []
@@ -131,11 +184,19 @@ def main():
         if seen in marks:
             memory.append((marks[seen], rss_mb(), time.perf_counter() - started))
 
-    result, _ = snapshot.import_file(path, batch_size=args.batch_size, on_item=on_item)
+    result = snapshot.import_file(
+        path, batch_size=args.batch_size, on_item=on_item, writers=args.writers
+    )
     elapsed = time.perf_counter() - started
+    cpu_after = os.times()
+    postgres_cpu = monitor.stop()
+    python_cpu = (cpu_after.user - cpu_before.user) + (cpu_after.system - cpu_before.system)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
-    print(f"imported: {result.summary()}")
+    print(
+        f"imported: {result.summary()} ({args.writers} writer threads, batches of "
+        f"{args.batch_size})"
+    )
     print(
         f"{Paper.objects.count():,} papers, {Author.objects.count():,} authors, "
         f"{Authorship.objects.count():,} authorships"
@@ -143,6 +204,14 @@ def main():
     print(
         f"time: {elapsed:.1f} s -> {args.records / elapsed:,.0f} papers/s "
         f"(2.7 M would take {2_700_000 / (args.records / elapsed) / 60:.1f} min)"
+    )
+    cores = os.cpu_count() or 1
+    bound = (python_cpu + postgres_cpu) / cores
+    print(
+        f"cpu: Python {python_cpu:.1f} s + PostgreSQL backends {postgres_cpu:.1f} s on {cores} "
+        f"cores (load average {load:.1f} when the import began); with the cores to itself "
+        f"this import would need at least {bound:.1f} s -> at most "
+        f"{args.records / bound:,.0f} papers/s"
     )
     print(f"memory: {baseline:.0f} MB before the import; resident set as it went:")
     for percent, mb, at in memory:

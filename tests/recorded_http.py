@@ -27,6 +27,7 @@ class Route:
     headers: dict = dataclasses.field(default_factory=dict)
     when: dict = dataclasses.field(default_factory=dict)
     times: int | None = None
+    delay: float = 0.0
 
     def matches(self, path, params) -> bool:
         if path != self.path or self.times == 0:
@@ -63,6 +64,7 @@ class RecordedServer:
                 if route is None:
                     self.send_error(404, "No recorded response for this request")
                     return
+                time.sleep(route.delay)  # a slow or stalled server
                 self.send_response(route.status)
                 for name, value in route.headers.items():
                     self.send_header(name, value)
@@ -80,7 +82,18 @@ class RecordedServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.httpd.server_address[1]}"
 
-    def add(self, path, *, file=None, body=b"", status=200, headers=None, when=None, times=None):
+    def add(
+        self,
+        path,
+        *,
+        file=None,
+        body=b"",
+        status=200,
+        headers=None,
+        when=None,
+        times=None,
+        delay=0.0,
+    ):
         if file is not None:
             body = (FIXTURES / file).read_bytes()
         elif isinstance(body, str):
@@ -94,6 +107,7 @@ class RecordedServer:
                 {"Content-Type": content_type} | (headers or {}),
                 when or {},
                 times,
+                delay,
             )
         )
         return self

@@ -13,7 +13,8 @@ from django.db.models import Count
 
 from papers.ingest import snapshot
 from papers.ingest.text import clean_abstract, clean_title, find_links, tex_to_unicode
-from papers.models import Author, Authorship, Paper
+from papers.ingest.upsert import author_key
+from papers.models import Author, Authorship, Paper, normalise_name
 
 from .conftest import ROOT, database_url_for_tests
 from .recorded_http import FIXTURES
@@ -296,3 +297,20 @@ def test_tex_accents_in_names_become_unicode(tex, name):
 )
 def test_code_and_project_links_are_found(text, code, project):
     assert find_links(text) == (code, project)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "C. -P. Yuan",
+        "O'Neil, Jr.",
+        "van der Berg_2",
+        "  A  B ",
+        "José García-Pérez",
+        "Ｆｕｌｌ Width",
+        "ß",
+        "İlker",
+    ],
+)
+def test_the_author_key_is_normalise_name(name):
+    assert author_key(name) == normalise_name(name)[:300].strip()

@@ -4,6 +4,7 @@ upsert rules every source shares (idempotency, versions, authors, text)."""
 import datetime as dt
 import re
 
+import httpx
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -183,6 +184,14 @@ def test_overload_and_server_errors_are_transient_and_keep_earlier_pages(api, se
     assert f"HTTP {status}" in str(raised.value)
     assert raised.value.partial_result.created == 10
     assert Paper.objects.count() == 10
+
+
+def test_a_stalled_server_times_out(api, settings):
+    settings.INGEST_HTTP_TIMEOUT = 0.5
+    api.add("/api/query", file=EMPTY, delay=3)
+
+    with pytest.raises(httpx.TimeoutException):
+        ingest(arxiv.fetch_ids(["1707.08567"]))
 
 
 def test_the_http_400_error_feed_is_reported_in_arxivs_words(api):

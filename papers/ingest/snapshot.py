@@ -182,6 +182,7 @@ def import_file(
     batch_size: int = 2000,
     on_item=None,
     reader: SnapshotReader | None = None,
+    writers: int = 2,
 ) -> IngestResult:
     """Import a snapshot file (or its first `limit` records). With `resume`, start
     after the last batch a previous run committed. The checkpoint is kept up to date
@@ -198,7 +199,7 @@ def import_file(
         on_item=on_item,
         mark=lambda: reader.position,
         on_batch=lambda _, position: reader.save_checkpoint(position),
-        background=True,
+        background=writers,
     )
     if reader.finished:
         reader.clear_checkpoint()

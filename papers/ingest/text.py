@@ -186,7 +186,8 @@ def find_links(*texts: str | None) -> tuple[str, str]:
     """(code_url, project_url) found in the texts, "" when there is none."""
     code = project = ""
     for text in texts:
-        if not text:
+        # Most abstracts have no link at all: don't run the regex over them.
+        if not text or ("://" not in text and "github.com" not in text):
             continue
         for match in _URL.finditer(text):
             url = _tidy_url(match.group(0))

@@ -28,9 +28,11 @@ Merge rules (record -> stored row):
 """
 
 import datetime as dt
+import functools
 import json
 import logging
 import queue
+import re
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -235,8 +237,20 @@ def _chunks(items: list, size: int = 5000):
         yield items[start : start + size]
 
 
+_NON_WORD = re.compile(r"[\W_]+")
+
+
+@functools.lru_cache(maxsize=65536)
 def author_key(name: str) -> str:
-    return normalise_name(name)[:NAME_LENGTH].strip()
+    """papers.models.normalise_name, cut to the column's length. Names recur (a batch
+    looks each one up twice, and prolific authors are everywhere), hence the cache;
+    plain ASCII names, most of them, skip the Unicode decomposition, which can't
+    change them."""
+    if name.isascii():
+        key = " ".join(_NON_WORD.sub(" ", name.lower()).split())
+    else:
+        key = normalise_name(name)
+    return key[:NAME_LENGTH].strip()
 
 
 def _author_ids(keys: list[str]) -> dict[str, int]:
@@ -427,7 +441,19 @@ def _stored_rows(ids: list[str]) -> dict[str, dict]:
     }
 
 
-def _write_batch(records: list[PaperRecord], keep_ids: bool) -> IngestResult:
+def _spellings(names) -> tuple[dict[str, str], dict[str, str]]:
+    """({name: key}, {key: first spelling met}) for author names."""
+    keys = {name: author_key(name) for name in names}
+    spelling: dict[str, str] = {}
+    for name, key in keys.items():
+        if key:
+            spelling.setdefault(key, name)  # a new Author takes the first spelling met
+    return keys, spelling
+
+
+def _write_batch(
+    records: list[PaperRecord], keep_ids: bool, known_authors: dict[str, int]
+) -> IngestResult:
     result = IngestResult()
     by_id = {r.arxiv_id: r for r in records}
     ids = sorted(by_id)
@@ -463,12 +489,9 @@ def _write_batch(records: list[PaperRecord], keep_ids: bool) -> IngestResult:
         result.created_ids.extend(row["arxiv_id"] for row in new_rows)
 
     if author_lists:
-        keys = {name: author_key(name) for names in author_lists.values() for name in names}
-        spelling: dict[str, str] = {}
-        for name, key in keys.items():
-            if key:
-                spelling.setdefault(key, name)  # a new Author takes the first spelling met
-        author_ids = resolve_authors(spelling)
+        keys, spelling = _spellings(n for names in author_lists.values() for n in names)
+        missing = {k: name for k, name in spelling.items() if k not in known_authors}
+        author_ids = known_authors | (resolve_authors(missing) if missing else {})
         rewritten = [pks[a] for a in author_lists if a in stored]
         for chunk in _chunks(rewritten):
             Authorship.objects.filter(paper_id__in=chunk).delete()
@@ -492,16 +515,43 @@ def _retryable(exc: DatabaseError) -> bool:
     )
 
 
+def _authors_of_new_papers(records: list[PaperRecord]) -> dict[str, int]:
+    """Create the authors of papers not stored yet, committed on their own before the
+    batch: batches written side by side then never wait for each other over a shared
+    new author (an Author is just a name; one left unused by a failed batch is
+    harmless). Inside a caller's transaction there is nothing to gain: skipped."""
+    if connection.in_atomic_block:
+        return {}
+    ids = [r.arxiv_id for r in records]
+    stored = set()
+    for chunk in _chunks(ids):
+        stored.update(Paper.objects.filter(arxiv_id__in=chunk).values_list("arxiv_id", flat=True))
+    _, spelling = _spellings(
+        name for r in records if r.arxiv_id not in stored for name in r.authors or ()
+    )
+    if not spelling:
+        return {}
+    for attempt in range(RETRIES):
+        try:
+            with transaction.atomic():
+                return resolve_authors(spelling)
+        except DatabaseError as exc:
+            if not _retryable(exc) or attempt == RETRIES - 1:
+                raise
+    return {}
+
+
 def upsert_batch(records: list[PaperRecord], keep_ids: bool = True) -> IngestResult:
     """Write one batch of prepared records in one transaction. If the batch fails on
     its data (not on a concurrent writer, not on the connection), each record is tried
     on its own so one bad record can't take the others with it."""
     # The last record for an id wins (a source may list a paper twice).
     records = list({r.arxiv_id: r for r in records}.values())
+    known_authors = _authors_of_new_papers(records)
     for attempt in range(RETRIES):
         try:
             with transaction.atomic():
-                return _write_batch(records, keep_ids)
+                return _write_batch(records, keep_ids, known_authors)
         except DatabaseError as exc:
             if _retryable(exc) and attempt < RETRIES - 1:
                 log.info("A batch of %d papers met a concurrent writer; again", len(records))
@@ -522,20 +572,31 @@ def upsert_batch(records: list[PaperRecord], keep_ids: bool = True) -> IngestRes
 # --- A whole run -----------------------------------------------------------------------------
 
 
-class _Writer(threading.Thread):
-    """Writes batches in a thread of its own (with its own database connection) while
-    the caller reads and cleans the next one: PostgreSQL's work and Python's overlap,
-    on two cores. The queue holds two batches at most, so memory stays flat."""
+class _Writers:
+    """Writes batches in threads of their own (each with its own database connection)
+    while the caller reads and cleans the next ones, so Python's work and PostgreSQL's
+    overlap and PostgreSQL works on both cores. The queue holds a few batches at most:
+    memory stays flat. Batches may commit out of order, so `on_batch` hears of a batch
+    (its checkpoint) only once every batch before it has committed too."""
 
-    def __init__(self, keep_ids, on_batch):
-        super().__init__(name="ingest-writer", daemon=True)
-        self.queue: queue.Queue = queue.Queue(maxsize=2)
+    def __init__(self, count, keep_ids, on_batch):
+        self.queue: queue.Queue = queue.Queue(maxsize=count + 1)
         self.keep_ids = keep_ids
         self.on_batch = on_batch
         self.result = IngestResult()
         self.error: BaseException | None = None
+        self.lock = threading.Lock()
+        self.sent = 0
+        self.done: dict[int, tuple[IngestResult, Any]] = {}
+        self.reported = 0
+        self.threads = [
+            threading.Thread(target=self._run, name=f"ingest-writer-{n}", daemon=True)
+            for n in range(count)
+        ]
+        for thread in self.threads:
+            thread.start()
 
-    def run(self):
+    def _run(self):
         try:
             while (job := self.queue.get()) is not None:
                 if self.error is None:
@@ -543,24 +604,32 @@ class _Writer(threading.Thread):
         finally:
             connection.close()
 
-    def _write(self, batch, mark):
+    def _write(self, number, batch, mark):
         try:
             done = upsert_batch(batch, self.keep_ids)
             reset_queries()
-            self.result.merge(done, self.keep_ids)
-            if self.on_batch:
-                self.on_batch(done, mark)
+            with self.lock:
+                self.result.merge(done, self.keep_ids)
+                self.done[number] = (done, mark)
+                while self.reported in self.done:
+                    finished, its_mark = self.done.pop(self.reported)
+                    self.reported += 1
+                    if self.on_batch:
+                        self.on_batch(finished, its_mark)
         except BaseException as exc:  # handed to the caller's thread
             self.error = exc
 
     def put(self, batch, mark):
         if self.error:
             raise self.error
-        self.queue.put((batch, mark))
+        self.queue.put((self.sent, batch, mark))
+        self.sent += 1
 
     def finish(self) -> IngestResult:
-        self.queue.put(None)
-        self.join()
+        for _ in self.threads:
+            self.queue.put(None)
+        for thread in self.threads:
+            thread.join()
         if self.error:
             raise self.error
         return self.result
@@ -574,7 +643,7 @@ def ingest(
     on_item: Callable[[PaperRecord | RecordError], None] | None = None,
     on_batch: Callable[[IngestResult, Any], None] | None = None,
     mark: Callable[[], Any] | None = None,
-    background: bool = False,
+    background: int = 0,
 ) -> IngestResult:
     """Consume records (and read errors) from a source, writing them in batches.
 
@@ -585,15 +654,14 @@ def ingest(
 
     on_item is called for each item (progress bars); on_batch(result, mark()) after
     each committed batch, with what mark() said when the batch was cut (checkpoints).
-    background: write in a second thread (the snapshot import) unless the caller is
-    inside a transaction, which another thread's connection could not join.
+    background: write in that many threads of their own (the snapshot import) unless
+    the caller is inside a transaction, which other threads' connections can't join.
     """
     total = IngestResult()
     batch: list[PaperRecord] = []
     writer = None
     if background and not connection.in_atomic_block:
-        writer = _Writer(keep_ids, on_batch)
-        writer.start()
+        writer = _Writers(background, keep_ids, on_batch)
 
     def flush():
         if not batch:
