@@ -21,6 +21,7 @@ import json
 import os
 import random
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -138,9 +139,15 @@ def main():
         help="drop the generated full-text column first, to see what it costs",
     )
     args = parser.parse_args()
-
     workdir = Path(tempfile.mkdtemp(prefix="bench-import-"))
-    path = workdir / "snapshot.jsonl"
+    try:
+        run(args, workdir / "snapshot.jsonl")
+    finally:
+        if not args.keep_file:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def run(args, path: Path):
     started = time.perf_counter()
     generate(path, args.records)
     size_mb = path.stat().st_size / 2**20
@@ -217,9 +224,6 @@ def main():
     for percent, mb, at in memory:
         print(f"  {percent:3d}%  {mb:6.0f} MB  ({at:6.1f} s)")
     print(f"peak RSS of the process: {peak:.0f} MB")
-    if not args.keep_file:
-        path.unlink()
-        workdir.rmdir()
 
 
 if __name__ == "__main__":
