@@ -158,7 +158,7 @@ class Paper(models.Model):
                 condition=Q(daily_date__isnull=False),
             ),
             # paper_newest (published_at DESC NULLS LAST, id DESC), in exactly newest()'s
-            # order, is PostgreSQL-only (SQLite can't index NULLS LAST): migration 0003.
+            # order, is PostgreSQL-only (SQLite can't index NULLS LAST): migration 0004.
             models.Index(fields=["primary_category", "published_at"], name="paper_category"),
         ]
 
@@ -184,6 +184,20 @@ class Paper(models.Model):
     def more_authors(self):
         """How many authors a card leaves out after the first few."""
         return max(self.author_count - AUTHORS_ON_CARD, 0)
+
+    def voters_for_display(self, limit: int | None = 200):
+        """The paper's votes, newest first, with the voter loaded and `by_author` set
+        when the voter has claimed one of the paper's authors (shown as an "author"
+        badge: their vote counts like any other, but readers should know)."""
+        own_paper = Authorship.objects.filter(
+            paper=OuterRef("paper"), author__claimed_by=OuterRef("user")
+        )
+        votes = (
+            self.votes.select_related("user")
+            .annotate(by_author=Exists(own_paper))
+            .order_by("-created_at", "-id")
+        )
+        return votes[:limit] if limit else votes
 
     def _count_update(self, delta: int):
         """UPDATE the count and the score in one statement, so concurrent votes can't
@@ -282,3 +296,37 @@ class Vote(models.Model):
 
     def __str__(self):
         return f"{self.user} ↑ {self.paper.arxiv_id}"
+
+
+class Submission(models.Model):
+    """A signed-in user's request to feature an arXiv paper (/submit/). The paper's
+    metadata is fetched by a task (papers.tasks.fetch_submission), which records how it
+    went in `status` and `message`; the submit page polls it."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Fetching from arXiv"
+        FEATURED = "featured", "Added to the daily list"
+        ALREADY_FEATURED = "already_featured", "Already featured"
+        FAILED = "failed", "Could not be added"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="submissions"
+    )
+    arxiv_id = models.CharField(max_length=64)
+    paper = models.ForeignKey(
+        Paper, null=True, blank=True, on_delete=models.SET_NULL, related_name="submissions"
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    message = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "-created_at"], name="submission_by_user")]
+
+    def __str__(self):
+        return f"{self.arxiv_id} by {self.user} ({self.status})"
+
+    @property
+    def is_pending(self):
+        return self.status == self.Status.PENDING

@@ -28,4 +28,6 @@ urlpatterns = [
     path("authors/<str:slug>/", views.author_detail, name="author"),
     path("about/ranking/", views.about_ranking, name="about_ranking"),
     path("api/", views.api_docs, name="api_docs"),
+    path("submit/", views.submit, name="submit"),
+    path("submit/<int:pk>/status/", views.submission_status, name="submission_status"),
 ]

@@ -27,7 +27,7 @@ class PostgresOnlySQL(migrations.RunSQL):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("papers", "0002_postgres_search"),
+        ("papers", "0003_submissions"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
