@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET
 
 from . import ranking
 from .dates import PARSERS
+from .links import http_url
 from .models import Paper
 
 DEFAULT_LIMIT = 50
@@ -64,10 +65,10 @@ def paper_json(paper, authors: list[str]) -> dict:
         data["submittedOnDailyAt"] = _timestamp(ranking.featured_at(paper.daily_date))
     if paper.submitted_by_id:
         data["submittedOnDailyBy"] = _user(paper.submitted_by)
-    if paper.code_url:
-        data["githubRepo"] = paper.code_url
-    if paper.project_url:
-        data["projectPage"] = paper.project_url
+    if http_url(paper.code_url):
+        data["githubRepo"] = http_url(paper.code_url)
+    if http_url(paper.project_url):
+        data["projectPage"] = http_url(paper.project_url)
     return data
 
 

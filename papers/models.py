@@ -193,18 +193,13 @@ class PaperQuerySet(models.QuerySet):
             return self.none()
         if connection.vendor != "postgresql":
             return self._search_without_full_text(query)
-        from django.contrib.postgres.search import (
-            SearchHeadline,
-            SearchQuery,
-            SearchRank,
-            SearchVectorExact,
-        )
+        from django.contrib.postgres.search import SearchHeadline, SearchRank, SearchVectorExact
 
-        tsquery = SearchQuery(query, search_type="websearch", config="english")
+        tsquery = search.web_query(query)
         vector = search.SearchVectorColumn()
         candidates = (
             self.visible()
-            # A query of stop words or punctuation parses to an empty tsquery. PostgreSQL
+            # A query of only punctuation parses to an empty tsquery. PostgreSQL
             # checks this constant condition once, before any scan ("One-Time Filter").
             .filter(GreaterThan(Func(tsquery, function="numnode", output_field=IntegerField()), 0))
             .filter(SearchVectorExact(vector, tsquery))

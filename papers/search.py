@@ -92,6 +92,21 @@ def render_marked(text: str | None) -> str:
     return mark_safe("".join(out))
 
 
+def web_query(query: str):
+    """The tsquery for a visitor's query, in web search syntax ("a phrase", -word, or).
+
+    search_vector holds titles and abstracts stemmed in English but author names as
+    they are ('simple'), so the query is read both ways: "diffusion" must find
+    "diffusions" in a title, and "Williams" or "Kaiming He" must find those authors,
+    whose names English stemming and stop words would change.
+    """
+    from django.contrib.postgres.search import SearchQuery
+
+    return SearchQuery(query, search_type="websearch", config="english") | SearchQuery(
+        query, search_type="websearch", config="simple"
+    )
+
+
 class SearchVectorColumn(Expression):
     """The generated `search_vector` column (migration 0002), which the model state
     does not know: title (weight A), authors (B) and abstract (C)."""

@@ -5,7 +5,7 @@ import re
 
 from django import template
 
-from .. import search
+from .. import links, search
 
 register = template.Library()
 
@@ -69,9 +69,4 @@ def initials(name):
     return "".join(letters[:1] + letters[1:][-1:]).upper() or "?"
 
 
-@register.filter
-def http_url(url):
-    """`url` if it is an http(s) link, else "": a javascript: or data: URL stored by
-    some source must never become a clickable link."""
-    url = (url or "").strip()
-    return url if re.match(r"^https?://[^\s]+$", url, re.IGNORECASE) else ""
+register.filter("http_url", links.http_url)
