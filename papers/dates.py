@@ -49,8 +49,12 @@ class Period(NamedTuple):
 
     @property
     def short_label(self) -> str:
+        """For buttons: "Wed 18 Nov" (with the year when it is not this year)."""
         if self.kind == "day":
-            return f"{self.first:%a} {self.first.day} {self.first:%b}"
+            label = f"{self.first:%a} {self.first.day} {self.first:%b}"
+            if self.first.year != dt.date.today().year:
+                label += f" {self.first.year}"
+            return label
         if self.kind == "week":
             year, week, _ = self.first.isocalendar()
             return f"Week {week}, {year}"

@@ -67,6 +67,7 @@ def _period_page(request, period: Period, is_latest=False):
         "period": period,
         "page": page,
         "is_latest": is_latest,
+        "hide_featured": period.kind == "day",
         "previous": day_period(before).containing(period.kind) if before else None,
         "next": day_period(after).containing(period.kind) if after else None,
         "views": {kind: period.containing(kind) for kind in ("day", "week", "month")},
@@ -177,8 +178,8 @@ def about_ranking(request):
             }
         )
     context = {
-        "gravity": ranking.GRAVITY,
-        "offset_hours": ranking.OFFSET_HOURS,
+        "gravity": f"{ranking.GRAVITY:g}",
+        "offset_hours": f"{ranking.OFFSET_HOURS:g}",
         "trending_days": settings.TRENDING_DAYS,
         "examples": examples,
     }

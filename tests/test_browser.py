@@ -39,6 +39,9 @@ def test_a_reader_follows_a_paper_from_the_daily_list_and_sees_its_math(page, pa
     page.goto("/")
     card = page.locator(f"#paper-{formula.pk}")
     expect(card.locator(".card-title .katex")).to_have_count(1)
+    # A card sets even display formulas inline.
+    expect(card.locator(".card-abstract .katex")).to_have_count(2)
+    expect(card.locator(".card-abstract .katex-display")).to_have_count(0)
 
     card.locator(".card-title a").click()
 

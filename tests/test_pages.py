@@ -96,7 +96,8 @@ def test_a_card_shows_authors_links_date_and_submitter(client, submitter):
     assert "Submitted by Sam Submitter" in html
     assert "We show that everything fits on a card." in html
     assert "…" in html  # the abstract is a snippet
-    assert f'<time datetime="{TODAY:%Y-%m-%d}">' in html
+    assert f'<time datetime="{paper.published_at.isoformat()}">' in html
+    assert "Featured" not in html  # the day's own list does not repeat its date
     assert '<span class="vote-count">2</span>' in html
     assert reverse("papers:vote", args=[paper.arxiv_id]) in html
 
@@ -211,6 +212,7 @@ def test_day_week_and_month_views_link_to_each_other(client):
         ("/papers/week/2026-47/", "is not an ISO week"),
         ("/papers/month/2026-13/", "has no month 13"),
         ("/papers/month/november/", "is not a month"),
+        ("/papers/date/%3Cimg%20src=x%20onerror=alert(1)%3E/", "&lt;img src=x onerror"),
     ],
 )
 def test_a_malformed_period_is_a_friendly_404(client, url, message):
@@ -218,6 +220,7 @@ def test_a_malformed_period_is_a_friendly_404(client, url, message):
     assert response.status_code == 404
     html = response.content.decode()
     assert message in html
+    assert "<img src=x" not in html
     assert "Page not found" in html
     assert 'action="/search/"' in html
 
@@ -245,6 +248,7 @@ def test_trending_ranks_by_decayed_score(client):
     assert order_of(html, fresh.title, older.title) == [fresh.title, older.title]
     assert stale.title not in html
     assert "Never featured" not in html
+    assert f"Featured {TODAY.day} {TODAY:%b}" in html
     assert reverse("papers:about_ranking") in html
 
 

@@ -17,13 +17,20 @@
     strict: "ignore",
   };
 
+  // On a card, display formulas are set inline: a card is a summary.
+  var INLINE_OPTIONS = Object.assign({}, MATH_OPTIONS, {
+    delimiters: MATH_OPTIONS.delimiters.map(function (d) {
+      return { left: d.left, right: d.right, display: false };
+    }),
+  });
+
   function renderMath(root) {
     if (typeof window.renderMathInElement !== "function") return;
-    var nodes = root.querySelectorAll ? root.querySelectorAll(".math") : [];
-    if (root.classList && root.classList.contains("math")) nodes = [root].concat([].slice.call(nodes));
-    for (var i = 0; i < nodes.length; i++) {
-      window.renderMathInElement(nodes[i], MATH_OPTIONS);
-    }
+    var nodes = root.querySelectorAll ? [].slice.call(root.querySelectorAll(".math")) : [];
+    if (root.classList && root.classList.contains("math")) nodes.unshift(root);
+    nodes.forEach(function (node) {
+      window.renderMathInElement(node, node.closest(".card") ? INLINE_OPTIONS : MATH_OPTIONS);
+    });
   }
 
   // "Copy" buttons: hidden without JavaScript (the text stays selectable).
