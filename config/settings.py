@@ -55,6 +55,14 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django.contrib.postgres",
     "django_htmx",
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.github",
+    "allauth.socialaccount.providers.google",
+    "allauth.socialaccount.providers.orcid",
+    "allauth.socialaccount.providers.openid_connect",
+    "allauth.mfa",
     "accounts",
     "papers",
 ]
@@ -69,6 +77,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -190,7 +199,9 @@ SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
-SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+# As cookiecutter-django does: the header consents to preloading; submitting the domain
+# to the preload list stays a manual step. Set SECURE_HSTS_PRELOAD=0 to withhold it.
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
@@ -205,6 +216,78 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# --- Accounts (django-allauth) ---------------------------------------------------------
+# Sign-in is by email; the username is the public handle (/u/<username>/). Every address
+# must be verified before the account can sign in (and so vote).
+
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "/"
+ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
+SOCIALACCOUNT_ADAPTER = "accounts.adapters.SocialAccountAdapter"
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+ACCOUNT_CHANGE_EMAIL = True
+ACCOUNT_LOGOUT_ON_GET = False
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
+ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{SITE_NAME}] "
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = urlsplit(SITE_URL).scheme or "https"
+ACCOUNT_USERNAME_BLACKLIST = ["admin", "settings", "accounts", "api", "static", "u"]
+ACCOUNT_ALLOW_SIGNUP = env.bool("ACCOUNT_ALLOW_SIGNUP", default=True)
+# allauth's rate limits (login failures, sign-ups, password resets, confirmation mails)
+# stay at their defaults (ACCOUNT_RATE_LIMITS unset); they count in the cache, which is
+# Redis when REDIS_URL is set.
+SOCIALACCOUNT_LOGIN_ON_GET = False
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_QUERY_EMAIL = True
+SOCIALACCOUNT_STORE_TOKENS = False
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = SITE_NAME
+
+# Each provider is on only when both its client id and secret are set; the sign-in
+# page shows buttons for those alone.
+_SOCIAL_PROVIDERS = {
+    "github": ("GITHUB", "GitHub", {"SCOPE": ["read:user", "user:email"]}),
+    "google": (
+        "GOOGLE",
+        "Google",
+        {"SCOPE": ["openid", "profile", "email"], "AUTH_PARAMS": {"access_type": "online"}},
+    ),
+    "orcid": ("ORCID", "ORCID", {"BASE_DOMAIN": env.str("ORCID_BASE_DOMAIN", default="orcid.org")}),
+}
+SOCIALACCOUNT_PROVIDERS = {}
+for _provider, (_prefix, _name, _options) in _SOCIAL_PROVIDERS.items():
+    _id, _secret = env.str(f"{_prefix}_CLIENT_ID", ""), env.str(f"{_prefix}_CLIENT_SECRET", "")
+    if _id and _secret:
+        SOCIALACCOUNT_PROVIDERS[_provider] = _options | {
+            "APPS": [{"client_id": _id, "secret": _secret, "key": "", "name": _name}]
+        }
+_hf_id, _hf_secret = env.str("HUGGINGFACE_CLIENT_ID", ""), env.str("HUGGINGFACE_CLIENT_SECRET", "")
+if _hf_id and _hf_secret:
+    SOCIALACCOUNT_PROVIDERS["openid_connect"] = {
+        "APPS": [
+            {
+                "provider_id": "huggingface",
+                "name": "Hugging Face",
+                "client_id": _hf_id,
+                "secret": _hf_secret,
+                "settings": {
+                    "server_url": env.str("HUGGINGFACE_SERVER_URL", "https://huggingface.co"),
+                    "scope": ["openid", "profile", "email"],
+                },
+            }
+        ]
+    }
+
+# Upvotes a signed-in user may cast or withdraw (django-ratelimit syntax).
+VOTE_RATE_LIMIT = env.str("VOTE_RATE_LIMIT", default="60/m")
 
 # --- Papers -----------------------------------------------------------------------
 

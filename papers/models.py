@@ -376,6 +376,20 @@ class Paper(models.Model):
         """How many authors a card leaves out after the first few."""
         return max(self.author_count - AUTHORS_ON_CARD, 0)
 
+    def voters_for_display(self, limit: int | None = 200):
+        """The paper's votes, newest first, with the voter loaded and `by_author` set
+        when the voter has claimed one of the paper's authors (shown as an "author"
+        badge: their vote counts like any other, but readers should know)."""
+        own_paper = Authorship.objects.filter(
+            paper=OuterRef("paper"), author__claimed_by=OuterRef("user")
+        )
+        votes = (
+            self.votes.select_related("user")
+            .annotate(by_author=Exists(own_paper))
+            .order_by("-created_at", "-id")
+        )
+        return votes[:limit] if limit else votes
+
     def _count_update(self, delta: int):
         """UPDATE the count and the score in one statement, so concurrent votes can't
         interleave a read and a write."""

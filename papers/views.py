@@ -1,15 +1,22 @@
 import datetime as dt
 import json
+from urllib.parse import urlencode
 
 from django.conf import settings
-from django.contrib.auth.views import redirect_to_login
+from django.contrib import messages
+from django.contrib.auth import logout
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError
 from django.http import Http404, HttpResponse, HttpResponseServerError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template import loader
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseClientRedirect
+from django_ratelimit.core import is_ratelimited
+
+from accounts import pending_votes
 
 from . import api, citation, ranking, search
 from .arxiv_ids import parse_arxiv_id
@@ -105,7 +112,7 @@ def paper_detail(request, arxiv_id):
     papers = Paper.objects.visible().with_user_votes(request.user).select_related("submitted_by")
     paper = get_object_or_404(papers, arxiv_id=arxiv_id)
     authorships = list(paper.authorships.select_related("author").order_by("position"))
-    voters = paper.votes.select_related("user").order_by("-created_at")[:VOTERS_SHOWN]
+    voters = paper.voters_for_display(VOTERS_SHOWN)
     context = {
         "paper": paper,
         "authorships": authorships,
@@ -230,10 +237,31 @@ def server_error(request):
 
 
 def _safe_next(request, fallback):
-    target = request.POST.get("next") or request.META.get("HTTP_REFERER") or ""
-    if url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
-        return target
+    """The page to return to: the form's `next`, else the page htmx says it is on,
+    else the referring page, if any is on this site; else `fallback`."""
+    candidates = (
+        request.POST.get("next"),
+        request.htmx.current_url_abs_path if request.htmx else None,
+        request.META.get("HTTP_REFERER"),
+    )
+    for target in candidates:
+        if target and url_has_allowed_host_and_scheme(
+            target, {request.get_host()}, require_https=request.is_secure()
+        ):
+            return target
     return fallback
+
+
+def _vote_refused(request, paper, back, message, status):
+    """Say why the vote was not counted: in the swapped partial for htmx (with an
+    error status the partial's hx-on handler still swaps), else as a message on the
+    page the user came from."""
+    if request.htmx:
+        paper = Paper.objects.with_user_votes(request.user).get(pk=paper.pk)
+        context = {"paper": paper, "vote_error": message}
+        return render(request, "papers/_vote_button.html", context, status=status)
+    messages.error(request, message)
+    return redirect(back)
 
 
 @require_POST
@@ -242,12 +270,35 @@ def vote(request, arxiv_id):
     not a toggle, so a double click or a retried request can't undo itself."""
     paper = get_object_or_404(Paper.objects.visible(), arxiv_id=arxiv_id)
     back = _safe_next(request, paper.get_absolute_url())
+    action = "remove" if request.POST.get("action") == "remove" else "up"
     if not request.user.is_authenticated:
-        return redirect_to_login(back)
-    if request.POST.get("action") == "remove":
-        paper.remove_vote(request.user)
-    else:
-        paper.add_vote(request.user)
+        # Cast after sign-in (or sign-up and verification): accounts.pending_votes.
+        if action == "up":
+            pending_votes.remember(request, paper, back)
+        login_url = f"{reverse('account_login')}?{urlencode({'next': back})}"
+        if request.htmx:
+            return HttpResponseClientRedirect(login_url)
+        return redirect(login_url)
+    if not request.user.has_verified_email():
+        if action == "up":
+            pending_votes.remember(request, paper, back)
+        message = "Verify your email address to vote: follow the link we sent you."
+        return _vote_refused(request, paper, back, message, 403)
+    if is_ratelimited(
+        request, group="papers:vote", key="user", rate=settings.VOTE_RATE_LIMIT, increment=True
+    ):
+        message = "You are voting too fast. Wait a minute and try again."
+        return _vote_refused(request, paper, back, message, 429)
+    try:
+        if action == "remove":
+            paper.remove_vote(request.user)
+        else:
+            paper.add_vote(request.user)
+    except IntegrityError:
+        # The account was deleted while this request ran: the vote's foreign key is
+        # checked at commit, and the whole vote rolled back. Nothing was counted.
+        logout(request)
+        return _vote_refused(request, paper, back, "Your account no longer exists.", 403)
     if request.htmx:
         paper = Paper.objects.with_user_votes(request.user).get(pk=paper.pk)
         return render(request, "papers/_vote_button.html", {"paper": paper})

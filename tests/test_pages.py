@@ -17,6 +17,7 @@ from papers.dates import parse_day, parse_month, parse_week
 from papers.models import Paper
 
 from .factories import PaperFactory, VoteFactory
+from .page_checks import check_page
 
 pytestmark = pytest.mark.django_db
 
@@ -93,7 +94,7 @@ def test_a_card_shows_authors_links_date_and_submitter(client, submitter):
     assert f'href="https://arxiv.org/pdf/{paper.arxiv_id}"' in html
     assert 'href="https://github.com/example/code"' in html
     assert 'href="https://example.org/project"' in html
-    assert "Submitted by Sam Submitter" in html
+    assert f'Submitted by <a href="{submitter.get_absolute_url()}">Sam Submitter</a>' in html
     assert "We show that everything fits on a card." in html
     assert "…" in html  # the abstract is a snippet
     assert f'<time datetime="{paper.published_at.isoformat()}">' in html
@@ -465,6 +466,45 @@ def test_the_500_page_needs_no_database_no_request_context(rf):
     assert response.status_code == 500
     assert "Something went wrong" in response.content.decode()
     assert len(queries) == 0
+    check_page(response.content)
+
+
+def test_every_page_is_valid_html_with_labelled_controls(client, voter):
+    paper = PaperFactory(
+        daily_date=dt.date(2026, 11, 20),
+        authors=[f"Many Authors {i}" for i in range(40)],
+        title="Valid $x$ markup",
+    )
+    PaperFactory(title="Valid markup too", daily_date=dt.date(2026, 11, 18))
+    vote_times(paper, 2)
+    urls = [
+        "/",
+        "/papers/date/2026-11-20/",
+        "/papers/date/2026-11-19/",
+        "/papers/week/2026-W47/",
+        "/papers/month/2026-11/",
+        "/trending/",
+        "/new/",
+        "/search/",
+        "/search/?q=valid",
+        "/search/?q=nothing+matches+this",
+        "/search/?q=valid&cat=bad!&since=2026-13-01",
+        paper.get_absolute_url(),
+        "/authors/many-authors-0/",
+        "/about/ranking/",
+        "/api/",
+        "/papers/date/2026-02-30/",
+    ]
+    for signed_in in (False, True):
+        if signed_in:
+            client.force_login(voter)
+        for url in urls:
+            response = client.get(url)
+            assert response.status_code in (200, 404), url
+            try:
+                check_page(response.content)
+            except AssertionError as exc:
+                raise AssertionError(f"{url}: {exc}") from None
 
 
 # --- Hostile text is inert everywhere ----------------------------------------------------------

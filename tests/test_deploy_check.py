@@ -1,0 +1,61 @@
+"""`manage.py check --deploy` is clean with production settings: DEBUG off, a long
+secret key, an https SITE_URL, and nothing else switched off."""
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_check(**env):
+    keep = ("PATH", "HOME", "DATABASE_URL", "REDIS_URL", "LANG")
+    base = {k: os.environ[k] for k in keep if k in os.environ}
+    return subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=base | env,
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_deploy_check_is_clean_with_production_settings():
+    result = run_check(SECRET_KEY=secrets.token_urlsafe(60), SITE_URL="https://papers.example.org")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_deploy_check_fails_when_cookies_are_not_secure():
+    result = run_check(
+        SECRET_KEY=secrets.token_urlsafe(60),
+        SITE_URL="https://papers.example.org",
+        SESSION_COOKIE_SECURE="0",
+    )
+    assert result.returncode != 0
+    assert "security.W012" in result.stdout + result.stderr
+
+
+def test_production_settings_keep_allauth_rate_limits_on():
+    code = (
+        "import django; django.setup();"
+        "from allauth.account import app_settings as a;"
+        "from django.conf import settings as s;"
+        "print(sorted(a.RATE_LIMITS)); print(s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE)"
+    )
+    keep = ("PATH", "HOME", "DATABASE_URL", "REDIS_URL")
+    env = {k: os.environ[k] for k in keep if k in os.environ} | {
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "SECRET_KEY": secrets.token_urlsafe(60),
+        "SITE_URL": "https://papers.example.org",
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    limits, cookies = out.stdout.strip().splitlines()
+    for key in ("login_failed", "signup", "reset_password", "confirm_email"):
+        assert key in limits
+    assert cookies == "True True"
