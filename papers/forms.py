@@ -23,6 +23,7 @@ class SearchForm(forms.Form):
     )
 
     def clean_q(self):
+        self.is_shortened = search.is_shortened(self.cleaned_data["q"])
         return search.clean_query(self.cleaned_data["q"])
 
     def _clean_year(self, name):

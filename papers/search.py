@@ -8,16 +8,23 @@ only those characters into <mark> and </mark>, always balanced.
 """
 
 import re
+from contextlib import contextmanager
 
 from django.contrib.postgres.search import SearchVectorField
-from django.db import connection
+from django.db import OperationalError, connection
 from django.db.models import Expression
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
+from psycopg.errors import QueryCanceled
 
 # A query longer than this is cut: more words only narrow the result, and every word
-# costs an index lookup.
+# costs an index lookup (and is looked up twice, see web_query).
 MAX_QUERY_LENGTH = 300
+MAX_QUERY_WORDS = 16
+# A search whose queries run longer than this stops with a message instead of holding a
+# worker (and before gunicorn's statement_timeout turns it into a server error). A phrase
+# of two common words is the usual culprit: every paper with both must be read.
+SEARCH_TIME_LIMIT_MS = 1500
 # How many matches are ranked. The GIN index finds matches cheaply; ranking and sorting
 # all of them would not be, for a common word over a million papers.
 CANDIDATE_LIMIT = 2000
@@ -28,13 +35,72 @@ START, STOP = "\ue000", "\ue001"
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ue000\ue001]")
 _CATEGORY_RE = re.compile(r"^(?:[a-z][a-z-]*(?:\.[A-Za-z][A-Za-z-]*)?|[a-z][a-z-]*\.\*)$")
 _WORD = re.compile(r"\w+", re.UNICODE)
+# A quoted phrase (its closing quote may be missing, as websearch_to_tsquery allows) or
+# anything else up to a space.
+_TOKEN = re.compile(r'"[^"]*"?|[^\s"]+')
+
+
+def _clean(text: str | None) -> tuple[str, bool]:
+    text = " ".join(_CONTROL.sub(" ", text or "").split())
+    cut = len(text) > MAX_QUERY_LENGTH
+    seen, kept, words = set(), [], 0
+    for token in _TOKEN.findall(text[:MAX_QUERY_LENGTH]):
+        key = token.casefold()
+        # A repeated word or phrase changes nothing but the cost; "or" is an operator.
+        if key in seen and key != "or":
+            continue
+        count = len(_WORD.findall(token))
+        if words + count > MAX_QUERY_WORDS:
+            cut = True
+            break
+        seen.add(key)
+        kept.append(token)
+        words += count
+    return " ".join(kept), cut
 
 
 def clean_query(text: str | None) -> str:
     """The query as it is searched: no NUL or control characters (PostgreSQL rejects
-    NUL in text), whitespace collapsed, at most MAX_QUERY_LENGTH characters."""
-    text = _CONTROL.sub(" ", text or "")
-    return " ".join(text.split())[:MAX_QUERY_LENGTH].strip()
+    NUL in text), whitespace collapsed, repeated words once, at most MAX_QUERY_WORDS
+    words and MAX_QUERY_LENGTH characters."""
+    return _clean(text)[0]
+
+
+def is_shortened(text: str | None) -> bool:
+    """Whether clean_query left out words of `text` (not just repeats)."""
+    return _clean(text)[1]
+
+
+class SearchTookTooLong(Exception):
+    pass
+
+
+@contextmanager
+def time_limit(milliseconds: int | None = None):
+    """Run the enclosed queries under a statement timeout; raise SearchTookTooLong
+    if PostgreSQL cancels one. Session-level SET and reset rather than SET LOCAL in a
+    transaction: two statements, where a transaction adds savepoints around a list
+    page's queries."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    limit = str(milliseconds or SEARCH_TIME_LIMIT_MS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT current_setting('statement_timeout'), "
+            "set_config('statement_timeout', %s, false)",
+            [limit],
+        )
+        previous = cursor.fetchone()[0]
+    try:
+        yield
+    except OperationalError as exc:
+        if isinstance(exc.__cause__, QueryCanceled):
+            raise SearchTookTooLong from exc
+        raise
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('statement_timeout', %s, false)", [previous])
 
 
 def has_words(query: str) -> bool:

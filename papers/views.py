@@ -138,7 +138,7 @@ def author_detail(request, slug):
 
 def search_papers(request):
     form = SearchForm(request.GET)
-    context = {"form": form, "page": None, "query": ""}
+    context = {"form": form, "page": None, "query": "", "max_words": search.MAX_QUERY_WORDS}
     if form.is_valid() and form.cleaned_data["q"]:
         data = form.cleaned_data
         query = context["query"] = data["q"]
@@ -151,9 +151,16 @@ def search_papers(request):
         papers = papers.search(query).for_listing(request.user)
         if data["sort"] == "newest":
             papers = papers.newest()
-        page = context["page"] = paginate(request, papers)
-        search.mark_fallback(page.object_list, query)
-        context["is_capped"] = page.paginator.count >= search.CANDIDATE_LIMIT
+        try:
+            with search.time_limit():
+                page = paginate(request, papers)
+                page.object_list = list(page.object_list)
+        except search.SearchTookTooLong:
+            context["too_slow"] = True
+        else:
+            search.mark_fallback(page.object_list, query)
+            context["page"] = page
+            context["is_capped"] = page.paginator.count >= search.CANDIDATE_LIMIT
     return render(request, "papers/search.html", context)
 
 

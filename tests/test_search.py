@@ -266,3 +266,42 @@ def test_the_fallback_without_full_text_search_matches_every_word():
     assert [p.title for p in found] == ["Neural ODE solvers"]
     marked = search.mark_terms(found[0].title, search.fallback_terms("neural chen"))
     assert search.render_marked(marked) == "<mark>Neural</mark> ODE solvers"
+
+
+def test_repeated_words_are_searched_once_and_long_queries_are_cut():
+    assert search.clean_query("model Model  model learning") == "model learning"
+    assert search.clean_query('"a b" "a b" c or d or e') == '"a b" c or d or e'
+    words = " ".join(f"word{i}" for i in range(40))
+    assert len(search.clean_query(words).split()) == search.MAX_QUERY_WORDS
+    assert search.is_shortened(words) and not search.is_shortened("model model model")
+
+
+def test_a_shortened_query_says_so(client):
+    PaperFactory(title="Word0 word1 paper")
+    html = results(client, q=" ".join(f"word{i}" for i in range(40)))
+    assert f"only its first {search.MAX_QUERY_WORDS} words were searched" in html
+
+
+@pytest.mark.django_db(transaction=True)
+def test_time_limit_cancels_a_slow_query_and_restores_the_setting():
+    from django.db import connection
+
+    with pytest.raises(search.SearchTookTooLong):
+        with search.time_limit(50):
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_sleep(2)")
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW statement_timeout")
+        assert cursor.fetchone()[0] == "0"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_search_that_takes_too_long_gets_a_message_not_an_error(client, monkeypatch):
+    long_abstract = " ".join(["alpha beta gamma delta epsilon"] * 600)
+    PaperFactory.create_batch(60, title="Alpha study", abstract=long_abstract)
+    monkeypatch.setattr(search, "SEARCH_TIME_LIMIT_MS", 1)
+
+    html = results(client, q='"gamma delta" alpha')
+
+    assert "That search took too long" in html
+    assert "without the quotes" in html
