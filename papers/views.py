@@ -5,6 +5,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 from django.http import Http404, HttpResponse, HttpResponseServerError
@@ -29,6 +30,7 @@ from .pagination import paginate, paginate_uncounted
 # better than a deep OFFSET.
 NEW_MAX_PAGES = 100
 VOTERS_SHOWN = 50
+RELATED_CACHE_SECONDS = 6 * 60 * 60
 
 
 class PublicNotFound(Http404):
@@ -118,11 +120,24 @@ def paper_detail(request, arxiv_id):
         "authorships": authorships,
         "voters": voters,
         "more_voters": max(paper.upvote_count - VOTERS_SHOWN, 0),
-        "related": Paper.objects.related_to(paper),
+        "related": _related_papers(paper),
         "bibtex": citation.bibtex(paper, [a.author.name for a in authorships]),
         "canonical_url": settings.SITE_URL + paper.get_absolute_url(),
     }
     return render(request, "papers/detail.html", context)
+
+
+def _related_papers(paper):
+    """Related papers change only as new papers arrive: their ids are cached for a few
+    hours, and a hit costs one primary-key lookup instead of a full-text query."""
+    key = f"papers:related:{paper.pk}"
+    ids = cache.get(key)
+    if ids is None:
+        related = list(Paper.objects.related_to(paper))
+        cache.set(key, [p.pk for p in related], RELATED_CACHE_SECONDS)
+        return related
+    by_id = Paper.objects.visible().in_bulk(ids)
+    return [by_id[pk] for pk in ids if pk in by_id]
 
 
 def author_detail(request, slug):

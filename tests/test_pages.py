@@ -353,6 +353,19 @@ def test_the_paper_page_lists_papers_with_similar_titles(client):
     assert "Protein Folding with Graphs" not in related
 
 
+def test_related_papers_are_remembered_and_hidden_ones_dropped(client, django_assert_num_queries):
+    paper = PaperFactory(title="Contrastive Loss Scaling for Batch Memory")
+    other = PaperFactory(title="Memory Efficient Contrastive Loss")
+    client.get(paper.get_absolute_url())
+    Paper.objects.filter(pk=other.pk).update(is_hidden=True)
+
+    # paper, authors, related by id from the cache (no votes: no voters query)
+    with django_assert_num_queries(3):
+        html = client.get(paper.get_absolute_url()).content.decode()
+
+    assert "Memory Efficient Contrastive Loss" not in html
+
+
 def test_a_paper_without_related_papers_or_votes_still_reads_well(client):
     paper = PaperFactory(title="$\\int$", abstract="")
     html = client.get(paper.get_absolute_url()).content.decode()
