@@ -64,6 +64,11 @@ serve: install
 	$(BIN)/celery -A config beat --loglevel=INFO & \
 	$(BIN)/gunicorn config.wsgi -c config/gunicorn.py
 
+## bench-import: snapshot import into its own database (dp_bench_import): papers/s, memory.
+bench-import: RECORDS ?= 100000
+bench-import: install
+	$(BIN)/python bench/import_snapshot.py --records $(RECORDS)
+
 lint:
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -309,3 +309,58 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
     },
 }
+
+# --- Ingestion ----------------------------------------------------------------------------
+# Sources of papers (papers/ingest/) and how the periodic tasks fetch them
+# (config/celery.py). The URLs are settings so tests point them at a local server.
+
+ARXIV_API_URL = env.str("ARXIV_API_URL", default="https://export.arxiv.org/api/query")
+ARXIV_OAI_URL = env.str("ARXIV_OAI_URL", default="https://oaipmh.arxiv.org/oai")
+HF_DAILY_PAPERS_URL = env.str(
+    "HF_DAILY_PAPERS_URL", default="https://huggingface.co/api/daily_papers"
+)
+# Categories the periodic arXiv fetch asks for.
+ARXIV_CATEGORIES = env.list(
+    "ARXIV_CATEGORIES", default=["cs.LG", "cs.CL", "cs.CV", "cs.AI", "stat.ML"]
+)
+# New papers in these categories join the daily list on their own (besides papers that
+# users submit and Hugging Face features). Empty: the daily list is curated only.
+DAILY_CATEGORIES = env.list("DAILY_CATEGORIES", default=[])
+# "New" for DAILY_CATEGORIES: first submitted at most this many days ago.
+DAILY_NEW_DAYS = env.int("DAILY_NEW_DAYS", default=3)
+# The periodic arXiv fetch looks back this far (overlapping runs cost nothing: upsert).
+ARXIV_LOOKBACK_DAYS = env.int("ARXIV_LOOKBACK_DAYS", default=2)
+ARXIV_PAGE_SIZE = env.int("ARXIV_PAGE_SIZE", default=200)
+# arXiv's terms: no more than one request every three seconds.
+ARXIV_REQUEST_INTERVAL = env.float("ARXIV_REQUEST_INTERVAL", default=3.0)
+HF_MAX_PAGES = env.int("HF_MAX_PAGES", default=10)
+INGEST_USER_AGENT = env.str(
+    "INGEST_USER_AGENT",
+    default=f"{SITE_NAME}/0.1 (+{SITE_URL}; self-hosted Daily Papers; mailto:"
+    f"{DEFAULT_FROM_EMAIL.rsplit('<', 1)[-1].rstrip('>')})",
+)
+INGEST_HTTP_TIMEOUT = env.float("INGEST_HTTP_TIMEOUT", default=60.0)
+# A 503/429 asking to wait at most this long is waited out in the request loop (OAI
+# flow control), up to INGEST_RETRY_AFTER_WAITS times; longer waits go to Celery retry.
+INGEST_MAX_RETRY_AFTER = env.float("INGEST_MAX_RETRY_AFTER", default=120.0)
+INGEST_RETRY_AFTER_WAITS = env.int("INGEST_RETRY_AFTER_WAITS", default=3)
+# Task retries on network errors, HTTP 5xx and 429: exponential backoff starting at
+# INGEST_RETRY_BACKOFF seconds, capped at INGEST_RETRY_BACKOFF_MAX, at most
+# INGEST_MAX_RETRIES times.
+INGEST_RETRY_BACKOFF = env.int("INGEST_RETRY_BACKOFF", default=60)
+INGEST_RETRY_BACKOFF_MAX = env.int("INGEST_RETRY_BACKOFF_MAX", default=30 * 60)
+INGEST_MAX_RETRIES = env.int("INGEST_MAX_RETRIES", default=5)
+# Submitting papers (/submit/): per user.
+SUBMIT_RATE_LIMIT = env.str("SUBMIT_RATE_LIMIT", default="10/h")
+
+# acks_late: Redis re-delivers a task that isn't acknowledged within the visibility
+# timeout. A retry is a new message that a worker holds, unacknowledged, through its
+# countdown and then its run: so the timeout must exceed the longest countdown plus the
+# longest task (3 h > 30 min + 1 h by default), or a task runs twice.
+if CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] <= (
+    CELERY_TASK_TIME_LIMIT + INGEST_RETRY_BACKOFF_MAX
+):
+    raise ImproperlyConfigured(
+        "CELERY_VISIBILITY_TIMEOUT must exceed CELERY_TASK_TIME_LIMIT + "
+        "INGEST_RETRY_BACKOFF_MAX, or Redis re-delivers tasks that are still running."
+    )

@@ -479,3 +479,37 @@ class Vote(models.Model):
 
     def __str__(self):
         return f"{self.user} ↑ {self.paper.arxiv_id}"
+
+
+class Submission(models.Model):
+    """A signed-in user's request to feature an arXiv paper (/submit/). The paper's
+    metadata is fetched by a task (papers.tasks.fetch_submission), which records how it
+    went in `status` and `message`; the submit page polls it."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Fetching from arXiv"
+        FEATURED = "featured", "Added to the daily list"
+        ALREADY_FEATURED = "already_featured", "Already featured"
+        FAILED = "failed", "Could not be added"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="submissions"
+    )
+    arxiv_id = models.CharField(max_length=64)
+    paper = models.ForeignKey(
+        Paper, null=True, blank=True, on_delete=models.SET_NULL, related_name="submissions"
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    message = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "-created_at"], name="submission_by_user")]
+
+    def __str__(self):
+        return f"{self.arxiv_id} by {self.user} ({self.status})"
+
+    @property
+    def is_pending(self):
+        return self.status == self.Status.PENDING

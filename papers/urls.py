@@ -37,6 +37,8 @@ urlpatterns = [
     path("papers/<arxiv:arxiv_id>/vote/", views.vote, name="vote"),
     path("authors/<str:slug>/", views.author_detail, name="author"),
     path("about/ranking/", views.about_ranking, name="about_ranking"),
+    path("submit/", views.submit, name="submit"),
+    path("submit/<int:pk>/status/", views.submission_status, name="submission_status"),
     # JSON
     path("api/", views.api_docs, name="api_docs"),
     path("api/daily_papers", api.daily_papers, name="api_daily_papers"),

@@ -325,3 +325,72 @@ def vote(request, arxiv_id):
         paper = Paper.objects.with_user_votes(request.user).get(pk=paper.pk)
         return render(request, "papers/_vote_button.html", {"paper": paper})
     return redirect(back)
+
+
+# --- Submitting papers (issue 4) --------------------------------------------------------
+# A signed-in user names an arXiv paper; a task fetches it from arXiv and it joins
+# today's list "submitted by" them (papers.ingest.submit). The page polls the
+# submission's status with htmx until the fetch is done.
+
+from django.contrib.auth.decorators import login_required  # noqa: E402
+from django_ratelimit.decorators import ratelimit  # noqa: E402
+
+from .ingest.submit import SubmitPaperForm, submit_paper  # noqa: E402
+from .models import Submission  # noqa: E402
+from .tasks import fetch_submission  # noqa: E402
+
+
+def _submit_rate(group, request):
+    return settings.SUBMIT_RATE_LIMIT
+
+
+def _rate_in_words(rate: str) -> str:
+    """ "10/h" -> "10 papers an hour" (django-ratelimit's notation)."""
+    count, _, period = rate.partition("/")
+    units = {"s": "second", "m": "minute", "h": "hour", "d": "day"}
+    number, unit = period[:-1], units.get(period[-1:], "hour")
+    per = (
+        f"every {number} {unit}s"
+        if number not in ("", "1")
+        else f"a{'n' * (unit == 'hour')} {unit}"
+    )
+    return f"{count} paper{'s' * (count != '1')} {per}"
+
+
+@login_required
+@ratelimit(key="user", rate=_submit_rate, method="POST", block=False)
+def submit(request):
+    form = SubmitPaperForm(request.POST or None)
+    featured_paper, status = None, 200
+    if request.method == "POST":
+        if getattr(request, "limited", False):
+            form.add_error(None, "You have submitted many papers recently. Please wait a while.")
+            status = 429
+        elif form.is_valid():
+            outcome = submit_paper(request.user, form.cleaned_data["paper"])
+            featured_paper = outcome.featured_paper
+            if outcome.submission:
+                if outcome.submission.is_pending:
+                    fetch_submission.delay_on_commit(outcome.submission.pk)
+                url = reverse("papers:submit")
+                return redirect(f"{url}?submission={outcome.submission.pk}")
+    shown = request.GET.get("submission", "")
+    submissions = request.user.submissions.select_related("paper").order_by("-created_at")
+    context = {
+        "form": form,
+        "featured_paper": featured_paper,
+        "submission": submissions.filter(pk=shown).first() if shown.isdigit() else None,
+        "recent": submissions[:10],
+        "rate_limit": _rate_in_words(settings.SUBMIT_RATE_LIMIT),
+    }
+    return render(request, "papers/submit.html", context, status=status)
+
+
+@login_required
+def submission_status(request, pk):
+    submission = get_object_or_404(
+        Submission.objects.select_related("paper"), pk=pk, user=request.user
+    )
+    if not request.htmx:
+        return redirect(f"{reverse('papers:submit')}?submission={submission.pk}")
+    return render(request, "papers/_submission_status.html", {"submission": submission})

@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from urllib.parse import quote
@@ -157,6 +158,10 @@ def database_url_for_tests() -> str:
     from django.db import connection
 
     db = connection.settings_dict
+    # Reached through request.getfixturevalue() from another fixture, pytest-django can
+    # leave the real database in place: never hand that to a worker (its teardown
+    # flushes the database).
+    assert db["NAME"].startswith("test_"), f"not the test database: {db['NAME']}"
     auth = quote(db["USER"] or "")
     if db["PASSWORD"]:
         auth += ":" + quote(db["PASSWORD"])
@@ -167,6 +172,13 @@ class WorkerProcess:
     def __init__(self, env):
         self.env = env
         self.proc = None
+        # The worker's log goes to a file: a pipe nobody reads fills up (64 KB) and
+        # then blocks the worker in the middle of a test.
+        self.log = tempfile.NamedTemporaryFile(prefix="celery-worker-", suffix=".log")
+        self.hostname = f"test-{os.getpid()}@{socket.gethostname()}"
+
+    def output(self) -> str:
+        return Path(self.log.name).read_text(errors="replace")
 
     def start(self):
         self.proc = subprocess.Popen(
@@ -183,19 +195,21 @@ class WorkerProcess:
                 "--without-gossip",
                 "--without-mingle",
                 "--hostname",
-                f"test-{os.getpid()}@%h",
+                self.hostname,
             ],
             cwd=ROOT,
             env=self.env,
-            stdout=subprocess.PIPE,
+            stdout=self.log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError("The Celery worker exited:\n" + self.proc.stdout.read().decode())
-            if celery_app.control.ping(timeout=0.5):
+                raise RuntimeError("The Celery worker exited:\n" + self.output())
+            # Ping this worker only: replies travel over Redis pub/sub, which every
+            # Redis database shares, so other workers on the machine would answer too.
+            if celery_app.control.ping(destination=[self.hostname], timeout=0.5):
                 return self
         raise RuntimeError("The Celery worker did not answer a ping within 30 s")
 

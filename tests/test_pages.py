@@ -67,7 +67,7 @@ def test_the_front_page_shows_the_latest_day_most_upvoted_first(client):
         "Few votes",
     ]
     assert "Yesterday&#x27;s paper" not in html
-    assert "Latest daily papers" in html
+    assert "Daily papers · latest" in html
     assert f"{TODAY:%A}, {TODAY.day} {TODAY:%B %Y}" in html
     assert "3 papers, most upvoted first" in html
 
