@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: install run test serve lint format chromium bench-import bench-digests bench-load
+.PHONY: install run test serve lint format chromium bench-import bench-digests bench-load \
+	bench-seed bench wrk
 
 $(BIN)/.installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -64,6 +65,11 @@ serve: install
 	$(BIN)/celery -A config beat --loglevel=INFO & \
 	$(BIN)/gunicorn config.wsgi -c config/gunicorn.py
 
+## bench-import: snapshot import into its own database (dp_bench_import): papers/s, memory.
+bench-import: RECORDS ?= 100000
+bench-import: install
+	$(BIN)/python bench/import_snapshot.py --records $(RECORDS)
+
 lint:
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -72,6 +78,37 @@ lint:
 format:
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+## bench: the whole benchmark from fresh databases: seed 100k and 1M papers, load both,
+## print the figures side by side (~13 minutes on 2 cores). See README, Performance.
+BENCH_SMALL ?= dp_bench_100k
+BENCH_LARGE ?= dp_bench_1m
+BENCH_DB ?= $(BENCH_LARGE)
+BENCH_PAPERS ?= 1000000
+BENCH_DURATION ?= 5
+
+bench: install wrk
+	$(BIN)/python bench/seed.py --papers 100000 --database $(BENCH_SMALL)
+	$(BIN)/python bench/seed.py --papers 1000000 --database $(BENCH_LARGE)
+	$(BIN)/python bench/load.py --database $(BENCH_SMALL) --database $(BENCH_LARGE) \
+	  --duration $(BENCH_DURATION)
+
+## bench-seed: one database, BENCH_PAPERS papers (default 1M into dp_bench_1m).
+bench-seed: install
+	$(BIN)/python bench/seed.py --papers $(BENCH_PAPERS) --database $(BENCH_DB)
+
+## bench-load: gunicorn + wrk against one seeded database (BENCH_DB).
+bench-load: install wrk
+	$(BIN)/python bench/load.py --database $(BENCH_DB) --duration $(BENCH_DURATION)
+
+wrk:
+	@command -v wrk >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null \
+	      || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }; \
+	  else \
+	    echo "The load benchmark needs wrk: sudo apt-get install -y wrk"; exit 1; \
+	  fi; }
 
 ## bench-digests: mails/s and memory of the digest sender (SUBSCRIBERS=100000, THREADS=4).
 SUBSCRIBERS ?= 10000

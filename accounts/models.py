@@ -379,8 +379,12 @@ class DigestSubscription(models.Model):
 
 
 class FollowedAuthor(models.Model):
+    # Indexed by the unique constraint, which leads with the user.
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="followed_authors"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="followed_authors",
+        db_index=False,
     )
     author = models.ForeignKey("papers.Author", on_delete=models.CASCADE, related_name="followers")
     created_at = models.DateTimeField(default=timezone.now)
@@ -404,8 +408,12 @@ validate_category = RegexValidator(
 class FollowedCategory(models.Model):
     """An arXiv category (cs.CL) or a whole archive (cs.*); see Paper.in_category."""
 
+    # Indexed by the unique constraint, which leads with the user.
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="followed_categories"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="followed_categories",
+        db_index=False,
     )
     category = models.CharField(max_length=32, validators=[validate_category])
     created_at = models.DateTimeField(default=timezone.now)
@@ -424,8 +432,12 @@ class FollowedCategory(models.Model):
 class FollowedKeyword(models.Model):
     """A word or phrase matched against new papers' titles and abstracts."""
 
+    # Indexed by the unique constraint, which leads with the user.
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="followed_keywords"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="followed_keywords",
+        db_index=False,
     )
     keyword = models.CharField(max_length=100)
     created_at = models.DateTimeField(default=timezone.now)

@@ -17,6 +17,24 @@ app.conf.beat_schedule = {
         "task": "papers.tasks.refresh_rank_scores",
         "schedule": crontab(minute="*/10"),
     },
+    # New papers in settings.ARXIV_CATEGORIES, looking back ARXIV_LOOKBACK_DAYS days:
+    # every three hours is well within arXiv's rate limits and catches each daily
+    # announcement (about 20:00 US Eastern) within hours.
+    "ingest-arxiv": {
+        "task": "papers.tasks.ingest_arxiv",
+        "schedule": crontab(minute=20, hour="*/3"),
+    },
+    # Hugging Face's list for today grows during the day: every hour.
+    "ingest-hf-daily": {
+        "task": "papers.tasks.ingest_hf_daily",
+        "schedule": crontab(minute=5),
+    },
+    # ... and yesterday's once more after midnight (UTC), for its late additions.
+    "ingest-hf-daily-yesterday": {
+        "task": "papers.tasks.ingest_hf_daily",
+        "schedule": crontab(minute=35, hour=0),
+        "kwargs": {"days_ago": 1},
+    },
     # Digests (issue 5): send hours are whole local hours; planning every 5 minutes
     # sends within minutes of them and re-plans deliveries whose worker died.
     "plan-digests": {

@@ -295,6 +295,14 @@ VOTE_RATE_LIMIT = env.str("VOTE_RATE_LIMIT", default="60/m")
 TRENDING_DAYS = env.int("TRENDING_DAYS", default=7)
 PAPERS_PER_PAGE = env.int("PAPERS_PER_PAGE", default=30)
 
+# --- Benchmarks (bench/load.py) ------------------------------------------------------
+
+# /bench/constant/, the minimal view the pages are measured against. Off by default.
+BENCHMARK_VIEWS = env.bool("BENCHMARK_VIEWS", default=False)
+# An X-SQL-Queries header on every response. Off by default.
+if env.bool("BENCH_COUNT_QUERIES", default=False):
+    MIDDLEWARE.insert(0, "config.bench.QueryCountMiddleware")
+
 # --- Logging ------------------------------------------------------------------------
 
 LOGGING = {
@@ -309,6 +317,61 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
     },
 }
+
+# --- Ingestion ----------------------------------------------------------------------------
+# Sources of papers (papers/ingest/) and how the periodic tasks fetch them
+# (config/celery.py). The URLs are settings so tests point them at a local server.
+
+ARXIV_API_URL = env.str("ARXIV_API_URL", default="https://export.arxiv.org/api/query")
+ARXIV_OAI_URL = env.str("ARXIV_OAI_URL", default="https://oaipmh.arxiv.org/oai")
+HF_DAILY_PAPERS_URL = env.str(
+    "HF_DAILY_PAPERS_URL", default="https://huggingface.co/api/daily_papers"
+)
+# Categories the periodic arXiv fetch asks for.
+ARXIV_CATEGORIES = env.list(
+    "ARXIV_CATEGORIES", default=["cs.LG", "cs.CL", "cs.CV", "cs.AI", "stat.ML"]
+)
+# New papers in these categories join the daily list on their own (besides papers that
+# users submit and Hugging Face features). Empty: the daily list is curated only.
+DAILY_CATEGORIES = env.list("DAILY_CATEGORIES", default=[])
+# "New" for DAILY_CATEGORIES: first submitted at most this many days ago.
+DAILY_NEW_DAYS = env.int("DAILY_NEW_DAYS", default=3)
+# The periodic arXiv fetch looks back this far (overlapping runs cost nothing: upsert).
+ARXIV_LOOKBACK_DAYS = env.int("ARXIV_LOOKBACK_DAYS", default=2)
+ARXIV_PAGE_SIZE = env.int("ARXIV_PAGE_SIZE", default=200)
+# arXiv's terms: no more than one request every three seconds.
+ARXIV_REQUEST_INTERVAL = env.float("ARXIV_REQUEST_INTERVAL", default=3.0)
+HF_MAX_PAGES = env.int("HF_MAX_PAGES", default=10)
+INGEST_USER_AGENT = env.str(
+    "INGEST_USER_AGENT",
+    default=f"{SITE_NAME}/0.1 (+{SITE_URL}; self-hosted Daily Papers; mailto:"
+    f"{DEFAULT_FROM_EMAIL.rsplit('<', 1)[-1].rstrip('>')})",
+)
+INGEST_HTTP_TIMEOUT = env.float("INGEST_HTTP_TIMEOUT", default=60.0)
+# A 503/429 asking to wait at most this long is waited out in the request loop (OAI
+# flow control), up to INGEST_RETRY_AFTER_WAITS times; longer waits go to Celery retry.
+INGEST_MAX_RETRY_AFTER = env.float("INGEST_MAX_RETRY_AFTER", default=120.0)
+INGEST_RETRY_AFTER_WAITS = env.int("INGEST_RETRY_AFTER_WAITS", default=3)
+# Task retries on network errors, HTTP 5xx and 429: exponential backoff starting at
+# INGEST_RETRY_BACKOFF seconds, capped at INGEST_RETRY_BACKOFF_MAX, at most
+# INGEST_MAX_RETRIES times.
+INGEST_RETRY_BACKOFF = env.int("INGEST_RETRY_BACKOFF", default=60)
+INGEST_RETRY_BACKOFF_MAX = env.int("INGEST_RETRY_BACKOFF_MAX", default=30 * 60)
+INGEST_MAX_RETRIES = env.int("INGEST_MAX_RETRIES", default=5)
+# Submitting papers (/submit/): per user.
+SUBMIT_RATE_LIMIT = env.str("SUBMIT_RATE_LIMIT", default="10/h")
+
+# acks_late: Redis re-delivers a task that isn't acknowledged within the visibility
+# timeout. A retry is a new message that a worker holds, unacknowledged, through its
+# countdown and then its run: so the timeout must exceed the longest countdown plus the
+# longest task (3 h > 30 min + 1 h by default), or a task runs twice.
+if CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] <= (
+    CELERY_TASK_TIME_LIMIT + INGEST_RETRY_BACKOFF_MAX
+):
+    raise ImproperlyConfigured(
+        "CELERY_VISIBILITY_TIMEOUT must exceed CELERY_TASK_TIME_LIMIT + "
+        "INGEST_RETRY_BACKOFF_MAX, or Redis re-delivers tasks that are still running."
+    )
 
 # --- Digests (papers.digests) ---------------------------------------------------------
 # The trending-papers email. Times are local to each subscriber (their time zone, or
@@ -327,7 +390,16 @@ DIGEST_BATCH_SIZE = env.int("DIGEST_BATCH_SIZE", default=200)
 # claimed again. Longer than a batch takes; a shorter lease costs work, never a duplicate.
 DIGEST_CLAIM_LEASE = env.int("DIGEST_CLAIM_LEASE", default=15 * 60)
 DIGEST_MAX_ATTEMPTS = env.int("DIGEST_MAX_ATTEMPTS", default=6)
-DIGEST_RETRY_BACKOFF = env.int("DIGEST_RETRY_BACKOFF", default=60)  # seconds, doubling
+# Seconds before a retry after a lost SMTP connection, doubling up to the maximum.
+DIGEST_RETRY_BACKOFF = env.int("DIGEST_RETRY_BACKOFF", default=60)
+DIGEST_RETRY_BACKOFF_MAX = env.int("DIGEST_RETRY_BACKOFF_MAX", default=30 * 60)
+if CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] <= (
+    CELERY_TASK_TIME_LIMIT + DIGEST_RETRY_BACKOFF_MAX
+):
+    raise ImproperlyConfigured(  # see the same check under Ingestion
+        "CELERY_VISIBILITY_TIMEOUT must exceed CELERY_TASK_TIME_LIMIT + "
+        "DIGEST_RETRY_BACKOFF_MAX, or Redis re-delivers tasks that are still running."
+    )
 # Papers sent within this many days are never sent again; older papers are not offered.
 DIGEST_HISTORY_DAYS = env.int("DIGEST_HISTORY_DAYS", default=90)
 DIGEST_CONFIRM_MAX_AGE = env.int("DIGEST_CONFIRM_MAX_AGE", default=7 * 24 * 3600)

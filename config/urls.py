@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -11,3 +12,9 @@ urlpatterns = [
 
 handler404 = "papers.views.page_not_found"
 handler500 = "papers.views.server_error"
+
+if settings.BENCHMARK_VIEWS:
+    # The ceiling for bench/load.py; never on unless BENCHMARK_VIEWS=1.
+    from . import bench
+
+    urlpatterns += [path("bench/constant/", bench.constant, name="bench_constant")]

@@ -4,14 +4,35 @@ import unicodedata
 
 from django.conf import settings
 from django.db import IntegrityError, connection, models, transaction
-from django.db.models import Exists, F, OuterRef, Prefetch, Q, Value
+from django.db.models import (
+    Exists,
+    F,
+    Func,
+    IntegerField,
+    Max,
+    OuterRef,
+    Prefetch,
+    Q,
+    Subquery,
+    Value,
+)
+from django.db.models.lookups import GreaterThan
 from django.urls import reverse
 from django.utils import timezone
 
-from . import ranking
+from . import ranking, search
 from .arxiv_ids import is_old_style, validate_arxiv_id
 
 AUTHORS_ON_CARD = 5
+RELATED_PAPERS = 5
+# How many papers sharing title words are ranked to pick the related ones.
+RELATED_CANDIDATES = 300
+# Words too common in paper titles to say two papers are related.
+_TITLE_STOPWORDS = frozenset(
+    """a an and are as at be by for from in into is it its of on or our the their this to
+    toward towards via we with without using based new approach approaches method methods
+    study analysis paper results model models""".split()
+)
 
 
 def normalise_name(name: str) -> str:
@@ -97,6 +118,177 @@ class PaperQuerySet(models.QuerySet):
             .with_user_votes(user)
         )
 
+    def with_all_authors(self):
+        """Every author of each paper, in order, as `all_authorships` (one query)."""
+        return self.prefetch_related(
+            Prefetch(
+                "authorships",
+                queryset=Authorship.objects.select_related("author").order_by("position"),
+                to_attr="all_authorships",
+            )
+        )
+
+    def published_between(self, first: dt.date | None, last: dt.date | None):
+        """Papers first published on arXiv between two days (inclusive, UTC). A range on
+        the column itself, so the paper_newest index serves it."""
+        papers = self
+        if first:
+            papers = papers.filter(published_at__gte=ranking.featured_at(first))
+        if last:
+            end = ranking.featured_at(last + dt.timedelta(days=1))
+            papers = papers.filter(published_at__lt=end)
+        return papers
+
+    def by_author(self, author):
+        return self.filter(authorships__author=author)
+
+    # --- Days with featured papers ---------------------------------------------------
+
+    def latest_day(self) -> dt.date | None:
+        """The most recent day with visible featured papers."""
+        return self.visible().featured().aggregate(day=Max("daily_date"))["day"]
+
+    def neighbour_days(self, first: dt.date, last: dt.date) -> tuple[dt.date | None, ...]:
+        """The nearest days with visible featured papers before `first` and after `last`,
+        skipping empty days, in one query: two index lookups as scalar subqueries."""
+        days = self.model.objects.visible().featured()
+        before = days.filter(daily_date__lt=first).order_by("-daily_date")
+        after = days.filter(daily_date__gt=last).order_by("daily_date")
+        # Any one row carries the two subqueries; an empty table has no neighbours.
+        row = (
+            self.model.objects.annotate(
+                before=Subquery(before.values("daily_date")[:1]),
+                after=Subquery(after.values("daily_date")[:1]),
+            )
+            .values_list("before", "after")
+            .first()
+        )
+        return row or (None, None)
+
+    def featured_days(self):
+        """Every day with visible featured papers, newest first (for the sitemap)."""
+        return (
+            self.visible()
+            .featured()
+            .order_by("-daily_date")
+            .values_list("daily_date", flat=True)
+            .distinct()
+        )
+
+    # --- Search ---------------------------------------------------------------------
+
+    def search(self, query: str):
+        """Papers matching `query` over title, authors and abstract, best first, with
+        `search_rank`, and `title_marked`/`abstract_marked` (text with highlight
+        markers: render with papers.search.render_marked, never as HTML).
+
+        On PostgreSQL: websearch_to_tsquery syntax ("quoted phrases", -exclusions, or),
+        matched through the GIN index on the generated search_vector. Only the first
+        search.CANDIDATE_LIMIT matches are ranked, so a common word costs no more than a
+        rare one. Filters applied to this queryset before search() narrow the matches
+        before that limit; apply for_listing() after it.
+        """
+        query = search.clean_query(query)
+        if not search.has_words(query):
+            return self.none()
+        if connection.vendor != "postgresql":
+            return self._search_without_full_text(query)
+        from django.contrib.postgres.search import SearchHeadline, SearchRank, SearchVectorExact
+
+        tsquery = search.web_query(query)
+        vector = search.SearchVectorColumn()
+        candidates = (
+            self.visible()
+            # A query of only punctuation parses to an empty tsquery. PostgreSQL
+            # checks this constant condition once, before any scan ("One-Time Filter").
+            .filter(GreaterThan(Func(tsquery, function="numnode", output_field=IntegerField()), 0))
+            .filter(SearchVectorExact(vector, tsquery))
+            .values("pk")[: search.CANDIDATE_LIMIT]
+        )
+        marks = {"start_sel": search.START, "stop_sel": search.STOP, "config": "english"}
+        return (
+            self.model.objects.filter(pk__in=candidates)
+            .annotate(
+                search_rank=SearchRank(vector, tsquery),
+                title_marked=SearchHeadline("title", tsquery, highlight_all=True, **marks),
+                abstract_marked=SearchHeadline(
+                    "abstract",
+                    tsquery,
+                    max_fragments=2,
+                    min_words=15,
+                    max_words=35,
+                    fragment_delimiter=" … ",
+                    **marks,
+                ),
+            )
+            .order_by("-search_rank", "-upvote_count", "-id")
+        )
+
+    def _search_without_full_text(self, query: str):
+        """SQLite: every word of the query in the title, abstract or authors."""
+        terms = search.fallback_terms(query)
+        papers = self.visible()
+        for term in terms:
+            papers = papers.filter(
+                Q(title__icontains=term)
+                | Q(abstract__icontains=term)
+                | Q(author_names__icontains=term)
+            )
+        return papers.annotate(
+            search_rank=Value(0.0), title_marked=F("title"), abstract_marked=F("abstract")
+        ).newest()
+
+    def related_to(self, paper, limit: int = RELATED_PAPERS):
+        """Papers whose text shares words with `paper`'s title, most similar first.
+
+        On PostgreSQL the title's significant words become a query that matches papers
+        sharing at least two of them (any one, for a short title), through the GIN index;
+        the first RELATED_CANDIDATES matches are ranked by how many of the words they
+        share, and where (title first). Elsewhere: the newest papers in the
+        same primary category.
+        """
+        others = self.visible().exclude(pk=paper.pk)
+        if connection.vendor != "postgresql":
+            if not paper.primary_category:
+                return others.none()
+            return others.filter(primary_category=paper.primary_category).newest()[:limit]
+        from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVectorExact
+
+        words = title_keywords(paper.title)
+        if not words:
+            return others.none()
+        any_word = " | ".join(words)
+        if len(words) >= 3:
+            # At least two of the words: one shared word is too weak a link.
+            matching = " | ".join(
+                f"({a} & {b})" for i, a in enumerate(words) for b in words[i + 1 :]
+            )
+        else:
+            matching = any_word
+        vector = search.SearchVectorColumn()
+        candidates = others.filter(
+            SearchVectorExact(vector, SearchQuery(matching, search_type="raw", config="english"))
+        ).values("pk")[:RELATED_CANDIDATES]
+        # Ranked against any of the words, so that papers sharing more of them come first.
+        shared = SearchQuery(any_word, search_type="raw", config="english")
+        return (
+            self.model.objects.filter(pk__in=candidates)
+            .annotate(similarity=SearchRank(vector, shared))
+            .order_by("-similarity", "-upvote_count", "-id")[:limit]
+        )
+
+
+def title_keywords(title: str, limit: int = 12) -> list[str]:
+    """A title's distinct significant words, without TeX: letters and digits only, so
+    they are safe to join into a to_tsquery expression."""
+    text = re.sub(r"\$[^$]*\$|\\[A-Za-z]+", " ", title)
+    words = []
+    for word in re.findall(r"[A-Za-z][A-Za-z0-9]{2,}", text):
+        folded = word.lower()
+        if folded not in _TITLE_STOPWORDS and folded not in words:
+            words.append(folded)
+    return words[:limit]
+
 
 class Paper(models.Model):
     """A paper on arXiv, indexed from one of the sources in papers.ingest.
@@ -157,7 +349,8 @@ class Paper(models.Model):
                 name="paper_trending",
                 condition=Q(daily_date__isnull=False),
             ),
-            models.Index(F("published_at").desc(), name="paper_newest"),
+            # paper_newest (published_at DESC NULLS LAST, id DESC), in exactly newest()'s
+            # order, is PostgreSQL-only (SQLite can't index NULLS LAST): migration 0004.
             models.Index(fields=["primary_category", "published_at"], name="paper_category"),
         ]
 
@@ -256,8 +449,14 @@ class Author(models.Model):
 class Authorship(models.Model):
     """An author's place on a paper (0-based `position`, in the paper's order)."""
 
-    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="authorships")
-    author = models.ForeignKey(Author, on_delete=models.CASCADE, related_name="authorships")
+    # No single-column indexes on the foreign keys: the constraints' (paper, ...) and
+    # authorship_by_author's (author, paper) indexes serve those lookups already.
+    paper = models.ForeignKey(
+        Paper, on_delete=models.CASCADE, related_name="authorships", db_index=False
+    )
+    author = models.ForeignKey(
+        Author, on_delete=models.CASCADE, related_name="authorships", db_index=False
+    )
     position = models.PositiveIntegerField()
 
     class Meta:
@@ -273,10 +472,12 @@ class Authorship(models.Model):
 
 
 class Vote(models.Model):
+    # Indexed by one_vote_per_user_per_paper (user, paper) and vote_by_paper (paper,
+    # created_at): a single-column index on either would be one more write per vote.
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="votes"
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="votes", db_index=False
     )
-    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="votes")
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="votes", db_index=False)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -287,6 +488,40 @@ class Vote(models.Model):
 
     def __str__(self):
         return f"{self.user} ↑ {self.paper.arxiv_id}"
+
+
+class Submission(models.Model):
+    """A signed-in user's request to feature an arXiv paper (/submit/). The paper's
+    metadata is fetched by a task (papers.tasks.fetch_submission), which records how it
+    went in `status` and `message`; the submit page polls it."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Fetching from arXiv"
+        FEATURED = "featured", "Added to the daily list"
+        ALREADY_FEATURED = "already_featured", "Already featured"
+        FAILED = "failed", "Could not be added"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="submissions"
+    )
+    arxiv_id = models.CharField(max_length=64)
+    paper = models.ForeignKey(
+        Paper, null=True, blank=True, on_delete=models.SET_NULL, related_name="submissions"
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    message = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "-created_at"], name="submission_by_user")]
+
+    def __str__(self):
+        return f"{self.arxiv_id} by {self.user} ({self.status})"
+
+    @property
+    def is_pending(self):
+        return self.status == self.Status.PENDING
 
 
 # --- Digests (issue 5): the delivery log lives with the rest of papers.digests ---------

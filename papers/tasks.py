@@ -1,19 +1,147 @@
+"""Celery tasks. Each takes plain arguments (ids, dates as ISO strings), re-fetches
+what it needs and calls a plain function that a management command and a test can call
+too. The periodic ones are on the beat schedule in config/celery.py.
+
+Ingestion tasks retry on network errors and on HTTP 5xx/429 (TransientSourceError)
+with exponential backoff; any other failure (a bad response, an error feed) is logged
+and not retried, since asking again would get the same answer.
+"""
+
+import datetime as dt
+import logging
 import smtplib
 
+import httpx
 from celery import shared_task
+from django.conf import settings
 from django.utils import timezone
 
 from accounts.models import DigestSubscription
 
 from .digests.sending import RetryLater, due_batches, send_batch
 from .digests.subscribing import send_confirmation
-from .models import Paper
+from .ingest import arxiv, hf, oai
+from .ingest.locks import source_lock
+from .ingest.records import IngestResult, TransientSourceError
+from .ingest.submit import give_up, process_submission
+from .ingest.upsert import ingest
+from .models import Paper, Submission
+
+log = logging.getLogger(__name__)
+
+# Worth retrying: the network failed (timeouts included) or the source is overloaded.
+RETRYABLE = (httpx.TransportError, TransientSourceError)
+RETRY = {
+    "autoretry_for": RETRYABLE,
+    "retry_backoff": settings.INGEST_RETRY_BACKOFF,
+    "retry_backoff_max": settings.INGEST_RETRY_BACKOFF_MAX,
+    "retry_jitter": True,
+    "max_retries": settings.INGEST_MAX_RETRIES,
+}
+
+
+def _report(source: str, result: IngestResult) -> dict:
+    log.info("%s: %s", source, result.summary())
+    for error in result.errors[:20]:
+        log.warning("%s: %s", source, error)
+    return {
+        "created": result.created,
+        "updated": result.updated,
+        "unchanged": result.unchanged,
+        "failed": result.failed,
+    }
+
+
+def _day(value: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(value) if value else None
 
 
 @shared_task
 def refresh_rank_scores():
     """Periodic (config/celery.py): let trending scores decay as papers age."""
     return Paper.objects.refresh_rank_scores()
+
+
+@shared_task(**RETRY)
+def ingest_arxiv(categories: list[str] | None = None, since: str | None = None):
+    """Periodic: new papers in settings.ARXIV_CATEGORIES from the arXiv API."""
+    categories = sorted(categories or settings.ARXIV_CATEGORIES)
+    since_day = (
+        _day(since) or (timezone.now() - dt.timedelta(days=settings.ARXIV_LOOKBACK_DAYS)).date()
+    )
+    window = f"arxiv:{','.join(categories)}:{since_day}:{timezone.now().date()}"
+    with source_lock(window) as mine:
+        if not mine:
+            log.info("arXiv API: %s is being fetched by another worker", window)
+            return None
+        result = ingest(arxiv.fetch_new(categories, since_day), keep_ids=False)
+    return _report("arXiv API", result)
+
+
+@shared_task(**RETRY)
+def ingest_hf_daily(day: str | None = None, days_ago: int = 0):
+    """Periodic: the Hugging Face daily list (today's, or `days_ago` days back), then
+    arXiv's own metadata for the papers it brought in."""
+    featured = _day(day) or timezone.now().date() - dt.timedelta(days=days_ago)
+    with source_lock(f"hf:{featured}") as mine:
+        if not mine:
+            log.info("Hugging Face: %s is being fetched by another worker", featured)
+            return None
+        result = ingest(hf.fetch(featured))
+    if result.created_ids:
+        enrich_from_arxiv.delay_on_commit(result.created_ids)
+    return _report(f"Hugging Face {featured}", result)
+
+
+@shared_task(**RETRY)
+def enrich_from_arxiv(arxiv_ids: list[str]):
+    """arXiv's metadata (categories, comments, DOI, versions) for papers that came from
+    Hugging Face, which doesn't carry them."""
+    return _report("arXiv API (by id)", ingest(arxiv.fetch_ids(arxiv_ids)))
+
+
+@shared_task(**RETRY)
+def ingest_oai(
+    from_date: str | None = None, set_spec: str | None = None, metadata_prefix: str = "arXiv"
+):
+    """Backfill through OAI-PMH (not scheduled: started by hand or by ingest_oai)."""
+    window = f"oai:{metadata_prefix}:{set_spec}:{from_date}"
+    with source_lock(window) as mine:
+        if not mine:
+            log.info("OAI-PMH: %s is being harvested by another worker", window)
+            return None
+        result = ingest(
+            oai.harvest(
+                metadata_prefix=metadata_prefix, from_date=_day(from_date), set_spec=set_spec
+            ),
+            keep_ids=False,
+        )
+    return _report("arXiv OAI-PMH", result)
+
+
+@shared_task(bind=True, max_retries=settings.INGEST_MAX_RETRIES)
+def fetch_submission(self, submission_id: int):
+    """A user's submission (/submit/): fetch the paper from arXiv and feature it. Retries
+    like the others, then gives up with a message the submit page shows (autoretry
+    would fail the task silently for the user)."""
+    submission = (
+        Submission.objects.select_related("user")
+        .filter(pk=submission_id, status=Submission.Status.PENDING)
+        .first()
+    )
+    if submission is None:
+        return
+    try:
+        process_submission(submission)
+    except RETRYABLE as exc:
+        if self.request.retries >= self.max_retries:
+            give_up(submission, exc)
+            return
+        countdown = min(
+            settings.INGEST_RETRY_BACKOFF * 2**self.request.retries,
+            settings.INGEST_RETRY_BACKOFF_MAX,
+        )
+        raise self.retry(exc=exc, countdown=countdown) from exc
 
 
 # --- Digests (issue 5) ------------------------------------------------------------------

@@ -1,10 +1,16 @@
+import datetime as dt
+import json
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError
+from django.http import Http404, HttpResponse, HttpResponseServerError
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template import loader
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
@@ -13,63 +19,243 @@ from django_ratelimit.core import is_ratelimited
 
 from accounts import pending_votes
 
+from . import api, citation, ranking, search
+from .arxiv_ids import parse_arxiv_id
+from .dates import Period, day_period, parse_day, parse_month, parse_week
+from .forms import SearchForm
 from .models import Author, Paper
+from .pagination import paginate, paginate_uncounted
+
+# How far back /new/ pages: past this, the day, week and month lists and search serve
+# better than a deep OFFSET.
+NEW_MAX_PAGES = 100
+VOTERS_SHOWN = 50
+RELATED_CACHE_SECONDS = 6 * 60 * 60
 
 
-def _listing(request, papers, heading, **extra):
-    context = {"papers": papers[:30], "heading": heading, **extra}
-    return render(request, "papers/list.html", context)
+class PublicNotFound(Http404):
+    """A 404 whose message is written for the visitor and shown on the error page."""
+
+
+# --- Daily, weekly and monthly lists ----------------------------------------------------
 
 
 def daily(request):
-    latest = Paper.objects.visible().featured().order_by("-daily_date").first()
-    papers = Paper.objects.for_listing(request.user)
-    if latest:
-        papers = papers.on_day(latest.daily_date)
-    return _listing(request, papers.ranked(), "Daily papers")
+    day = Paper.objects.latest_day()
+    if day is None:
+        return render(request, "papers/period.html", {"period": None, "is_latest": True})
+    return _period_page(request, day_period(day), is_latest=True)
+
+
+def day(request, day):
+    return _period_page(request, _parse_or_404(parse_day, day))
+
+
+def week(request, week):
+    return _period_page(request, _parse_or_404(parse_week, week))
+
+
+def month(request, month):
+    return _period_page(request, _parse_or_404(parse_month, month))
+
+
+def _parse_or_404(parser, text) -> Period:
+    try:
+        return parser(text)
+    except ValueError as exc:
+        raise PublicNotFound(str(exc)) from None
+
+
+def _period_page(request, period: Period, is_latest=False):
+    papers = (
+        Paper.objects.for_listing(request.user).featured_between(period.first, period.last).ranked()
+    )
+    page = paginate(request, papers)
+    before, after = Paper.objects.neighbour_days(period.first, period.last)
+    context = {
+        "period": period,
+        "page": page,
+        "is_latest": is_latest,
+        "hide_featured": period.kind == "day",
+        "previous": day_period(before).containing(period.kind) if before else None,
+        "next": day_period(after).containing(period.kind) if after else None,
+        "views": {kind: period.containing(kind) for kind in ("day", "week", "month")},
+    }
+    return render(request, "papers/period.html", context)
+
+
+# --- Trending and new ---------------------------------------------------------------------
 
 
 def trending(request):
-    return _listing(request, Paper.objects.for_listing(request.user).trending(), "Trending")
+    page = paginate(request, Paper.objects.for_listing(request.user).trending())
+    return render(
+        request,
+        "papers/trending.html",
+        {"page": page, "trending_days": settings.TRENDING_DAYS},
+    )
 
 
 def new(request):
-    return _listing(request, Paper.objects.for_listing(request.user).newest(), "New")
+    papers = Paper.objects.for_listing(request.user).newest()
+    page = paginate_uncounted(request, papers, NEW_MAX_PAGES)
+    if page is None:
+        raise PublicNotFound(
+            f"The newest papers go back {NEW_MAX_PAGES} pages. For older papers, search or "
+            "browse the daily lists."
+        )
+    return render(request, "papers/new.html", {"page": page})
 
 
-def search(request):
-    q = request.GET.get("q", "")[:200]
-    papers = Paper.objects.for_listing(request.user).filter(title__icontains=q).newest()
-    return _listing(request, papers, "Search")
+# --- A paper, an author -----------------------------------------------------------------
 
 
 def paper_detail(request, arxiv_id):
-    paper = get_object_or_404(
-        Paper.objects.visible().with_user_votes(request.user), arxiv_id=arxiv_id
-    )
-    return render(request, "papers/detail.html", {"paper": paper})
+    papers = Paper.objects.visible().with_user_votes(request.user).select_related("submitted_by")
+    paper = get_object_or_404(papers, arxiv_id=arxiv_id)
+    authorships = list(paper.authorships.select_related("author").order_by("position"))
+    voters = paper.voters_for_display(VOTERS_SHOWN)
+    context = {
+        "paper": paper,
+        "authorships": authorships,
+        "voters": voters,
+        "more_voters": max(paper.upvote_count - VOTERS_SHOWN, 0),
+        "related": _related_papers(paper),
+        "bibtex": citation.bibtex(paper, [a.author.name for a in authorships]),
+        "canonical_url": settings.SITE_URL + paper.get_absolute_url(),
+    }
+    return render(request, "papers/detail.html", context)
+
+
+def _related_papers(paper):
+    """Related papers change only as new papers arrive: their ids are cached for a few
+    hours, and a hit costs one primary-key lookup instead of a full-text query."""
+    key = f"papers:related:{paper.pk}"
+    ids = cache.get(key)
+    if ids is None:
+        related = list(Paper.objects.related_to(paper))
+        cache.set(key, [p.pk for p in related], RELATED_CACHE_SECONDS)
+        return related
+    by_id = Paper.objects.visible().in_bulk(ids)
+    return [by_id[pk] for pk in ids if pk in by_id]
 
 
 def author_detail(request, slug):
     author = get_object_or_404(Author.objects.select_related("claimed_by"), slug=slug)
-    papers = Paper.objects.for_listing(request.user).filter(authorships__author=author).newest()
-    return _listing(request, papers, author.name, author=author)
+    papers = Paper.objects.for_listing(request.user).by_author(author).newest()
+    return render(
+        request, "papers/author.html", {"author": author, "page": paginate(request, papers)}
+    )
+
+
+# --- Search ---------------------------------------------------------------------------
+
+
+def search_papers(request):
+    form = SearchForm(request.GET)
+    context = {"form": form, "page": None, "query": "", "max_words": search.MAX_QUERY_WORDS}
+    if form.is_valid() and form.cleaned_data["q"]:
+        data = form.cleaned_data
+        query = context["query"] = data["q"]
+        found = _paper_for_id(query)
+        if found and not form.has_filters:
+            return redirect(found)
+        papers = Paper.objects.published_between(data["since"], data["until"])
+        if data["cat"]:
+            papers = papers.in_category(data["cat"])
+        papers = papers.search(query).for_listing(request.user)
+        if data["sort"] == "newest":
+            papers = papers.newest()
+        try:
+            with search.time_limit():
+                page = paginate(request, papers)
+                page.object_list = list(page.object_list)
+        except search.SearchTookTooLong:
+            context["too_slow"] = True
+        else:
+            search.mark_fallback(page.object_list, query)
+            context["page"] = page
+            context["is_capped"] = page.paginator.count >= search.CANDIDATE_LIMIT
+    return render(request, "papers/search.html", context)
+
+
+def _paper_for_id(query):
+    """The paper a query names by arXiv id or URL, if it is here."""
+    try:
+        arxiv_id = parse_arxiv_id(query).id
+    except ValidationError:
+        return None
+    return Paper.objects.visible().filter(arxiv_id=arxiv_id).first()
+
+
+# --- About pages ------------------------------------------------------------------------
 
 
 def about_ranking(request):
-    return render(request, "papers/about_ranking.html")
+    # Worked examples, computed by papers.ranking itself so the page cannot drift from it.
+    now = dt.datetime(2026, 11, 20, 6, tzinfo=dt.UTC)
+    examples = []
+    for votes, days_ago in [(10, 0), (40, 1), (10, 2), (100, 2), (100, 6)]:
+        featured = now.date() - dt.timedelta(days=days_ago)
+        examples.append(
+            {
+                "votes": votes,
+                "days_ago": days_ago,
+                "hours": ranking.age_hours(featured, now),
+                "divisor": ranking.decay(featured, now),
+                "score": ranking.hot_score(votes, featured, now),
+            }
+        )
+    context = {
+        "gravity": f"{ranking.GRAVITY:g}",
+        "offset_hours": f"{ranking.OFFSET_HOURS:g}",
+        "trending_days": settings.TRENDING_DAYS,
+        "examples": examples,
+    }
+    return render(request, "papers/about_ranking.html", context)
 
 
 def api_docs(request):
-    return render(request, "papers/api_docs.html")
+    context = {
+        "example_pretty": json.dumps(api.example_json(), indent=2, ensure_ascii=False),
+        "default_limit": api.DEFAULT_LIMIT,
+        "max_limit": api.MAX_LIMIT,
+    }
+    return render(request, "papers/api_docs.html", context)
+
+
+# --- Crawlers -----------------------------------------------------------------------------
+
+
+def robots_txt(request):
+    lines = [
+        "User-agent: *",
+        "Disallow: /admin/",
+        "Disallow: /accounts/",
+        "Disallow: /search/",
+        "Disallow: /api/daily_papers",
+        "Disallow: /api/papers/",
+        "",
+        f"Sitemap: {settings.SITE_URL}{reverse('papers:sitemap')}",
+    ]
+    return HttpResponse("\n".join(lines) + "\n", content_type="text/plain; charset=utf-8")
+
+
+# --- Errors -------------------------------------------------------------------------------
 
 
 def page_not_found(request, exception):
-    return render(request, "errors/404.html", status=404)
+    if request.path.startswith("/api/"):
+        return api.error("Not found.", status=404)
+    message = str(exception) if isinstance(exception, PublicNotFound) else ""
+    return render(request, "errors/404.html", {"message": message}, status=404)
 
 
 def server_error(request):
-    return render(request, "errors/500.html", status=500)
+    """Rendered without the request: no context processors, no session, no database,
+    since any of them may be what failed."""
+    html = loader.get_template("errors/500.html").render({"SITE_NAME": settings.SITE_NAME})
+    return HttpResponseServerError(html)
 
 
 def _safe_next(request, fallback):
@@ -139,3 +325,72 @@ def vote(request, arxiv_id):
         paper = Paper.objects.with_user_votes(request.user).get(pk=paper.pk)
         return render(request, "papers/_vote_button.html", {"paper": paper})
     return redirect(back)
+
+
+# --- Submitting papers (issue 4) --------------------------------------------------------
+# A signed-in user names an arXiv paper; a task fetches it from arXiv and it joins
+# today's list "submitted by" them (papers.ingest.submit). The page polls the
+# submission's status with htmx until the fetch is done.
+
+from django.contrib.auth.decorators import login_required  # noqa: E402
+from django_ratelimit.decorators import ratelimit  # noqa: E402
+
+from .ingest.submit import SubmitPaperForm, submit_paper  # noqa: E402
+from .models import Submission  # noqa: E402
+from .tasks import fetch_submission  # noqa: E402
+
+
+def _submit_rate(group, request):
+    return settings.SUBMIT_RATE_LIMIT
+
+
+def _rate_in_words(rate: str) -> str:
+    """ "10/h" -> "10 papers an hour" (django-ratelimit's notation)."""
+    count, _, period = rate.partition("/")
+    units = {"s": "second", "m": "minute", "h": "hour", "d": "day"}
+    number, unit = period[:-1], units.get(period[-1:], "hour")
+    per = (
+        f"every {number} {unit}s"
+        if number not in ("", "1")
+        else f"a{'n' * (unit == 'hour')} {unit}"
+    )
+    return f"{count} paper{'s' * (count != '1')} {per}"
+
+
+@login_required
+@ratelimit(key="user", rate=_submit_rate, method="POST", block=False)
+def submit(request):
+    form = SubmitPaperForm(request.POST or None)
+    featured_paper, status = None, 200
+    if request.method == "POST":
+        if getattr(request, "limited", False):
+            form.add_error(None, "You have submitted many papers recently. Please wait a while.")
+            status = 429
+        elif form.is_valid():
+            outcome = submit_paper(request.user, form.cleaned_data["paper"])
+            featured_paper = outcome.featured_paper
+            if outcome.submission:
+                if outcome.submission.is_pending:
+                    fetch_submission.delay_on_commit(outcome.submission.pk)
+                url = reverse("papers:submit")
+                return redirect(f"{url}?submission={outcome.submission.pk}")
+    shown = request.GET.get("submission", "")
+    submissions = request.user.submissions.select_related("paper").order_by("-created_at")
+    context = {
+        "form": form,
+        "featured_paper": featured_paper,
+        "submission": submissions.filter(pk=shown).first() if shown.isdigit() else None,
+        "recent": submissions[:10],
+        "rate_limit": _rate_in_words(settings.SUBMIT_RATE_LIMIT),
+    }
+    return render(request, "papers/submit.html", context, status=status)
+
+
+@login_required
+def submission_status(request, pk):
+    submission = get_object_or_404(
+        Submission.objects.select_related("paper"), pk=pk, user=request.user
+    )
+    if not request.htmx:
+        return redirect(f"{reverse('papers:submit')}?submission={submission.pk}")
+    return render(request, "papers/_submission_status.html", {"submission": submission})

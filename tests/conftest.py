@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -193,6 +194,10 @@ def database_url_for_tests() -> str:
     from django.db import connection
 
     db = connection.settings_dict
+    # Reached through request.getfixturevalue() from another fixture, pytest-django can
+    # leave the real database in place: never hand that to a worker (its teardown
+    # flushes the database).
+    assert db["NAME"].startswith("test_"), f"not the test database: {db['NAME']}"
     auth = quote(db["USER"] or "")
     if db["PASSWORD"]:
         auth += ":" + quote(db["PASSWORD"])
@@ -200,50 +205,49 @@ def database_url_for_tests() -> str:
 
 
 class WorkerProcess:
-    """A `celery worker` (prefork, one child) in its own process group. Its output
-    goes to a file, not a pipe: a pipe nobody reads fills up after 64 KiB of log and
-    blocks the worker mid-task. `.log()` returns it, for failure messages."""
-
-    def __init__(self, env, log_path: Path):
+    def __init__(self, env):
         self.env = env
-        self.log_path = log_path
         self.proc = None
+        # The worker's log goes to a file: a pipe nobody reads fills up (64 KB) and
+        # then blocks the worker in the middle of a test.
+        self.log = tempfile.NamedTemporaryFile(prefix="celery-worker-", suffix=".log")
+        self.hostname = f"test-{os.getpid()}@{socket.gethostname()}"
+
+    def output(self) -> str:
+        return Path(self.log.name).read_text(errors="replace")
 
     def start(self):
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "config",
-                    "worker",
-                    "--pool=prefork",
-                    "--concurrency=1",
-                    "--loglevel=INFO",
-                    "--without-gossip",
-                    "--without-mingle",
-                    "--hostname",
-                    f"test-{os.getpid()}@%h",
-                ],
-                cwd=ROOT,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "--pool=prefork",
+                "--concurrency=1",
+                "--loglevel=INFO",
+                "--without-gossip",
+                "--without-mingle",
+                "--hostname",
+                self.hostname,
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError("The Celery worker exited:\n" + self.log())
-            if celery_app.control.ping(timeout=0.5):
+                raise RuntimeError("The Celery worker exited:\n" + self.output())
+            # Ping this worker only: replies travel over Redis pub/sub, which every
+            # Redis database shares, so other workers on the machine would answer too.
+            if celery_app.control.ping(destination=[self.hostname], timeout=0.5):
                 return self
-        self.kill()
-        raise RuntimeError("The Celery worker did not answer a ping within 30 s:\n" + self.log())
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        raise RuntimeError("The Celery worker did not answer a ping within 30 s")
 
     def kill(self):
         """SIGKILL the whole worker (parent and pool child), as a crash would."""
@@ -269,7 +273,7 @@ def _mail_env() -> dict:
 
 
 @pytest.fixture
-def celery_worker(transactional_db, request, tmp_path):
+def celery_worker(transactional_db, request):
     """A `celery worker` process against Redis and the test database. Tasks sent during
     the test go to it, not in-process. `.kill()` and `.start()` simulate a crash.
     Settings for the worker's environment: @pytest.mark.worker_env(NAME="value")."""
@@ -282,7 +286,7 @@ def celery_worker(transactional_db, request, tmp_path):
         | _mail_env()
         | (marker.kwargs if marker else {})
     )
-    worker = WorkerProcess(env, tmp_path / "celery-worker.log").start()
+    worker = WorkerProcess(env).start()
     yield worker
     worker.stop()
     celery_app.control.purge()

@@ -236,3 +236,15 @@ def test_the_digest_follows_a_changed_account_address_after_confirming_it(
     sub.refresh_from_db()
     assert sub.email == "vera@new.example" and not sub.is_receiving
     assert mailoutbox[0].to == ["vera@new.example"]
+
+
+def test_the_author_page_has_the_follow_button(client, vera):
+    author = AuthorFactory(name="Fei-Fei Li")
+    page = client.get(author.get_absolute_url())
+    assert page.status_code == 200
+    assert f'action="/digest/follow/authors/{author.slug}/"' in page.content.decode()
+    FollowedAuthor.objects.create(user=vera, author=author)
+    assert (
+        "Their new papers are in your digest"
+        in client.get(author.get_absolute_url()).content.decode()
+    )

@@ -255,3 +255,12 @@ def test_a_second_subscribe_of_a_receiving_address_sends_nothing(
     assert "Check your inbox" in response.content.decode()
     assert mailoutbox == []
     assert DigestSubscription.objects.get().frequency == "daily"  # a stranger can't change it
+
+
+def test_the_daily_page_offers_the_box(client):
+    featured(2)
+    page = client.get("/")
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "Get trending papers in your inbox" in html
+    assert 'action="/digest/subscribe/"' in html and 'hx-post="/digest/subscribe/"' in html

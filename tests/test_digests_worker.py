@@ -21,11 +21,19 @@ from .factories import DigestSubscriptionFactory
 
 pytestmark = pytest.mark.worker
 Status = DigestDelivery.Status
-CRASH_ENV = {
-    "DIGEST_CLAIM_LEASE": "2",  # seconds before a dead worker's claims may be taken over
-    "CELERY_VISIBILITY_TIMEOUT": "3",  # seconds before Redis re-delivers its task
+# Redis re-delivers an unacknowledged task after the visibility timeout, which settings
+# insist exceeds the task time limit plus the longest retry countdown: all short here.
+VISIBILITY = 6
+SHORT_TIMES = {
+    "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY),
+    "CELERY_TASK_TIME_LIMIT": "4",
+    "CELERY_TASK_SOFT_TIME_LIMIT": "3",
+    "INGEST_RETRY_BACKOFF_MAX": "1",
+    "DIGEST_RETRY_BACKOFF": "1",
+    "DIGEST_RETRY_BACKOFF_MAX": "1",
     "LOG_LEVEL": "WARNING",
 }
+CRASH_ENV = SHORT_TIMES | {"DIGEST_CLAIM_LEASE": "2"}  # a dead worker's claims: 2 s
 
 
 def wait_for(condition, timeout=30, message="condition", worker=None):
@@ -34,7 +42,7 @@ def wait_for(condition, timeout=30, message="condition", worker=None):
         if condition():
             return
         time.sleep(0.05)
-    log = f"\nworker log:\n{worker.log()[-4000:]}" if worker else ""
+    log = f"\nworker log:\n{worker.output()[-4000:]}" if worker else ""
     raise AssertionError(f"Timed out waiting for {message}{log}")
 
 
@@ -49,7 +57,7 @@ def this_weeks_readers(count):
 
 
 def restart_after_a_crash(worker):
-    time.sleep(3.5)  # past the visibility timeout and the lease
+    time.sleep(VISIBILITY + 0.5)  # past the visibility timeout and the lease
     worker.start()
 
 
@@ -60,7 +68,7 @@ def test_a_worker_killed_while_the_server_replies_sends_each_digest_once(
     """Killed after the third message was complete, before its 250 came back: the row
     was marked sent just before the final ".", so the re-run doesn't send it again."""
     _, readers = this_weeks_readers(8)
-    smtp_server.data_delay = 0.4
+    smtp_server.data_delay = 0.3
 
     plan_digests.delay()
     wait_for(lambda: len(smtp_server.envelopes) >= 3, worker=celery_worker, message="3 mails")
@@ -87,7 +95,7 @@ def test_a_worker_killed_before_a_message_was_complete_sends_it_after_the_restar
     smtp_server.stall[third.email] = 10
 
     send_digest_batch.delay([r.pk for r in readers], week.key)
-    assert smtp_server.stalled.wait(30), celery_worker.log()
+    assert smtp_server.stalled.wait(30), celery_worker.output()
     celery_worker.kill()
 
     assert len(smtp_server.envelopes) == 2
@@ -107,7 +115,7 @@ def unreachable_smtp(settings):
     return settings.EMAIL_PORT
 
 
-@pytest.mark.worker_env(DIGEST_RETRY_BACKOFF="1", LOG_LEVEL="WARNING")
+@pytest.mark.worker_env(**SHORT_TIMES)
 def test_a_batch_retries_with_backoff_until_the_server_is_back(unreachable_smtp, celery_worker):
     week, readers = this_weeks_readers(3)
 

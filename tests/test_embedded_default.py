@@ -1,4 +1,5 @@
-"""With nothing configured but DEBUG, the site runs on SQLite with no Redis."""
+"""With nothing configured but DEBUG, the site runs on SQLite with no Redis, and `make
+run`'s demo data (real papers) shows on the front page."""
 
 import os
 import subprocess
@@ -19,6 +20,14 @@ def test_the_embedded_default_serves_the_front_page(tmp_path):
     env |= {"DEBUG": "1", "DAILYPAPERS_VAR_DIR": str(tmp_path)}
     manage = [sys.executable, "manage.py"]
     subprocess.run([*manage, "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
+    loaded = subprocess.run(
+        [*manage, "load_demo"], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+    )
+    assert "Demo data loaded" in loaded.stdout
+    again = subprocess.run(
+        [*manage, "load_demo"], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+    )
+    assert "already loaded" in again.stdout
     port = free_port()
     server = subprocess.Popen(
         [*manage, "runserver", "--noreload", f"127.0.0.1:{port}"],
@@ -38,6 +47,8 @@ def test_the_embedded_default_serves_the_front_page(tmp_path):
         assert response is not None, "the server did not start"
         assert response.status_code == 200
         assert "Daily papers" in response.text
+        # Today's list is the recorded Hugging Face day, its top paper first.
+        assert "Breaking the Memory Barrier" in response.text
         assert (tmp_path / "db.sqlite3").exists()
     finally:
         server.terminate()

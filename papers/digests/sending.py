@@ -103,9 +103,12 @@ class Claim(Recipient):
 
 
 def backoff(attempts: int) -> int:
-    """Seconds before attempt `attempts + 1`: DIGEST_RETRY_BACKOFF, doubling, at most an
-    hour."""
-    return min(settings.DIGEST_RETRY_BACKOFF * 2 ** max(attempts - 1, 0), 3600)
+    """Seconds before attempt `attempts + 1`: DIGEST_RETRY_BACKOFF, doubling, at most
+    DIGEST_RETRY_BACKOFF_MAX."""
+    return min(
+        settings.DIGEST_RETRY_BACKOFF * 2 ** max(attempts - 1, 0),
+        settings.DIGEST_RETRY_BACKOFF_MAX,
+    )
 
 
 # --- Planning ---------------------------------------------------------------------------

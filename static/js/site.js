@@ -1,1 +1,74 @@
 // Progressive enhancement only: every control works without JavaScript.
+(function () {
+  "use strict";
+
+  // Math in titles and abstracts: $...$, $$...$$, \(...\) and \[...\], rendered by the
+  // vendored KaTeX. The text was escaped by Django; KaTeX reads text nodes and never
+  // interprets HTML, and trust stays off so \href and friends cannot make links.
+  var MATH_OPTIONS = {
+    delimiters: [
+      { left: "$$", right: "$$", display: true },
+      { left: "\\[", right: "\\]", display: true },
+      { left: "$", right: "$", display: false },
+      { left: "\\(", right: "\\)", display: false },
+    ],
+    throwOnError: false,
+    trust: false,
+    strict: "ignore",
+  };
+
+  // On a card, display formulas are set inline: a card is a summary.
+  var INLINE_OPTIONS = Object.assign({}, MATH_OPTIONS, {
+    delimiters: MATH_OPTIONS.delimiters.map(function (d) {
+      return { left: d.left, right: d.right, display: false };
+    }),
+  });
+
+  function renderMath(root) {
+    if (typeof window.renderMathInElement !== "function") return;
+    var nodes = root.querySelectorAll ? [].slice.call(root.querySelectorAll(".math")) : [];
+    if (root.classList && root.classList.contains("math")) nodes.unshift(root);
+    nodes.forEach(function (node) {
+      window.renderMathInElement(node, node.closest(".card") ? INLINE_OPTIONS : MATH_OPTIONS);
+    });
+  }
+
+  // "Copy" buttons: hidden without JavaScript (the text stays selectable).
+  function setUpCopyButtons(root) {
+    var buttons = root.querySelectorAll("[data-copy-target]");
+    for (var i = 0; i < buttons.length; i++) {
+      var button = buttons[i];
+      if (!navigator.clipboard) continue;
+      button.hidden = false;
+      button.addEventListener("click", copyFrom);
+    }
+  }
+
+  function copyFrom(event) {
+    var button = event.currentTarget;
+    var source = document.getElementById(button.getAttribute("data-copy-target"));
+    if (!source) return;
+    var label = button.textContent;
+    navigator.clipboard.writeText(source.textContent).then(
+      function () {
+        button.textContent = "Copied";
+        setTimeout(function () {
+          button.textContent = label;
+        }, 2000);
+      },
+      function () {
+        button.textContent = "Select and copy the text";
+      }
+    );
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    renderMath(document.body);
+    setUpCopyButtons(document);
+  });
+
+  // Fragments swapped in by htmx get the same treatment.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    renderMath(event.target);
+  });
+})();

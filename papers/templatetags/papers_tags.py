@@ -1,0 +1,72 @@
+"""Filters for paper text: KaTeX-safe snippets, unwrapped lines, paragraphs, and search
+highlights (see papers.search.render_marked)."""
+
+import re
+
+from django import template
+
+from .. import links, search
+
+register = template.Library()
+
+_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+_MATH_DELIMITER = re.compile(r"(?<!\\)(\$\$|\$|\\\(|\\\)|\\\[|\\\])")
+_CLOSING = {"$$": "$$", "$": "$", "\\(": "\\)", "\\[": "\\]"}
+
+
+@register.filter
+def marked(text):
+    """Escaped text with search matches in <mark>."""
+    return search.render_marked(text)
+
+
+@register.filter
+def unwrap(text):
+    """arXiv titles and abstracts come hard-wrapped; one line each for display."""
+    return " ".join((text or "").split())
+
+
+@register.filter
+def paragraphs(text):
+    """An abstract's paragraphs (separated by blank lines), each unwrapped."""
+    parts = (" ".join(p.split()) for p in _PARAGRAPH_BREAK.split(text or ""))
+    return [p for p in parts if p]
+
+
+@register.filter
+def snippet(text, length=280):
+    """The start of `text`, cut at a word boundary, never inside a $...$ or \\(...\\)
+    formula (half a formula would show as raw TeX)."""
+    text = unwrap(text)
+    length = int(length)
+    if len(text) <= length:
+        return text
+    cut = text[:length]
+    if " " in cut:
+        cut = cut[: cut.rindex(" ")]
+    opened = _unclosed_formula(cut)
+    if opened is not None:
+        cut = cut[:opened]
+    return cut.rstrip(" ,;:-") + "…"
+
+
+def _unclosed_formula(text):
+    """Where the formula left open at the end of `text` starts, or None."""
+    opener = start = None
+    for match in _MATH_DELIMITER.finditer(text):
+        token = match.group(1)
+        if opener is None and token in _CLOSING:
+            opener, start = token, match.start()
+        elif opener is not None and token == _CLOSING[opener]:
+            opener = start = None
+    return start
+
+
+@register.filter
+def initials(name):
+    """Up to two initials, for an avatar."""
+    letters = [part[0] for part in (name or "").split() if part[:1].isalpha()]
+    return "".join(letters[:1] + letters[1:][-1:]).upper() or "?"
+
+
+register.filter("http_url", links.http_url)

@@ -1,0 +1,118 @@
+"""Periodic ingestion in a real Celery worker against Redis, fed by a local HTTP server
+that answers with recorded arXiv and Hugging Face responses."""
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from config.celery import app as celery_app
+from papers.models import Paper
+
+from .conftest import ROOT
+from .recorded_http import RecordedServer
+
+pytestmark = pytest.mark.worker
+
+HF_FILE = "hf-daily-papers/daily_papers_2024-10-25.json"
+PAGE = "arxiv-api/2026/q_testing_s{}_m10_{}.xml"
+PAGES = {
+    "0": "bc5a6c384fe9",
+    "10": "34e56e15aaac",
+    "20": "348a237fecab",
+}
+
+
+def wait_for(condition, timeout=60, worker=None):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.25)
+    log = worker.output()[-4000:] if worker else ""
+    raise AssertionError(f"timed out waiting; worker log:\n{log}")
+
+
+@pytest.fixture
+def sources():
+    with RecordedServer() as server:
+        yield server
+
+
+@pytest.fixture
+def worker_env(sources, monkeypatch):
+    """The sources' URLs and short retry delays, in the environment the worker is
+    started with (it reads its settings from there, like any deployment)."""
+    monkeypatch.setenv("ARXIV_API_URL", f"{sources.url}/api/query")
+    monkeypatch.setenv("HF_DAILY_PAPERS_URL", f"{sources.url}/api/daily_papers")
+    monkeypatch.setenv("ARXIV_REQUEST_INTERVAL", "0")
+    monkeypatch.setenv("INGEST_RETRY_BACKOFF", "1")
+    monkeypatch.setenv("INGEST_RETRY_BACKOFF_MAX", "2")
+
+
+@pytest.fixture
+def worker(worker_env, celery_worker):
+    # Declared, not requested with getfixturevalue: that way pytest-django sets up
+    # the test database before the worker is given its URL.
+    return celery_worker
+
+
+def send_beat_entry(name):
+    """Send a beat schedule entry's task exactly as celery beat would."""
+    entry = celery_app.conf.beat_schedule[name]
+    celery_app.send_task(entry["task"], args=entry.get("args", ()), kwargs=entry.get("kwargs", {}))
+
+
+def test_the_hourly_hugging_face_entry_features_the_days_papers(worker, sources):
+    sources.add("/api/daily_papers", file=HF_FILE)
+    # The task then asks arXiv for the metadata of the papers it created.
+    sources.add("/api/query", file="arxiv-api/2026/id_0000.0000_s0_m100_8b51d9633a68.xml")
+
+    send_beat_entry("ingest-hf-daily")
+
+    wait_for(lambda: Paper.objects.filter(daily_date__isnull=False).count() == 29, worker=worker)
+    wait_for(lambda: sources.requests_to("/api/query"), worker=worker)
+    hf_request = sources.requests_to("/api/daily_papers")[0]
+    assert hf_request.params["date"] == time.strftime("%Y-%m-%d", time.gmtime())
+    assert "Daily Papers" in hf_request.headers["User-Agent"]
+    enrich = sources.requests_to("/api/query")[0]
+    assert "2410.17243" in enrich.params["id_list"].split(",")
+    paper = Paper.objects.get(arxiv_id="2410.17243")
+    assert paper.title.startswith("Breaking the Memory Barrier")
+    assert paper.source["hf"]["paper"]["upvotes"] == 64
+
+
+def test_the_arxiv_entry_retries_with_backoff_after_a_503(worker, sources):
+    # arXiv is overloaded for the first request (no Retry-After: the task's own backoff
+    # applies), then answers; the query pages through two pages and an empty one.
+    sources.add("/api/query", status=503, body="Service Unavailable", times=1)
+    for start, digest in PAGES.items():
+        sources.add("/api/query", file=PAGE.format(start, digest), when={"start": start})
+    sources.add("/api/query", file="arxiv-api/2026/id_0000.0000_s0_m100_8b51d9633a68.xml")
+
+    send_beat_entry("ingest-arxiv")
+
+    wait_for(lambda: Paper.objects.count() == 30, worker=worker)
+    requests = sources.requests_to("/api/query")
+    assert requests[0].params["start"] == requests[1].params["start"] == "0"
+    assert "Retry in" in worker.output()
+    assert "answered HTTP 503" in worker.output()
+    assert "cat:cs.LG" in requests[0].params["search_query"]
+    assert "submittedDate:[" in requests[0].params["search_query"]
+    # Indexed, not featured: DAILY_CATEGORIES is empty by default.
+    assert not Paper.objects.filter(daily_date__isnull=False).exists()
+
+
+def test_a_visibility_timeout_shorter_than_a_task_is_refused():
+    env = os.environ | {"CELERY_VISIBILITY_TIMEOUT": "3600", "DEBUG": "1"}
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=ROOT,
+        env=env | {"DJANGO_SETTINGS_MODULE": "config.settings"},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode != 0
+    assert "CELERY_VISIBILITY_TIMEOUT must exceed" in result.stderr
