@@ -75,6 +75,16 @@ def digest_settings(request):
     return render(request, "accounts/digest_settings.html", context)
 
 
+def _add(model, user, form):
+    """Follow what `form` names. Returns (the form to show again, or None to show an
+    empty one; "limit" if the user follows MAX_FOLLOWS of those already, else "")."""
+    if not form.is_valid():
+        return form, ""
+    if add_interest(model, user, **form.cleaned_data) is None:
+        return form, "limit"
+    return None, ""
+
+
 @login_required
 @require_POST
 def digest_interests(request):
@@ -83,17 +93,9 @@ def digest_interests(request):
     category_form = keyword_form = None
     note = ""
     if action == "add_category":
-        category_form = CategoryForm(request.POST)
-        if category_form.is_valid():
-            added = add_interest(FollowedCategory, user, **category_form.cleaned_data)
-            note = "limit" if added is None else ""
-            category_form = None if added is not None else category_form
+        category_form, note = _add(FollowedCategory, user, CategoryForm(request.POST))
     elif action == "add_keyword":
-        keyword_form = KeywordForm(request.POST)
-        if keyword_form.is_valid():
-            added = add_interest(FollowedKeyword, user, **keyword_form.cleaned_data)
-            note = "limit" if added is None else ""
-            keyword_form = None if added is not None else keyword_form
+        keyword_form, note = _add(FollowedKeyword, user, KeywordForm(request.POST))
     elif action == "remove_category":
         FollowedCategory.objects.filter(user=user, pk=request.POST.get("id") or 0).delete()
     elif action == "remove_keyword":

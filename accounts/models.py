@@ -1,3 +1,4 @@
+import calendar
 import datetime as dt
 import zoneinfo
 from functools import cache
@@ -252,8 +253,19 @@ class DigestSubscriptionQuerySet(models.QuerySet):
         """Confirmed and not paused: the only subscriptions a digest is ever sent to."""
         return self.filter(confirmed_at__isnull=False, paused_at__isnull=True)
 
-    def for_email(self, address: str):
-        return self.filter(email=normalise_email(address))
+
+def weekly_day_name() -> str:
+    """The day of the weekly issue (DIGEST_WEEKLY_DAY), e.g. "Monday"."""
+    return calendar.day_name[settings.DIGEST_WEEKLY_DAY]
+
+
+def frequency_choices() -> list[tuple[str, str]]:
+    """The frequencies as people read them, with the weekly day as configured (the
+    model's choices leave it out, so a setting doesn't change a migration)."""
+    return [
+        (DigestSubscription.Frequency.DAILY, "Daily (weekdays)"),
+        (DigestSubscription.Frequency.WEEKLY, f"Weekly ({weekly_day_name()}s)"),
+    ]
 
 
 class DigestSubscription(models.Model):
@@ -268,7 +280,7 @@ class DigestSubscription(models.Model):
 
     class Frequency(models.TextChoices):
         DAILY = "daily", "Daily (weekdays)"
-        WEEKLY = "weekly", "Weekly (Mondays)"
+        WEEKLY = "weekly", "Weekly"  # on DIGEST_WEEKLY_DAY: see frequency_label
 
     class PauseReason(models.TextChoices):
         UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
@@ -321,6 +333,10 @@ class DigestSubscription(models.Model):
         return f"{self.email} ({self.frequency})"
 
     @property
+    def frequency_label(self) -> str:
+        return dict(frequency_choices()).get(self.frequency, self.frequency)
+
+    @property
     def is_receiving(self) -> bool:
         return self.confirmed_at is not None and self.paused_at is None
 
@@ -342,6 +358,18 @@ class DigestSubscription(models.Model):
     def resume(self):
         self.paused_at, self.pause_reason, self.pause_detail = None, "", ""
         self.save(update_fields=["paused_at", "pause_reason", "pause_detail"])
+
+    def undo_unsubscribe(self) -> bool:
+        """Resubscribe from the link in a digest: only undoes an unsubscribe. A bounce
+        pause stays (the address didn't take mail; a fresh confirmation or the
+        account's settings lift it), and so does one that never was confirmed."""
+        undone = DigestSubscription.objects.filter(
+            pk=self.pk,
+            pause_reason=self.PauseReason.UNSUBSCRIBED,
+            confirmed_at__isnull=False,
+        ).update(paused_at=None, pause_reason="", pause_detail="")
+        self.refresh_from_db()
+        return bool(undone)
 
     def confirm(self, now=None):
         """The owner of the address said yes: start sending (again)."""

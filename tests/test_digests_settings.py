@@ -248,3 +248,12 @@ def test_the_author_page_has_the_follow_button(client, vera):
         "Their new papers are in your digest"
         in client.get(author.get_absolute_url()).content.decode()
     )
+
+
+def test_the_weekly_day_is_named_as_configured(client, vera, settings):
+    settings.DIGEST_WEEKLY_DAY = 4
+    DigestSubscriptionFactory(email=vera.email, user=vera, frequency="weekly")
+    page = client.get("/settings/digest/").content.decode()
+    assert "Weekly (Fridays)" in page and "Monday" not in page
+    assert "every Friday at 07:00" in page
+    assert "once a week, on Fridays" in client.get("/digest/subscribe/").content.decode()

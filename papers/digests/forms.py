@@ -3,6 +3,7 @@ from django.conf import settings
 
 from accounts.models import (
     DigestSubscription,
+    frequency_choices,
     normalise_email,
     time_zone_names,
     validate_category,
@@ -25,7 +26,7 @@ class SubscribeForm(forms.Form):
         ),
     )
     frequency = forms.ChoiceField(
-        choices=Frequency.choices, initial=Frequency.DAILY, required=False, widget=forms.RadioSelect
+        choices=frequency_choices, initial=Frequency.DAILY, required=False, widget=forms.RadioSelect
     )
     # Filled in by the browser (Intl API) when scripts run; otherwise the site default.
     time_zone = forms.CharField(required=False, widget=forms.HiddenInput)
@@ -54,7 +55,7 @@ def _hour_choices():
 class DigestSettingsForm(forms.Form):
     enabled = forms.BooleanField(required=False, label="Email me the digest")
     frequency = forms.ChoiceField(
-        choices=Frequency.choices, initial=Frequency.DAILY, widget=forms.RadioSelect
+        choices=frequency_choices, initial=Frequency.DAILY, widget=forms.RadioSelect
     )
     send_hour = forms.TypedChoiceField(
         choices=_hour_choices,
