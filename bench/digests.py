@@ -3,9 +3,10 @@
     make bench-digests                       # 10,000 subscribers
     .venv/bin/python bench/digests.py --subscribers 100000
 
-What runs: the planner's due_batches() and send_batch() (the body of the
-send_digest_batch task: claim, compose, SMTP with the commit point) called in this
-one process, batch after batch, as one worker process with concurrency 1 would
+What runs: the planner's plan() (finds what is due, queues the delivery rows) and
+send_batch() (the body of the send_digest_batch task: claim, choose papers and record
+them as sent, compose, SMTP with the commit point) called in this one process, batch
+after batch, as one worker process with concurrency 1 would
 (--threads N: N batches at a time on N threads of this one process, as
 `celery worker --pool=threads --concurrency=N` would; each batch still has its own
 single SMTP connection). Mail goes through Django's SMTP backend to an aiosmtpd sink
@@ -186,7 +187,7 @@ def main():
     if connection.vendor != "postgresql":
         raise SystemExit("Set DATABASE_URL to a PostgreSQL server (the bench creates a DB).")
     from papers.digests.periods import Period
-    from papers.digests.sending import BatchResult, due_batches, send_batch
+    from papers.digests.sending import BatchResult, plan, send_batch
 
     # The last weekday's issue, at noon UTC: due whatever day the bench runs.
     day = dt.date.today()
@@ -213,7 +214,7 @@ def main():
             profiler.enable()
         started = time.monotonic()
         for batch_result in run_batches(
-            due_batches(now, batch_size=args.batch_size), now, send_batch, args.threads
+            plan(now, batch_size=args.batch_size), now, send_batch, args.threads
         ):
             result += batch_result
             done = result.sent + result.skipped

@@ -12,10 +12,14 @@ app = Celery("dailypapers")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
+# Each entry expires (`options.expires`, seconds) before its next run is due: a worker
+# busy for hours (a digest backlog) would otherwise find a pile of identical beat
+# messages and run them all; the next run does the same work anyway.
 app.conf.beat_schedule = {
     "refresh-rank-scores": {
         "task": "papers.tasks.refresh_rank_scores",
         "schedule": crontab(minute="*/10"),
+        "options": {"expires": 9 * 60},
     },
     # New papers in settings.ARXIV_CATEGORIES, looking back ARXIV_LOOKBACK_DAYS days:
     # every three hours is well within arXiv's rate limits and catches each daily
@@ -23,17 +27,20 @@ app.conf.beat_schedule = {
     "ingest-arxiv": {
         "task": "papers.tasks.ingest_arxiv",
         "schedule": crontab(minute=20, hour="*/3"),
+        "options": {"expires": 170 * 60},
     },
     # Hugging Face's list for today grows during the day: every hour.
     "ingest-hf-daily": {
         "task": "papers.tasks.ingest_hf_daily",
         "schedule": crontab(minute=5),
+        "options": {"expires": 55 * 60},
     },
     # ... and yesterday's once more after midnight (UTC), for its late additions.
     "ingest-hf-daily-yesterday": {
         "task": "papers.tasks.ingest_hf_daily",
         "schedule": crontab(minute=35, hour=0),
         "kwargs": {"days_ago": 1},
+        "options": {"expires": 23 * 60 * 60},
     },
     # Digests (issue 5): send hours are whole local hours; planning every 5 minutes
     # sends within minutes of them and re-plans deliveries whose worker died.
@@ -41,5 +48,11 @@ app.conf.beat_schedule = {
         "task": "papers.tasks.plan_digests",
         "schedule": crontab(minute="*/5"),
         "options": {"expires": 4 * 60},
+    },
+    # Papers sent in digests that no issue can offer again (DigestSentPaper.prune).
+    "prune-digest-history": {
+        "task": "papers.tasks.prune_digest_history",
+        "schedule": crontab(minute=45, hour=3),
+        "options": {"expires": 23 * 60 * 60},
     },
 }

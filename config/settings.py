@@ -389,19 +389,29 @@ DIGEST_BATCH_SIZE = env.int("DIGEST_BATCH_SIZE", default=200)
 # A delivery claimed longer ago than this without being sent (its worker died) may be
 # claimed again. Longer than a batch takes; a shorter lease costs work, never a duplicate.
 DIGEST_CLAIM_LEASE = env.int("DIGEST_CLAIM_LEASE", default=15 * 60)
+# A batch task whose rows were queued this long ago without it starting (its message was
+# lost) is queued again by the planner. Longer than a backlog lasts: a shorter one costs
+# a task that finds nothing to claim, never a duplicate mail.
+DIGEST_QUEUE_LEASE = env.int("DIGEST_QUEUE_LEASE", default=60 * 60)
 DIGEST_MAX_ATTEMPTS = env.int("DIGEST_MAX_ATTEMPTS", default=6)
 # Seconds before a retry after a lost SMTP connection, doubling up to the maximum.
 DIGEST_RETRY_BACKOFF = env.int("DIGEST_RETRY_BACKOFF", default=60)
 DIGEST_RETRY_BACKOFF_MAX = env.int("DIGEST_RETRY_BACKOFF_MAX", default=30 * 60)
+# Added to each retry's countdown (papers.digests.sending), so the retry doesn't come
+# before the rows' next_attempt_at, set from another clock.
+DIGEST_RETRY_MARGIN = 1
 if CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] <= (
-    CELERY_TASK_TIME_LIMIT + DIGEST_RETRY_BACKOFF_MAX
+    CELERY_TASK_TIME_LIMIT + DIGEST_RETRY_BACKOFF_MAX + DIGEST_RETRY_MARGIN
 ):
     raise ImproperlyConfigured(  # see the same check under Ingestion
         "CELERY_VISIBILITY_TIMEOUT must exceed CELERY_TASK_TIME_LIMIT + "
-        "DIGEST_RETRY_BACKOFF_MAX, or Redis re-delivers tasks that are still running."
+        "DIGEST_RETRY_BACKOFF_MAX + 1 s, or Redis re-delivers tasks that are still running."
     )
-# Papers sent within this many days are never sent again; older papers are not offered.
-DIGEST_HISTORY_DAYS = env.int("DIGEST_HISTORY_DAYS", default=90)
+# Personal sections offer papers first published on arXiv in the issue's window or up to
+# this many days before it: arXiv announces a submission a day or more after its v1 date
+# (three over a weekend), and an issue may go out before that day's announcement. A paper
+# already sent is never sent again, so the overlap costs nothing.
+DIGEST_NEW_LOOKBACK_DAYS = env.int("DIGEST_NEW_LOOKBACK_DAYS", default=3)
 DIGEST_CONFIRM_MAX_AGE = env.int("DIGEST_CONFIRM_MAX_AGE", default=7 * 24 * 3600)
 DIGEST_CONFIRM_RESEND_HOURS = env.int("DIGEST_CONFIRM_RESEND_HOURS", default=12)
 DIGEST_CONFIRM_MAX_SENDS = env.int("DIGEST_CONFIRM_MAX_SENDS", default=3)

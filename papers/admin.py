@@ -133,7 +133,6 @@ class DigestDeliveryAdmin(admin.ModelAdmin):
         "sent_at",
         "error",
         "sections",
-        "paper_ids",
         "created_at",
     )
     date_hierarchy = "created_at"

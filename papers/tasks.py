@@ -18,7 +18,8 @@ from django.utils import timezone
 
 from accounts.models import DigestSubscription
 
-from .digests.sending import RetryLater, due_batches, send_batch
+from .digests.models import DigestSentPaper
+from .digests.sending import RetryLater, plan, send_batch
 from .digests.subscribing import send_confirmation
 from .ingest import arxiv, hf, oai
 from .ingest.locks import source_lock
@@ -149,13 +150,20 @@ def fetch_submission(self, submission_id: int):
 
 @shared_task
 def plan_digests():
-    """Periodic (config/celery.py): fan out what is due now, one task per batch.
-    Running twice (two beats, an overlap) only queues batches that claim nothing."""
+    """Periodic (config/celery.py): fan out what is due now, one task per batch, for
+    the deliveries this run queued. Batches still waiting for a worker are not
+    queued again by the next run, nor by a second planner running at the same time."""
     batches = 0
-    for period, subscription_ids in due_batches(timezone.now()):
+    for period, subscription_ids in plan(timezone.now()):
         send_digest_batch.delay(subscription_ids, period)
         batches += 1
     return batches
+
+
+@shared_task
+def prune_digest_history():
+    """Periodic: forget papers sent in digests that can't be offered again."""
+    return DigestSentPaper.objects.prune(timezone.now())
 
 
 @shared_task(bind=True, max_retries=None)
@@ -178,8 +186,10 @@ def send_digest_batch(self, subscription_ids, period):
         ConnectionError,
         TimeoutError,
     ),
-    retry_backoff=30,
-    retry_backoff_max=1800,
+    # The digest retry settings, which config/settings.py checks against the visibility
+    # timeout.
+    retry_backoff=settings.DIGEST_RETRY_BACKOFF,
+    retry_backoff_max=settings.DIGEST_RETRY_BACKOFF_MAX,
     max_retries=5,
 )
 def send_digest_confirmation(subscription_id):

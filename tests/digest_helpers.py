@@ -26,6 +26,8 @@ TUESDAY = last_weekday(1)
 NOON = dt.datetime.combine(TUESDAY, dt.time(12), tzinfo=dt.UTC)
 DAILY = Period.daily(TUESDAY)
 MONDAY = DAILY.last
+# First published on arXiv on Monday morning: new in Tuesday's issue.
+ON_MONDAY = dt.datetime.combine(MONDAY, dt.time(9), tzinfo=dt.UTC)
 
 
 def featured(count: int, day: dt.date = MONDAY, **kwargs):

@@ -5,12 +5,25 @@ import datetime as dt
 
 import pytest
 from django.conf import settings
+from django.test import Client
 
 from accounts.models import FollowedAuthor, FollowedCategory, FollowedKeyword
-from papers.digests.models import DigestDelivery
-from papers.models import Author
+from papers.digests.models import DigestDelivery, DigestSentPaper
+from papers.digests.selection import offer_reach_days, paper_ids
+from papers.models import Author, Paper
+from papers.tasks import prune_digest_history
 
-from .digest_helpers import DAILY, MONDAY, NOON, body, featured, links, send_due, site_path
+from .digest_helpers import (
+    DAILY,
+    MONDAY,
+    NOON,
+    ON_MONDAY,
+    body,
+    featured,
+    links,
+    send_due,
+    site_path,
+)
 from .factories import DigestSubscriptionFactory, PaperFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -50,10 +63,22 @@ def test_the_message_has_one_click_unsubscribe_headers_and_a_stable_message_id(s
     [message] = smtp_server.messages
     unsubscribe = message["List-Unsubscribe"].strip()  # long: folded onto its own line
     assert unsubscribe.startswith(f"<{settings.SITE_URL}/digest/unsubscribe/")
-    assert unsubscribe.endswith("/>")
+    assert unsubscribe.endswith("/one-click/>")
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    assert unsubscribe[1:-1] in body(message, "plain")
-    assert unsubscribe[1:-1] in body(message, "html")
+    # The body links to the page, which asks; the header's URL takes the client's POST.
+    page = unsubscribe[1 : -len("one-click/>")]
+    assert page in body(message, "plain") and page in body(message, "html")
+    assert "one-click" not in body(message, "plain") + body(message, "html")
+    assert "one click" not in body(message, "plain").lower()  # the link opens a page
+    mail_client = Client(enforce_csrf_checks=True)
+    response = mail_client.post(
+        site_path(unsubscribe[1:-1]),
+        "List-Unsubscribe=One-Click",
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert response.status_code == 200
+    sub.refresh_from_db()
+    assert sub.pause_reason == "unsubscribed"
     delivery = DigestDelivery.objects.get(subscription=sub)
     assert message["Message-ID"] == f"<digest.{DAILY.key}.{delivery.pk}@testserver>"
     assert message["List-Id"]
@@ -130,14 +155,18 @@ def test_personal_sections_follow_the_trending_list_for_accounts(smtp_server):
     FollowedAuthor.objects.create(user=user, author=hinton)
     FollowedCategory.objects.create(user=user, category="q-bio.NC")
     FollowedKeyword.objects.create(user=user, keyword="spiking")
-    by_author = PaperFactory(daily_date=None, authors=["Geoffrey Hinton"], title="Forward-Forward")
+    new = {"daily_date": None, "published_at": ON_MONDAY}
+    by_author = PaperFactory(**new, authors=["Geoffrey Hinton"], title="Forward-Forward")
     in_category = PaperFactory(
-        daily_date=None, categories=["q-bio.NC"], primary_category="q-bio.NC", title="Grid cells"
+        **new, categories=["q-bio.NC"], primary_category="q-bio.NC", title="Grid cells"
     )
-    matching = PaperFactory(daily_date=None, title="Spiking networks learn to count")
-    old = PaperFactory(daily_date=None, authors=["Geoffrey Hinton"], title="Old Hinton paper")
-    old.created_at = NOON - dt.timedelta(days=5)
-    old.save(update_fields=["created_at"])
+    matching = PaperFactory(**new, title="Spiking networks learn to count")
+    old = PaperFactory(
+        daily_date=None,
+        published_at=ON_MONDAY - dt.timedelta(days=30),  # indexed just now, all the same
+        authors=["Geoffrey Hinton"],
+        title="Old Hinton paper",
+    )
     DigestSubscriptionFactory(email="ada@example.org", user=user)
 
     send_due()
@@ -174,14 +203,18 @@ def test_a_paper_is_never_sent_to_the_same_person_twice(smtp_server):
     sub.frequency = "weekly"
     sub.save()
     wednesday = NOON + dt.timedelta(days=1)
-    fresh = PaperFactory(daily_date=None, authors=["Yoshua Bengio"], title="A newer one")
+    fresh = PaperFactory(
+        daily_date=None, published_at=wednesday, authors=["Yoshua Bengio"], title="A newer one"
+    )
     send_due(now=wednesday + dt.timedelta(days=6))
     [_, later] = smtp_server.messages
     assert paper.title not in body(later, "plain")
     assert fresh.title in body(later, "plain")
-    sent = DigestDelivery.objects.filter(subscription=sub).values_list("paper_ids", flat=True)
-    ids = [pk for ids in sent for pk in ids]
-    assert len(ids) == len(set(ids))
+    sent = DigestDelivery.objects.filter(subscription=sub).values_list("sections", flat=True)
+    ids = [pk for sections in sent for pk in paper_ids(sections)]
+    assert sorted(ids) == sorted([paper.pk, fresh.pk])
+    recorded = DigestSentPaper.objects.filter(subscription=sub).values_list("paper_id", flat=True)
+    assert sorted(recorded) == sorted(ids)
 
 
 def test_no_email_when_there_is_nothing_new(smtp_server):
@@ -230,3 +263,70 @@ def test_a_paper_with_an_overlong_line_still_arrives_intact(smtp_server):
     assert featured_titles in body(message, "html")
     assert message["To"] == "long@example.org"
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+
+def test_a_paper_indexed_long_ago_and_featured_now_is_in_the_trending_list(smtp_server):
+    """When we indexed a paper says nothing about when it is news: featured on Monday,
+    it is in Tuesday's list, even if the period has nothing else."""
+    [paper] = featured(1, title="An old friend, featured at last")
+    Paper.objects.filter(pk=paper.pk).update(created_at=NOON - dt.timedelta(days=400))
+    DigestSubscriptionFactory()
+
+    assert send_due().sent == 1
+    assert paper.title in body(smtp_server.messages[0], "plain")
+
+
+def test_a_backfilled_old_paper_is_not_new_in_a_followed_category(smtp_server):
+    """An OAI-PMH or snapshot backfill indexes papers today that arXiv published long
+    ago: none of them is "new"."""
+    user = UserFactory(email="ada@example.org")
+    FollowedCategory.objects.create(user=user, category="hep-th")
+    featured(1)
+    hep_th = {"daily_date": None, "categories": ["hep-th"], "primary_category": "hep-th"}
+    old = PaperFactory(
+        **hep_th,
+        published_at=dt.datetime(1999, 3, 4, tzinfo=dt.UTC),
+        title="D-branes from 1999, indexed today",
+    )
+    new = PaperFactory(**hep_th, published_at=ON_MONDAY, title="Fresh strings")
+    DigestSubscriptionFactory(email="ada@example.org", user=user)
+
+    send_due()
+
+    text = body(smtp_server.messages[0], "plain")
+    assert "NEW IN HEP-TH" in text and new.title in text
+    assert old.title not in text
+
+
+def test_a_paper_sent_months_ago_is_not_sent_again_when_it_is_featured(smtp_server):
+    user = UserFactory(email="ada@example.org")
+    FollowedCategory.objects.create(user=user, category="cs.LG")
+    DigestSubscriptionFactory(email="ada@example.org", user=user)
+    months_ago = NOON - dt.timedelta(weeks=14)
+    paper = PaperFactory(
+        daily_date=None, published_at=months_ago - dt.timedelta(days=1), title="Early bird"
+    )
+
+    assert send_due(now=months_ago).sent == 1  # new in cs.LG back then
+    assert paper.title in body(smtp_server.messages[0], "plain")
+
+    # Featured on Monday, far past any time window: still not sent again.
+    Paper.objects.filter(pk=paper.pk).update(daily_date=MONDAY)
+    result = send_due()
+    assert (result.sent, result.skipped) == (0, 1)
+    assert len(smtp_server.messages) == 1
+
+
+def test_papers_that_cant_be_offered_again_are_forgotten():
+    sub = DigestSubscriptionFactory()
+    long_ago = NOON - dt.timedelta(days=offer_reach_days() + 1)
+    old = PaperFactory(daily_date=long_ago.date(), published_at=long_ago)
+    recent = PaperFactory(daily_date=MONDAY, published_at=long_ago)  # featured lately
+    never_featured = PaperFactory(daily_date=None, published_at=long_ago)  # may be, one day
+    for paper in (old, recent, never_featured):
+        DigestSentPaper.objects.create(subscription=sub, paper_id=paper.pk)
+
+    assert prune_digest_history() == 1
+
+    kept = DigestSentPaper.objects.values_list("paper_id", flat=True)
+    assert sorted(kept) == sorted([recent.pk, never_featured.pk])

@@ -9,17 +9,19 @@ from collections import Counter
 from io import StringIO
 
 import pytest
+from django.conf import settings as django_settings
 from django.core.mail import EmailMessage, get_connection
 from django.core.management import call_command
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import DigestSubscription
+from config.celery import app as celery_app
 from papers.digests import smtp
 from papers.digests.compose import Mail
 from papers.digests.models import DigestDelivery
 from papers.digests.periods import Period
-from papers.digests.sending import RetryLater, send_batch
+from papers.digests.sending import RetryLater, claim, plan, send_batch
 from papers.tasks import plan_digests
 
 from .conftest import ROOT, database_url_for_tests, free_port
@@ -99,7 +101,7 @@ def test_an_unreachable_server_releases_the_batch_for_a_retry(settings):
         send_batch([s.pk for s in subs], DAILY.key, now=NOON)
 
     assert sorted(raised.value.subscription_ids) == sorted(s.pk for s in subs)
-    assert raised.value.countdown == settings.DIGEST_RETRY_BACKOFF + 1
+    assert raised.value.countdown == settings.DIGEST_RETRY_BACKOFF + settings.DIGEST_RETRY_MARGIN
     for delivery in DigestDelivery.objects.all():
         assert delivery.status == Status.FAILED
         assert "ConnectionRefusedError" in delivery.error
@@ -263,3 +265,137 @@ def test_send_digests_stops_with_an_error_when_the_mail_server_is_down(settings)
         call_command("send_digests", stdout=out, verbosity=0)
     assert "0 sent, 0 skipped, 2 deferred" in out.getvalue()
     assert DigestDelivery.objects.filter(status=Status.FAILED).count() == 2
+
+
+# --- Planning: a backlog is enqueued once -----------------------------------------------
+
+
+def broker_backlog() -> int:
+    """Messages waiting in the Redis queue."""
+    with celery_app.connection_for_write() as conn:
+        return conn.default_channel.queue_declare(queue="celery", passive=True).message_count
+
+
+@pytest.fixture
+def no_worker():
+    """Tasks go to Redis and stay there: no worker takes them."""
+    celery_app.conf.task_always_eager = False
+    celery_app.control.purge()
+    yield
+    celery_app.control.purge()
+
+
+def test_the_planner_enqueues_a_waiting_backlog_once(no_worker, settings):
+    settings.DIGEST_BATCH_SIZE = 2
+    week = Period.weekly(timezone.now().date())
+    featured(2, day=week.last)
+    DigestSubscriptionFactory.create_batch(5, frequency="weekly", send_hour=0)
+
+    assert plan_digests() == 3
+    assert broker_backlog() == 3
+    # Five minutes later the batches still wait for a worker: nothing more goes out.
+    assert plan_digests() == 0
+    assert broker_backlog() == 3
+    assert Counter(DigestDelivery.objects.values_list("status", "attempts")) == {
+        (Status.QUEUED, 0): 5
+    }
+
+
+def test_the_batch_task_claims_what_the_planner_queued(smtp_server):
+    featured(2)
+    subs = DigestSubscriptionFactory.create_batch(3)
+    [(key, ids)] = plan(NOON)
+    assert sorted(ids) == sorted(s.pk for s in subs)
+
+    assert send_batch(ids, key, now=NOON + dt.timedelta(minutes=1)).sent == 3
+    assert sorted(Counter(smtp_server.recipients()).values()) == [1, 1, 1]
+    assert set(DigestDelivery.objects.values_list("status", "attempts")) == {(Status.SENT, 1)}
+    assert list(plan(NOON + dt.timedelta(minutes=5))) == []
+    assert send_batch(ids, key, now=NOON + dt.timedelta(minutes=6)).sent == 0
+
+
+def test_a_batch_whose_task_was_lost_is_queued_again_after_the_lease(smtp_server, settings):
+    featured(2)
+    DigestSubscriptionFactory.create_batch(3)
+    [(key, ids)] = plan(NOON)  # ... and the task never reaches a worker
+    lease = dt.timedelta(seconds=settings.DIGEST_QUEUE_LEASE)
+
+    assert list(plan(NOON + lease - dt.timedelta(seconds=1))) == []
+    assert list(plan(NOON + lease + dt.timedelta(seconds=1))) == [(key, ids)]
+    assert send_batch(ids, key, now=NOON + lease + dt.timedelta(seconds=2)).sent == 3
+    # The lost task turns up after all: nothing left for it.
+    assert send_batch(ids, key, now=NOON + lease + dt.timedelta(seconds=3)).sent == 0
+    assert len(smtp_server.recipients()) == 3
+
+
+def test_the_planner_takes_over_a_claim_whose_worker_died(smtp_server, settings):
+    featured(2)
+    sub = DigestSubscriptionFactory()
+    [(key, ids)] = plan(NOON)
+    claims, _ = claim(ids, Period.from_key(key), NOON)  # ... and the worker dies
+    sections = claims[0].sections
+    after_lease = NOON + dt.timedelta(seconds=settings.DIGEST_CLAIM_LEASE + 1)
+
+    assert list(plan(NOON + dt.timedelta(minutes=5))) == []  # within the lease
+    assert list(plan(after_lease)) == [(key, ids)]
+    assert send_batch(ids, key, now=after_lease).sent == 1
+    delivery = sub.deliveries.get()
+    assert (delivery.status, delivery.attempts, delivery.sections) == (Status.SENT, 2, sections)
+
+
+def test_a_queued_digest_for_someone_who_left_is_settled(smtp_server):
+    featured(2)
+    staying, leaving = DigestSubscriptionFactory.create_batch(2)
+    [(key, ids)] = plan(NOON)
+    leaving.pause(DigestSubscription.PauseReason.UNSUBSCRIBED)
+
+    assert send_batch(ids, key, now=NOON).sent == 1
+    assert smtp_server.recipients() == [staying.email]
+    assert leaving.deliveries.get().status == Status.SKIPPED
+
+
+# --- Settings that keep Celery from running a task twice ---------------------------------
+
+
+def load_settings(**env) -> subprocess.CompletedProcess:
+    keep = ("PATH", "HOME", "DATABASE_URL", "REDIS_URL", "SECRET_KEY", "SITE_URL")
+    base = {k: os.environ[k] for k in keep if k in os.environ}
+    return subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=ROOT,
+        env=base | {"DJANGO_SETTINGS_MODULE": "config.settings"} | env,
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_the_visibility_timeout_must_cover_the_longest_digest_retry():
+    """A retry waits up to DIGEST_RETRY_BACKOFF_MAX plus the margin in an unacknowledged
+    message, then runs up to the time limit: Redis must not re-deliver it meanwhile."""
+    times = {
+        "CELERY_TASK_TIME_LIMIT": "100",
+        "CELERY_TASK_SOFT_TIME_LIMIT": "90",
+        "INGEST_RETRY_BACKOFF_MAX": "10",
+        "DIGEST_RETRY_BACKOFF_MAX": "50",
+    }
+    longest = 100 + 50 + django_settings.DIGEST_RETRY_MARGIN
+    too_short = load_settings(**times, CELERY_VISIBILITY_TIMEOUT=str(longest))
+    assert too_short.returncode != 0
+    assert "ImproperlyConfigured" in too_short.stderr and "DIGEST_RETRY" in too_short.stderr
+    enough = load_settings(**times, CELERY_VISIBILITY_TIMEOUT=str(longest + 1))
+    assert enough.returncode == 0, enough.stderr
+
+
+def test_every_periodic_task_expires_before_its_next_run():
+    """So a busy worker doesn't find a pile of the same beat message and run it again
+    and again."""
+
+    def shortest_gap(schedule) -> int:
+        """Minutes between two runs of a crontab (any day of the week and month)."""
+        runs = sorted(h * 60 + m for h in schedule.hour for m in schedule.minute)
+        return min(b - a for a, b in zip(runs, runs[1:] + [runs[0] + 24 * 60], strict=True))
+
+    for name, entry in celery_app.conf.beat_schedule.items():
+        expires = entry.get("options", {}).get("expires")
+        assert expires, f"{name} has no expires"
+        assert 0 < expires < shortest_gap(entry["schedule"]) * 60, name

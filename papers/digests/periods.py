@@ -18,6 +18,16 @@ from django.conf import settings
 from django.utils.dateformat import format as date_format
 
 DAILY, WEEKLY = "daily", "weekly"
+# An issue still waiting this many days after its issue date is not sent (a batch that
+# sat in a queue for days).
+STALE_AFTER_DAYS = {DAILY: 2, WEEKLY: 7}
+WINDOW_DAYS = {DAILY: 3, WEEKLY: 7}  # the longest window of featured days
+
+
+def longest_reach_days() -> int:
+    """The most days before today that the first day of a sendable issue's window can
+    be: a weekly issue sent as late as it may be, plus a day for time zones."""
+    return max(STALE_AFTER_DAYS[f] + WINDOW_DAYS[f] for f in (DAILY, WEEKLY)) + 1
 
 
 def zone(name: str) -> ZoneInfo:
@@ -75,13 +85,7 @@ class Period:
 
     def is_stale(self, now: dt.datetime) -> bool:
         """Too late to be worth sending (a batch that waited days in a queue)."""
-        limit = 2 if self.frequency == DAILY else 7
-        return (now.date() - self.issue_date).days > limit
-
-    @property
-    def since(self) -> dt.datetime:
-        """Start of the window, for "new papers" in the personal sections."""
-        return dt.datetime.combine(self.first, dt.time.min, tzinfo=dt.UTC)
+        return (now.date() - self.issue_date).days > STALE_AFTER_DAYS[self.frequency]
 
     # --- Words for the email ---------------------------------------------------------
 

@@ -1,14 +1,21 @@
 """What goes into each subscriber's digest.
 
-Sections, in order: the community's trending papers of the period, then (for
-accounts) new papers by followed authors, in followed categories and matching
-followed keywords. A paper appears once per digest, and never in a digest if the same
-subscription was sent it before (within DIGEST_HISTORY_DAYS; papers indexed earlier
-than that are not offered at all, so the history window covers every candidate).
+Sections, in order: the community's trending papers of the period (those featured on
+a day of its window), then (for accounts) new papers by followed authors, in followed
+categories and matching followed keywords. "New" is the paper's own date: first
+published on arXiv (v1) in the window or up to DIGEST_NEW_LOOKBACK_DAYS before it
+(arXiv announces a submission a day or more after its v1 date, and an issue can go
+out before that day's announcement), or featured in the window. Never the date we
+indexed it: a backfill (OAI-PMH, a snapshot import) of old papers makes none of them
+new, and a paper indexed long ago and featured today is in today's list.
+
+A paper appears once per digest, and never in a digest if the same subscription was
+sent it before, however long ago (DigestSentPaper, recorded by the claim; see its
+docstring for why a table of pairs).
 
 Everything is computed for a whole batch with a fixed number of queries, whatever its
-size: the trending list once, the history of all the batch's subscriptions in one
-query, each followed category and keyword once.
+size: the trending list once, each followed category and keyword once, and what the
+batch's subscriptions were sent of all those candidates in one query.
 """
 
 import datetime as dt
@@ -22,10 +29,17 @@ from django.db.models.expressions import RawSQL
 from accounts.models import FollowedAuthor, FollowedCategory, FollowedKeyword
 
 from ..models import Authorship, Paper
-from .models import DigestDelivery
-from .periods import Period
+from ..ranking import featured_at
+from .models import DigestSentPaper
+from .periods import Period, longest_reach_days
 
 TRENDING, AUTHORS, CATEGORY, KEYWORD = "trending", "authors", "category", "keyword"
+
+
+def offer_reach_days() -> int:
+    """No issue offers a paper featured or first published longer ago than this (a
+    week to spare): DigestSentPaper.prune() forgets such papers."""
+    return longest_reach_days() + settings.DIGEST_NEW_LOOKBACK_DAYS + 7
 
 
 def section(kind: str, label: str, papers: list[int]) -> dict:
@@ -49,24 +63,32 @@ def matching_keyword(papers, keyword: str):
     return papers.filter(Q(title__icontains=keyword) | Q(abstract__icontains=keyword))
 
 
-def choose_sections(subscriptions, period: Period, now: dt.datetime) -> dict[int, list[dict]]:
+def new_in(period: Period):
+    """Papers new in `period`, for the personal sections (see the module docstring)."""
+    lookback = dt.timedelta(days=settings.DIGEST_NEW_LOOKBACK_DAYS)
+    start = featured_at(period.first - lookback)
+    end = featured_at(period.last + dt.timedelta(days=1))
+    return Paper.objects.visible().filter(
+        Q(published_at__gte=start, published_at__lt=end)
+        | Q(daily_date__gte=period.first, daily_date__lte=period.last)
+    )
+
+
+def choose_sections(subscriptions, period: Period) -> dict[int, list[dict]]:
     """{subscription id: sections} for `subscriptions` (with pk and user_id loaded).
     An empty list means there is nothing new for that subscriber."""
     trending_count = settings.DIGEST_TRENDING_COUNT
     personal_count = settings.DIGEST_PERSONAL_COUNT
-    history_start = now - dt.timedelta(days=settings.DIGEST_HISTORY_DAYS)
-    offered = Paper.objects.visible().filter(created_at__gte=history_start)
-    new = offered.filter(created_at__gte=period.since)
+    new = new_in(period)
     # Enough candidates that a subscriber who has seen some still gets a full list.
     depth = 3
 
     trending = list(
-        offered.featured_between(period.first, period.last)
+        Paper.objects.visible()
+        .featured_between(period.first, period.last)
         .ranked()
         .values_list("pk", flat=True)[: trending_count * depth]
     )
-    seen_before = _sent_before([s.pk for s in subscriptions], history_start)
-
     user_ids = {s.user_id for s in subscriptions if s.user_id}
     authors, categories, keywords = _interests(user_ids)
     by_author = _new_by_author({a for ids in authors.values() for a in ids}, new)
@@ -79,6 +101,10 @@ def choose_sections(subscriptions, period: Period, now: dt.datetime) -> dict[int
         k: list(matching_keyword(new, k).ranked().values_list("pk", flat=True)[:limit])
         for k in sorted({k for ks in keywords.values() for k in ks})
     }
+    candidates = set(trending).union(
+        *in_category.values(), *matching.values(), *_paper_ids_by_author(by_author)
+    )
+    seen_before = _sent_before([s.pk for s in subscriptions], candidates)
 
     chosen = {}
     for sub in subscriptions:
@@ -108,15 +134,36 @@ def choose_sections(subscriptions, period: Period, now: dt.datetime) -> dict[int
     return chosen
 
 
-def _sent_before(subscription_ids, since: dt.datetime) -> dict[int, set[int]]:
-    seen = defaultdict(set)
-    rows = (
-        DigestDelivery.objects.filter(subscription_id__in=subscription_ids, created_at__gte=since)
-        .exclude(paper_ids=[])
-        .values_list("subscription_id", "paper_ids")
+def record_sent(chosen: dict[int, list[dict]]):
+    """Remember the papers of these digests for their subscriptions, for good. In the
+    claim's transaction: if the claim rolls back, so does this. A pair recorded twice
+    raises IntegrityError (the claim's locks make that a bug, never a race)."""
+    pairs = [(sub_id, pk) for sub_id, sections in chosen.items() for pk in paper_ids(sections)]
+    if not pairs:
+        return
+    if connection.vendor == "postgresql":
+        # ~2,000 pairs a batch: two arrays in one statement, not 2,000 model objects.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {DigestSentPaper._meta.db_table} (subscription_id, paper_id) "
+                "SELECT * FROM unnest(%s::bigint[], %s::bigint[])",
+                [[s for s, _ in pairs], [p for _, p in pairs]],
+            )
+        return
+    DigestSentPaper.objects.bulk_create(
+        DigestSentPaper(subscription_id=s, paper_id=p) for s, p in pairs
     )
-    for subscription_id, ids in rows:
-        seen[subscription_id].update(ids)
+
+
+def _sent_before(subscription_ids, candidates) -> dict[int, set[int]]:
+    seen = defaultdict(set)
+    if not subscription_ids or not candidates:
+        return seen
+    rows = DigestSentPaper.objects.filter(
+        subscription_id__in=subscription_ids, paper_id__in=candidates
+    ).values_list("subscription_id", "paper_id")
+    for subscription_id, paper_id in rows:
+        seen[subscription_id].add(paper_id)
     return seen
 
 
@@ -151,6 +198,10 @@ def _new_by_author(author_ids, new_papers) -> dict[int, list[tuple]]:
         stamp = published_at.timestamp() if published_at else 0.0
         found[author_id].append(((-upvotes, -stamp, -paper_id), paper_id))
     return found
+
+
+def _paper_ids_by_author(by_author) -> list[set[int]]:
+    return [{paper_id for _, paper_id in entries} for entries in by_author.values()]
 
 
 def _rank_union(by_author, author_ids) -> list[int]:

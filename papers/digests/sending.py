@@ -2,21 +2,32 @@
 
     plan (beat, every few minutes)        due_batches(now): subscriptions whose issue is
                                           due in their time zone and not yet settled
-      -> send_digest_batch(ids, period)   one Celery task per DIGEST_BATCH_SIZE ids
+      queue()                             INSERT their delivery rows as `queued` ON
+                                          CONFLICT DO NOTHING (and re-queue rows whose
+                                          worker died or whose backoff passed)
+      -> send_digest_batch(ids, period)   one Celery task per batch, for the rows this
+                                          planner queued, and only those
            claim()                        one short transaction: lock the batch's
-                                          subscriptions, choose each digest's papers,
-                                          INSERT the delivery rows ON CONFLICT DO NOTHING
+                                          subscriptions and their rows, choose each
+                                          digest's papers, queued -> claimed
            for each claimed row, on one SMTP connection:
              compose, then smtp.send() with the compare-and-set
              UPDATE ... SET status='sent' WHERE status='claimed' AND attempts=n
              as its commit point (see papers.digests.smtp)
 
+Why nothing is enqueued twice: a queued row is settled for the planner, so a backlog
+of batches waiting for a worker is not planned again every five minutes. A batch
+task that never runs (its message lost) leaves rows `queued`; after DIGEST_QUEUE_LEASE
+the planner queues them again. (A Redis SET NX per (period, batch) would not do: a
+batch is whatever ids were due at that run, so its key changes from run to run, and
+the key would expire or survive independently of the rows it stands for.)
+
 Why nothing is sent twice:
 - one row per (subscription, period), enforced by a unique constraint: two planners,
   a re-run or a re-delivered task find the row and claim nothing new;
 - a row is sent only by whoever flips it from claimed to sent, and each (re)claim
-  bumps `attempts`, so a worker that lost its claim (lease expired, row re-claimed)
-  fails its compare-and-set and drops its half-sent message;
+  bumps `attempts`, so a worker that lost its claim (lease expired, row queued or
+  claimed again) fails its compare-and-set and drops its half-sent message;
 - the flip happens before the SMTP "." and after everything else, so a crash leaves
   either a `claimed` row whose message the server discarded (re-sent after the lease,
   DIGEST_CLAIM_LEASE) or a `sent` row whose message the server has.
@@ -31,9 +42,11 @@ refusal (4xx) defers that one mail; a lost connection defers the rest of the bat
 """
 
 import datetime as dt
+import json
 import logging
 import smtplib
 import time
+from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from itertools import islice
@@ -51,7 +64,7 @@ from . import smtp
 from .compose import Composer, Recipient, papers_for
 from .models import DigestDelivery
 from .periods import DAILY, WEEKLY, Period, zone
-from .selection import choose_sections, paper_ids
+from .selection import choose_sections, record_sent
 
 log = logging.getLogger(__name__)
 
@@ -114,11 +127,58 @@ def backoff(attempts: int) -> int:
 # --- Planning ---------------------------------------------------------------------------
 
 
+def plan(
+    now: dt.datetime, frequency: str | None = None, batch_size: int | None = None
+) -> Iterator[tuple[str, list[int]]]:
+    """(period key, subscription ids) batches to enqueue now: the rows this call
+    queued. Each batch's rows are committed before it is yielded, so the task can be
+    sent at once."""
+    for key, ids in due_batches(now, frequency, batch_size):
+        if queued := queue(ids, key, now):
+            yield key, queued
+
+
+def queue(subscription_ids, period_key: str, now: dt.datetime) -> list[int]:
+    """Mark this period's deliveries for `subscription_ids` as queued: new rows for
+    those without one, and rows the planner may take over (requeueable). Returns the
+    subscription ids this call queued; rows queued, claimed or settled by anyone
+    else are left alone."""
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    empty = DigestDelivery._meta.get_field("sections").get_db_prep_save([], connection)
+    values = ", ".join(["(%s, %s, %s, %s, 0, %s, '', %s, %s)"] * len(subscription_ids))
+    params = []
+    frequency = Period.from_key(period_key).frequency
+    for pk in subscription_ids:
+        params += [pk, period_key, frequency, Status.QUEUED, stamp, empty, stamp]
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {DigestDelivery._meta.db_table} (subscription_id, period, "
+                "frequency, status, attempts, claimed_at, error, sections, created_at) "
+                f"VALUES {values} ON CONFLICT (subscription_id, period) DO NOTHING "
+                "RETURNING subscription_id",
+                params,
+            )
+            queued = [row[0] for row in cursor.fetchall()]
+        # Rows being claimed right now are locked: skip them, their batch has them.
+        again = dict(
+            DigestDelivery.objects.filter(subscription_id__in=subscription_ids, period=period_key)
+            .requeueable(now)
+            .select_for_update(skip_locked=True)
+            .values_list("pk", "subscription_id")
+        )
+        if again:
+            DigestDelivery.objects.filter(pk__in=again).update(
+                status=Status.QUEUED, claimed_at=now, next_attempt_at=None
+            )
+    return sorted(queued + list(again.values()))
+
+
 def due_batches(
     now: dt.datetime, frequency: str | None = None, batch_size: int | None = None
 ) -> Iterator[tuple[str, list[int]]]:
-    """(period key, subscription ids) batches of what is due at `now`. Streams ids
-    from a server-side cursor, so memory stays flat however many are due."""
+    """(period key, subscription ids) batches of what is due at `now` and not settled.
+    Streams ids from a server-side cursor, so memory stays flat however many are due."""
     batch_size = batch_size or settings.DIGEST_BATCH_SIZE
     for period, subscriptions in _due_querysets(now, frequency):
         ids = subscriptions.order_by("pk").values_list("pk", flat=True).iterator(chunk_size=2000)
@@ -163,14 +223,15 @@ def _due_querysets(now, frequency):
 
 
 def claim(subscription_ids, period: Period, now: dt.datetime) -> tuple[list[Claim], BatchResult]:
-    """Claim this period's deliveries for `subscription_ids`: new rows for those
-    without one, re-claims of rows whose claim went stale or whose backoff passed.
-    Returns the claims this caller now owns."""
+    """Claim this period's deliveries for `subscription_ids`: queued rows (their
+    papers chosen now), new rows for those without one (`manage.py send_digests`
+    sends without queueing), and re-claims of rows whose claim went stale or whose
+    backoff passed. Returns the claims this caller now owns."""
     result = BatchResult()
     with transaction.atomic():
         # Locking the subscriptions (in id order: no deadlocks) serialises claimers
-        # per subscriber, so the history read by choose_sections can't miss a digest
-        # being claimed concurrently for another period.
+        # per subscriber, so the papers recorded as sent to them can't change
+        # between choose_sections reading them and record_sent adding to them.
         subscriptions = list(
             DigestSubscription.objects.receiving()
             .filter(pk__in=subscription_ids)
@@ -178,26 +239,36 @@ def claim(subscription_ids, period: Period, now: dt.datetime) -> tuple[list[Clai
             .select_for_update(of=("self",))
             .only("pk", "email", "user_id")
         )
+        by_pk = {s.pk: s for s in subscriptions}
+        _skip_queued(set(subscription_ids) - set(by_pk), period)
         if not subscriptions:
             return [], result
-        by_pk = {s.pk: s for s in subscriptions}
-        existing = dict(
-            DigestDelivery.objects.filter(subscription_id__in=by_pk, period=period.key).values_list(
-                "subscription_id", "pk"
-            )
+        rows = list(
+            DigestDelivery.objects.filter(subscription_id__in=by_pk, period=period.key)
+            .order_by("pk")
+            .select_for_update()
+            .values_list("pk", "subscription_id", "status", "attempts")
         )
-        fresh = [s for s in subscriptions if s.pk not in existing]
+        first_claims = {
+            sub_id: pk for pk, sub_id, status, n in rows if status == Status.QUEUED and n == 0
+        }
+        have_row = {sub_id for _, sub_id, _, _ in rows}
+        fresh = [s for s in subscriptions if s.pk not in have_row]
+        choosing = fresh + [by_pk[sub_id] for sub_id in first_claims]
         if period.is_stale(now):
             sections = {}
             note = "Too late to send this issue"
         else:
-            sections = choose_sections(fresh, period, now) if fresh else {}
+            sections = choose_sections(choosing, period) if choosing else {}
+            record_sent(sections)
             note = ""
-        rows = _insert(fresh, sections, period, now, note)
-        rows += _reclaim(list(existing.values()), now)
+        claimed = _insert(fresh, sections, period, now, note)
+        claimed += _claim_first(first_claims, sections, now, note)
+        others = [pk for pk, sub_id, _, _ in rows if sub_id not in first_claims]
+        claimed += _reclaim(others, now)
 
     claims = []
-    for delivery_id, subscription_id, status, attempts, sections in rows:
+    for delivery_id, subscription_id, status, attempts, sections in claimed:
         if status == Status.SKIPPED:
             result.skipped += 1
             continue
@@ -215,21 +286,30 @@ def claim(subscription_ids, period: Period, now: dt.datetime) -> tuple[list[Clai
     return claims, result
 
 
+def _skip_queued(subscription_ids, period: Period):
+    """Queued rows of subscriptions that stopped receiving before their batch ran:
+    settle them, rather than leave them queued for ever."""
+    if subscription_ids:
+        DigestDelivery.objects.filter(
+            subscription_id__in=subscription_ids, period=period.key, status=Status.QUEUED
+        ).update(status=Status.SKIPPED, error="Unsubscribed before it was sent")
+
+
 def _insert(subscriptions, sections, period, now, note):
     """INSERT ... ON CONFLICT DO NOTHING RETURNING: the rows this call created."""
     if not subscriptions:
         return []
-    json = DigestDelivery._meta.get_field("sections")
+    sections_field = DigestDelivery._meta.get_field("sections")
     stamp = connection.ops.adapt_datetimefield_value(now)
     columns = (
-        "subscription_id, period, frequency, status, attempts, claimed_at, "
-        "error, sections, paper_ids, created_at"
+        "subscription_id, period, frequency, status, attempts, claimed_at, error, sections, "
+        "created_at"
     )
     values, params = [], []
     for sub in subscriptions:
         chosen = sections.get(sub.pk, [])
         status = Status.CLAIMED if chosen else Status.SKIPPED
-        values.append("(%s, %s, %s, %s, 1, %s, %s, %s, %s, %s)")
+        values.append("(%s, %s, %s, %s, 1, %s, %s, %s, %s)")
         params += [
             sub.pk,
             period.key,
@@ -237,8 +317,7 @@ def _insert(subscriptions, sections, period, now, note):
             status,
             stamp,
             note,
-            json.get_db_prep_save(chosen, connection),
-            json.get_db_prep_save(paper_ids(chosen), connection),
+            sections_field.get_db_prep_save(chosen, connection),
             stamp,
         ]
     sql = (
@@ -252,15 +331,46 @@ def _insert(subscriptions, sections, period, now, note):
     return [(pk, sub_id, status, n, sections.get(sub_id, [])) for pk, sub_id, status, n in created]
 
 
+def _claim_first(delivery_ids: dict[int, int], sections, now, note):
+    """queued -> claimed (or skipped: nothing new) for rows never claimed before,
+    locked by the caller: {subscription id: delivery id}. One UPDATE per distinct
+    digest: a batch of visitors, who all get the same papers, is one statement."""
+    if not delivery_ids:
+        return []
+    groups = defaultdict(list)
+    for sub_id, pk in delivery_ids.items():
+        groups[json.dumps(sections.get(sub_id, []))].append(pk)
+    for chosen, pks in groups.items():
+        chosen = json.loads(chosen)
+        DigestDelivery.objects.filter(pk__in=pks).update(
+            status=Status.CLAIMED if chosen else Status.SKIPPED,
+            attempts=1,
+            claimed_at=now,
+            error=note,
+            sections=chosen,
+        )
+    return [
+        (
+            pk,
+            sub_id,
+            Status.CLAIMED if sections.get(sub_id) else Status.SKIPPED,
+            1,
+            sections.get(sub_id, []),
+        )
+        for sub_id, pk in delivery_ids.items()
+    ]
+
+
 def _reclaim(delivery_ids, now):
-    """Take over rows whose claim went stale (its worker died) or whose backoff
-    passed. Locked first, so a concurrent compare-and-set either lands before (the
-    row is sent: not taken) or fails after (attempts moved on)."""
+    """Take over rows queued again by the planner, and rows whose claim went stale
+    (its worker died) or whose backoff passed; their sections were fixed by their
+    first claim. Locked first, so a concurrent compare-and-set either lands before
+    (the row is sent: not taken) or fails after (attempts moved on)."""
     if not delivery_ids:
         return []
     rows = list(
         DigestDelivery.objects.filter(pk__in=delivery_ids)
-        .reclaimable(now)
+        .claimable(now)
         .select_for_update()
         .values_list("pk", "subscription_id", "attempts", "sections")
     )
@@ -311,10 +421,11 @@ def send_batch(subscription_ids, period_key: str, *, now=None, backend=None) -> 
                 result.deferred += len(pending)
                 ids = [c.subscription_id for c in pending]
                 pending = []
-                # A second of margin: the task's ETA and the rows' next_attempt_at come
-                # from different clocks, and a retry that came early would find nothing
-                # to claim yet.
-                raise RetryLater(countdown + 1, ids, broken, result) from broken
+                # A margin: the task's ETA and the rows' next_attempt_at come from
+                # different clocks, and a retry that came early would find nothing to
+                # claim yet. (config/settings.py checks the visibility timeout covers it.)
+                countdown += settings.DIGEST_RETRY_MARGIN
+                raise RetryLater(countdown, ids, broken, result) from broken
     finally:
         if pending:
             # Anything else (a time limit, a database error): let another run have
