@@ -63,9 +63,17 @@ class Recipient:
 
     @property
     def unsubscribe_url(self) -> str:
+        """The page behind the link in the body: it asks before unsubscribing."""
         return absolute(
             reverse("digests:unsubscribe", args=[tokens.unsubscribe_token(self.subscription_id)])
         )
+
+    @property
+    def one_click_url(self) -> str:
+        """The List-Unsubscribe URL, for the mail client's POST (RFC 8058): the page's
+        URL plus "one-click/" (digests:one_click_unsubscribe), without a second
+        reverse() and signature per mail."""
+        return self.unsubscribe_url + "one-click/"
 
     @property
     def view_url(self) -> str:
@@ -225,11 +233,11 @@ class Composer:
         )
         return subject, text, html
 
-    def _headers(self, unsubscribe_url: str, delivery_id) -> dict:
+    def _headers(self, one_click_url: str, delivery_id) -> dict:
         return {
             # RFC 2369 and RFC 8058: mail clients show an unsubscribe button that POSTs
             # "List-Unsubscribe=One-Click" to the URL, with no sign-in.
-            "List-Unsubscribe": f"<{unsubscribe_url}>",
+            "List-Unsubscribe": f"<{one_click_url}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
             "List-Id": self.list_id,
             # The same id on every attempt: were a mail ever sent twice, mailbox
@@ -247,7 +255,7 @@ class Composer:
     def message(self, recipient: Recipient) -> EmailMultiAlternatives:
         """The mail as a Django EmailMessage (for any email backend)."""
         subject, text, html = self.parts(recipient)
-        headers = self._headers(recipient.unsubscribe_url, recipient.delivery_id)
+        headers = self._headers(recipient.one_click_url, recipient.delivery_id)
         return self._message(subject, text, html, recipient.email, headers)
 
     def mail(self, recipient: Recipient) -> "Mail":
@@ -272,7 +280,7 @@ class Composer:
         else:
             values = {
                 marks["to"]: to.encode(),
-                marks["unsubscribe"]: recipient.unsubscribe_url.encode(),
+                marks["one_click"]: recipient.one_click_url.encode(),
                 marks["delivery"]: str(recipient.delivery_id).encode(),
                 marks["text"]: text_bytes,
                 marks["html"]: html_bytes,
@@ -296,13 +304,13 @@ class Composer:
             nonce = secrets.token_hex(6)
             marks = {
                 "to": f"to-{nonce}@merge.invalid",
-                "unsubscribe": f"https://merge.invalid/unsubscribe-{nonce}",
+                "one_click": f"https://merge.invalid/unsubscribe-{nonce}",
                 "delivery": f"delivery{nonce}",
                 # Non-ASCII, so Django labels both bodies 8bit, as the real ones need.
                 "text": f"text·{nonce}",
                 "html": f"html·{nonce}",
             }
-            headers = self._headers(marks["unsubscribe"], marks["delivery"])
+            headers = self._headers(marks["one_click"], marks["delivery"])
             # One line per header: the marker is shorter than the URL it stands for, and
             # a header folded around a marker would come out folded in odd places.
             message = self._message(subject, marks["text"], marks["html"], marks["to"], headers)

@@ -11,7 +11,13 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 from django_ratelimit.core import is_ratelimited
 
-from accounts.models import MAX_FOLLOWS, DigestSubscription, FollowedAuthor, add_interest
+from accounts.models import (
+    MAX_FOLLOWS,
+    DigestSubscription,
+    FollowedAuthor,
+    add_interest,
+    weekly_day_name,
+)
 
 from ..models import Author
 from . import subscribing, tokens
@@ -66,7 +72,12 @@ def subscribe(request):
             state = "sent"
         else:
             status = 400
-    context = {"form": form, "state": state, "email": form.data.get("email", "")}
+    context = {
+        "form": form,
+        "state": state,
+        "email": form.data.get("email", ""),
+        "weekly_day": weekly_day_name(),
+    }
     if request.htmx:
         # htmx swaps only 2xx responses; the partial carries the error itself.
         return render(request, "papers/_subscribe_box.html", context)
@@ -94,43 +105,72 @@ def confirm(request, token):
     return render(request, "digests/confirm.html", {"subscription": sub, "token": token})
 
 
-# RFC 8058 one-click: mail clients POST without a CSRF token; the signed token is the
-# proof. This view only.
-@csrf_exempt
-@require_http_methods(["GET", "POST"])
-def unsubscribe(request, token):
-    """GET: a page to unsubscribe or change frequency, never unsubscribing (mail
-    scanners prefetch links). POST: one-click unsubscribe (RFC 8058), or the page's
-    buttons."""
+def _subscription_for(request, token):
+    """(subscription, None) for a valid unsubscribe token, or (None, an error page)."""
     pk = tokens.read_unsubscribe_token(token)
     if pk is None:
-        return _bad_link(request)
+        return None, _bad_link(request)
     sub = DigestSubscription.objects.filter(pk=pk).first()
     if sub is None:
-        return _bad_link(request, status=404)
+        return None, _bad_link(request, status=404)
+    return sub, None
+
+
+def _manage_page(request, sub, token, done=""):
+    context = {
+        "subscription": sub,
+        "token": token,
+        "done": done,
+        "schedule": subscribing.schedule(sub),
+    }
+    return render(request, "digests/manage.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request, token):
+    """The page behind the unsubscribe link in every digest. GET shows it and never
+    changes anything (mail scanners prefetch links); its buttons POST with a CSRF
+    token, so another site can't press them: unsubscribe, switch frequency, undo an
+    unsubscribe, or ask for a confirmation mail to lift a bounce pause."""
+    sub, error = _subscription_for(request, token)
+    if error:
+        return error
     done = ""
     if request.method == "POST":
-        action = request.POST.get("action", "unsubscribe")
-        if action == "resubscribe":
-            sub.confirm()
-            done = "resubscribed"
+        action = request.POST.get("action", "")
+        if action == "unsubscribe":
+            sub.pause(DigestSubscription.PauseReason.UNSUBSCRIBED)
+            done = "unsubscribed"
+        elif action == "resubscribe":
+            # Not a bounce pause: only a fresh confirmation lifts that (below).
+            done = "resubscribed" if sub.undo_unsubscribe() else ""
+        elif action == "confirm" and not sub.is_receiving:
+            done = "confirm-sent" if subscribing.request_confirmation(sub) else "confirm-wait"
         elif action in DigestSubscription.Frequency.values:
             DigestSubscription.objects.filter(pk=sub.pk).update(frequency=action)
             sub.frequency = action
             done = "frequency"
         else:
-            sub.pause(DigestSubscription.PauseReason.UNSUBSCRIBED)
-            done = "unsubscribed"
-    return render(
-        request,
-        "digests/manage.html",
-        {
-            "subscription": sub,
-            "token": token,
-            "done": done,
-            "schedule": subscribing.schedule(sub),
-        },
-    )
+            return _bad_link(request)
+    return _manage_page(request, sub, token, done)
+
+
+# RFC 8058: the mail client POSTs "List-Unsubscribe=One-Click" here, with no session
+# and no CSRF token; the signed token is the proof. Exempt because this view can only
+# pause the subscription: the worst a forged cross-site POST could do with a stolen
+# token is what the token's holder can do anyway.
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def one_click_unsubscribe(request, token):
+    """The List-Unsubscribe URL. POST unsubscribes at once. GET (a client that opens
+    the header's URL as a link, or a scanner) goes to the page, which asks."""
+    sub, error = _subscription_for(request, token)
+    if error:
+        return error
+    if request.method == "GET":
+        return redirect("digests:unsubscribe", token=token)
+    sub.pause(DigestSubscription.PauseReason.UNSUBSCRIBED)
+    return _manage_page(request, sub, token, done="unsubscribed")
 
 
 def view_in_browser(request, token):
