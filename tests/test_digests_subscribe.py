@@ -4,16 +4,16 @@ joining an account."""
 import re
 
 import pytest
-from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.test import override_settings
 from django.urls import reverse
 
 from accounts.models import DigestSubscription
 from papers.digests import tokens
+from papers.digests.models import DigestSentPaper
 
 from .accounts_helpers import PASSWORD, link_in, verified
-from .digest_helpers import featured, send_due
+from .digest_helpers import NOON, featured, send_due
 from .factories import DigestSubscriptionFactory
 
 User = get_user_model()
@@ -190,21 +190,49 @@ def test_verifying_an_address_confirms_its_pending_subscription(client, smtp_ser
     assert sub.user == user and sub.is_receiving
 
 
-def test_an_account_with_a_subscription_keeps_it_when_another_address_verifies(
+def change_address(client, smtp_server, user, email):
+    """Through allauth's own views (ACCOUNT_CHANGE_EMAIL): add the address, then the
+    link in its verification mail; it replaces the old one."""
+    client.force_login(user)
+    client.post(reverse("account_email"), {"email": email, "action_add": ""})
+    assert client.post(link_in(smtp_server.messages[-1], "/accounts/confirm-email/")).status_code
+    user.refresh_from_db()
+    assert user.email == email
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_digest_follows_a_changed_account_address_at_once(client, smtp_server, voter):
+    verified(voter)
+    featured(2)
+    own = DigestSubscriptionFactory(
+        email=voter.email, user=voter, paused_at=NOON, pause_reason="bounced"
+    )
+
+    change_address(client, smtp_server, voter, "vera@work.example")
+
+    own.refresh_from_db()
+    assert own.email == "vera@work.example"
+    assert own.is_receiving  # the old address bounced, not this one
+    send_due()
+    [digest] = [m for m in smtp_server.messages if "Trending papers" in m["Subject"]]
+    assert digest["To"] == "vera@work.example"
+
+
+def test_a_visitor_subscription_to_the_new_address_merges_into_the_accounts(
     client, smtp_server, voter
 ):
     verified(voter)
-    own = DigestSubscriptionFactory(email=voter.email, user=voter)
-    other = DigestSubscriptionFactory(email="vera@work.example")
-    client.force_login(voter)
+    [paper] = featured(1)
+    own = DigestSubscriptionFactory(email=voter.email, user=voter, frequency="weekly")
+    visitor = DigestSubscriptionFactory(email="vera@work.example", frequency="daily")
+    DigestSentPaper.objects.create(subscription=visitor, paper_id=paper.pk)  # that inbox had it
 
-    client.post(reverse("account_email"), {"email": "vera@work.example", "action_add": ""})
-    client.post(link_in(smtp_server.messages[-1], "/accounts/confirm-email/"))
+    change_address(client, smtp_server, voter, "vera@work.example")
 
-    assert EmailAddress.objects.filter(email="vera@work.example", verified=True).exists()
-    other.refresh_from_db()
     own.refresh_from_db()
-    assert other.user is None and own.user == voter
+    assert (own.email, own.frequency, own.is_receiving) == ("vera@work.example", "weekly", True)
+    assert list(DigestSubscription.objects.all()) == [own]
+    assert DigestSentPaper.objects.filter(subscription=own, paper_id=paper.pk).exists()
 
 
 def test_confirming_while_signed_in_joins_the_account(client, voter):
@@ -255,6 +283,29 @@ def test_a_second_subscribe_of_a_receiving_address_sends_nothing(
     assert "Check your inbox" in response.content.decode()
     assert mailoutbox == []
     assert DigestSubscription.objects.get().frequency == "daily"  # a stranger can't change it
+
+
+def test_the_box_never_changes_an_accounts_subscription(
+    client, voter, mailoutbox, django_capture_on_commit_callbacks
+):
+    """Anyone can type an account's address: its digest (turned off in settings here)
+    keeps its settings, and whatever the address gets names no account."""
+    sub = DigestSubscriptionFactory(
+        email=voter.email, user=voter, frequency="weekly", time_zone="Europe/Paris", send_hour=6
+    )
+    sub.pause("unsubscribed")
+    fields = ("frequency", "time_zone", "send_hour", "paused_at", "pause_reason", "confirmed_at")
+    before = DigestSubscription.objects.values(*fields).get(pk=sub.pk)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = subscribe(client, voter.email.upper(), frequency="daily", time_zone="UTC")
+
+    assert "Check your inbox" in response.content.decode()
+    assert DigestSubscription.objects.values(*fields).get(pk=sub.pk) == before
+    for message in mailoutbox:
+        text = message.body + message.alternatives[0][0]
+        assert "account" not in text.lower() and "/settings/" not in text
+        assert voter.display_name not in text
 
 
 def test_the_daily_page_offers_the_box(client):

@@ -1,18 +1,22 @@
 """Subscribing, confirming and joining accounts: the state changes of a
 DigestSubscription that start from a person rather than from the sender."""
 
-import calendar
+import logging
 
 from django.apps import apps
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from accounts.models import DigestSubscription, normalise_email
+from accounts.models import DigestSubscription, normalise_email, weekly_day_name
 
 from . import tokens
 from .compose import absolute
+from .models import DigestDelivery, DigestSentPaper
+
+log = logging.getLogger(__name__)
 
 
 def email_is_verified(user, email: str) -> bool:
@@ -37,15 +41,24 @@ def _get_or_create(email: str, **defaults) -> tuple[DigestSubscription, bool]:
 def subscribe_visitor(email: str, frequency: str, time_zone: str = "") -> DigestSubscription:
     """A visitor asked for the digest at `email`. Sends a confirmation unless the
     address already receives it or was mailed one recently. The caller says the
-    same thing in every case, so the form doesn't reveal who is subscribed."""
+    same thing in every case, so the form doesn't reveal who is subscribed.
+
+    An account's subscription is never changed from here (anyone can type any
+    address): it keeps its frequency, time zone and pause. If it isn't receiving,
+    the address gets the same confirmation mail as anyone's, which names no account;
+    the link restarts the digest as the account set it."""
     email = normalise_email(email)
     sub, created = _get_or_create(email, frequency=frequency, time_zone=time_zone)
     if sub.is_receiving:
         return sub
-    if not created:
-        # Not receiving yet, so no one's mail changes: take the latest choice.
-        sub.frequency, sub.time_zone = frequency, time_zone or sub.time_zone
-        sub.save(update_fields=["frequency", "time_zone"])
+    if not created and sub.user_id is None:
+        # A visitor's, not receiving yet, so no one's mail changes: take the latest
+        # choice. The filter keeps it off a row an account took meanwhile.
+        time_zone = time_zone or sub.time_zone
+        DigestSubscription.objects.filter(pk=sub.pk, user__isnull=True).update(
+            frequency=frequency, time_zone=time_zone
+        )
+        sub.frequency, sub.time_zone = frequency, time_zone
     request_confirmation(sub)
     return sub
 
@@ -147,7 +160,7 @@ def save_for_user(user, enabled: bool, frequency: str, send_hour, time_zone: str
             request_confirmation(sub)
             return "confirm"
     if sub.email != email:
-        _move_to(sub, email, verified)
+        sub = follow_address(user, email, verified) or sub
     for name, value in choices.items():
         setattr(sub, name, value)
     sub.save(update_fields=list(choices))
@@ -162,18 +175,70 @@ def save_for_user(user, enabled: bool, frequency: str, send_hour, time_zone: str
     return "on"
 
 
-def _move_to(sub: DigestSubscription, email: str, verified: bool):
-    """The account's address changed: the digest follows it, confirmed again unless
-    the new address is verified. If another subscription has that address, the
-    account's stays where it is (its owner can unsubscribe the other from its mails)."""
-    try:
-        with transaction.atomic():
-            DigestSubscription.objects.filter(pk=sub.pk).update(
-                email=email, confirmed_at=sub.confirmed_at if verified else None
+def follow_address(user, email: str, verified: bool) -> DigestSubscription | None:
+    """The account's address is now `email` (allauth's email_changed, or the settings
+    form after a change made elsewhere): its subscription moves there. Confirmed
+    already if `verified`; otherwise a confirmation goes to the new address and
+    nothing more is sent until it is used. A bounce pause is lifted: it was the old
+    address that bounced. If a visitor subscribed the new address, the two merge
+    (merge_visitor_into). Returns the account's subscription, or None without one."""
+    email = normalise_email(email)
+    with transaction.atomic():
+        # Both rows, in id order as claim() locks them: no deadlock with a batch.
+        rows = list(
+            DigestSubscription.objects.select_for_update()
+            .filter(Q(user=user) | Q(email=email))
+            .order_by("pk")
+        )
+        sub = next((r for r in rows if r.user_id == user.pk), None)
+        if sub is None or sub.email == email:
+            return sub
+        other = next((r for r in rows if r.pk != sub.pk), None)
+        if other is not None:
+            if other.user_id is not None:
+                # Another account's subscription: not ours to take.
+                log.warning(
+                    "Subscription %s not moved: %s belongs to another account", sub.pk, email
+                )
+                return sub
+            merge_visitor_into(sub, other)
+            verified = verified or other.is_receiving
+        changes = {"email": email}
+        if not verified:
+            changes["confirmed_at"] = None
+        if sub.pause_reason == DigestSubscription.PauseReason.BOUNCED:
+            changes |= {"paused_at": None, "pause_reason": "", "pause_detail": ""}
+        DigestSubscription.objects.filter(pk=sub.pk).update(**changes)
+        sub.refresh_from_db()
+        if not verified:
+            request_confirmation(sub)
+    return sub
+
+
+def merge_visitor_into(sub: DigestSubscription, visitor: DigestSubscription):
+    """`visitor` (no account, same inbox as `sub` will have) joins `sub`, which keeps
+    its settings: the papers it was sent (so the inbox doesn't get them again) and
+    its deliveries of periods `sub` has none for (so it doesn't get a second issue of
+    one) move over; `sub` resumes if the visitor one was receiving. The caller holds
+    both rows locked, in a transaction."""
+    DigestSentPaper.objects.bulk_create(
+        [
+            DigestSentPaper(subscription_id=sub.pk, paper_id=paper_id)
+            for paper_id in DigestSentPaper.objects.filter(subscription=visitor).values_list(
+                "paper_id", flat=True
             )
-    except IntegrityError:
-        return
-    sub.refresh_from_db()
+        ],
+        ignore_conflicts=True,
+    )
+    ours = DigestDelivery.objects.filter(subscription=sub).values("period")
+    DigestDelivery.objects.filter(subscription=visitor).exclude(period__in=ours).update(
+        subscription=sub
+    )
+    if visitor.is_receiving and not sub.is_receiving:
+        DigestSubscription.objects.filter(pk=sub.pk).update(
+            confirmed_at=visitor.confirmed_at, paused_at=None, pause_reason="", pause_detail=""
+        )
+    visitor.delete()
 
 
 def schedule(sub: DigestSubscription) -> str:
@@ -183,5 +248,5 @@ def schedule(sub: DigestSubscription) -> str:
     if sub.frequency == DigestSubscription.Frequency.DAILY:
         when = "every weekday"
     else:
-        when = f"every {calendar.day_name[settings.DIGEST_WEEKLY_DAY]}"
+        when = f"every {weekly_day_name()}"
     return f"{when} at {hour:02d}:00 ({zone_name})"
