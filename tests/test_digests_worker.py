@@ -11,6 +11,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from django.utils import timezone
 
+from config.celery import app as celery_app
 from papers.digests.models import DigestDelivery
 from papers.digests.periods import Period
 from papers.tasks import plan_digests, send_digest_batch
@@ -21,19 +22,28 @@ from .factories import DigestSubscriptionFactory
 
 pytestmark = pytest.mark.worker
 Status = DigestDelivery.Status
-# Redis re-delivers an unacknowledged task after the visibility timeout, which settings
-# insist exceeds the task time limit plus the longest retry countdown: all short here.
-VISIBILITY = 6
+# Settings insist that the visibility timeout (after which Redis re-delivers a task
+# that wasn't acknowledged) exceeds the time limit plus the longest retry countdown
+# (backoff + margin): all short here.
 SHORT_TIMES = {
-    "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY),
-    "CELERY_TASK_TIME_LIMIT": "4",
-    "CELERY_TASK_SOFT_TIME_LIMIT": "3",
+    "CELERY_VISIBILITY_TIMEOUT": "6",
+    "CELERY_TASK_TIME_LIMIT": "3",
+    "CELERY_TASK_SOFT_TIME_LIMIT": "2",
     "INGEST_RETRY_BACKOFF_MAX": "1",
     "DIGEST_RETRY_BACKOFF": "1",
     "DIGEST_RETRY_BACKOFF_MAX": "1",
     "LOG_LEVEL": "WARNING",
 }
-CRASH_ENV = SHORT_TIMES | {"DIGEST_CLAIM_LEASE": "2"}  # a dead worker's claims: 2 s
+# The crash tests wait out the visibility timeout before each restart, and never retry:
+# no backoff, so the timeout can be shorter.
+VISIBILITY = 5
+CRASH_ENV = SHORT_TIMES | {
+    "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY),
+    "INGEST_RETRY_BACKOFF_MAX": "0",
+    "DIGEST_RETRY_BACKOFF": "0",
+    "DIGEST_RETRY_BACKOFF_MAX": "0",
+    "DIGEST_CLAIM_LEASE": "2",  # a dead worker's claims: 2 s
+}
 
 
 def wait_for(condition, timeout=30, message="condition", worker=None):
@@ -56,9 +66,29 @@ def this_weeks_readers(count):
     return week, DigestSubscriptionFactory.create_batch(count, frequency="weekly", send_hour=0)
 
 
+def _redis():
+    return celery_app.connection_for_write().default_channel.client
+
+
 def restart_after_a_crash(worker):
-    time.sleep(VISIBILITY + 0.5)  # past the visibility timeout and the lease
+    """Start the worker again once Redis would re-deliver what the dead one held:
+    a worker restores, as it starts, the messages delivered longer than the
+    visibility timeout ago (kombu's unacked_index holds when)."""
+    delivered = [score for _, score in _redis().zrange("unacked_index", 0, -1, withscores=True)]
+    assert delivered, "the killed worker held no message"
+    time.sleep(max(max(delivered) + VISIBILITY + 0.2 - time.time(), 0))
     worker.start()
+
+
+def wait_until_idle(worker):
+    """Nothing left that could run again: no message queued, none held unacknowledged
+    (a duplicate would have to come from one of them)."""
+    client = _redis()
+    wait_for(
+        lambda: client.llen("celery") == 0 and client.zcard("unacked_index") == 0,
+        worker=worker,
+        message="the worker to go idle",
+    )
 
 
 @pytest.mark.worker_env(**CRASH_ENV)
@@ -76,9 +106,10 @@ def test_a_worker_killed_while_the_server_replies_sends_each_digest_once(
 
     assert len(smtp_server.envelopes) == 3
     assert statuses() == {Status.SENT: 3, Status.CLAIMED: 5}
+    smtp_server.data_delay = 0
     restart_after_a_crash(celery_worker)
     wait_for(lambda: statuses()[Status.SENT] == 8, worker=celery_worker, message="8 digests sent")
-    time.sleep(1)  # room for a duplicate to show up, were there one
+    wait_until_idle(celery_worker)
     assert Counter(smtp_server.recipients()) == Counter({r.email: 1 for r in readers})
     attempts = Counter(DigestDelivery.objects.values_list("attempts", flat=True))
     assert attempts == {1: 3, 2: 5}  # the 5 unsent were re-claimed once
@@ -102,7 +133,7 @@ def test_a_worker_killed_before_a_message_was_complete_sends_it_after_the_restar
     assert statuses() == {Status.SENT: 2, Status.CLAIMED: 4}
     restart_after_a_crash(celery_worker)
     wait_for(lambda: statuses()[Status.SENT] == 6, worker=celery_worker, message="6 digests sent")
-    time.sleep(1)
+    wait_until_idle(celery_worker)
     assert Counter(smtp_server.recipients()) == Counter({r.email: 1 for r in readers})
     assert DigestDelivery.objects.get(subscription=third).attempts == 2
 
