@@ -54,28 +54,43 @@ class User(AbstractUser):
     def delete_account(self):
         """Delete the user and withdraw their votes, keeping every paper's count exact.
         Papers they submitted stay, without their name (submitted_by is SET_NULL).
+        Returns how many votes were withdrawn."""
+        with transaction.atomic():
+            withdrawn = self.withdraw_votes()
+            # The pre_delete receiver (accounts.signals) withdraws votes too, for deletes
+            # that don't come through here: it finds none left and changes nothing.
+            self.delete()
+        return withdrawn
+
+    def withdraw_votes(self) -> int:
+        """Delete all the user's votes and take each off its paper's count. Safe to
+        repeat: only the votes this call deletes are counted off.
 
         Locks, in this order, so that concurrent votes can't deadlock with us:
         1. The user row FOR UPDATE: a vote by this user inserts a row referencing it
            (a KEY SHARE lock), so no new vote of theirs can land while we work, and one
            that was in flight commits first and is seen below.
-        2. Their voted papers in id order, FOR NO KEY UPDATE: what add_vote's count
-           UPDATE takes too, so other users' votes on them queue behind us; a KEY SHARE
-           (a vote row being inserted) does not conflict with it.
+        2. Their vote rows FOR UPDATE: one they withdraw at this moment (remove_vote) is
+           either gone when we read (skipped, and counted off by remove_vote) or waits
+           for us and then finds nothing to delete.
+        3. The papers, one UPDATE each in id order, as add_vote/remove_vote take them
+           (one paper each), so there is no cycle.
         """
         with transaction.atomic():
             User.objects.select_for_update().filter(pk=self.pk).first()
-            papers = list(
-                Paper.objects.filter(votes__user=self)
-                .order_by("pk")
-                .select_for_update(no_key=True)
-                .only("pk", "daily_date")
+            votes = list(
+                Vote.objects.filter(user=self)
+                .select_for_update()
+                .order_by("paper_id")
+                .values_list("pk", "paper_id")
             )
-            Vote.objects.filter(user=self).delete()
-            for paper in papers:
+            if not votes:
+                return 0
+            Vote.objects.filter(pk__in=[pk for pk, _ in votes]).delete()
+            papers = Paper.objects.filter(pk__in=[paper for _, paper in votes])
+            for paper in papers.order_by("pk").only("pk", "arxiv_id", "daily_date"):
                 paper._count_update(-1)
-            self.delete()
-        return len(papers)
+        return len(votes)
 
 
 class AuthorClaimQuerySet(models.QuerySet):

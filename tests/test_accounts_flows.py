@@ -261,6 +261,27 @@ def test_delete_account_withdraws_votes_and_keeps_submitted_papers(client, membe
     assert [p.upvote_count for p in Paper.objects.filter(pk__in=[p.pk for p in voted])] == [1] * 3
 
 
+def test_a_user_deleted_outside_delete_account_takes_their_votes_off_the_counts(member, voter):
+    # From the shell, a script or a cascade: the pre_delete receiver withdraws the votes.
+    papers = PaperFactory.create_batch(2)
+    for paper in papers:
+        VoteFactory(user=member, paper=paper)
+    VoteFactory(user=voter, paper=papers[0])
+    User.objects.get(pk=member.pk).delete()
+    User.objects.filter(username="voter").delete()
+    assert Vote.objects.count() == 0
+    assert list(Paper.objects.values_list("upvote_count", flat=True)) == [0, 0]
+
+
+def test_delete_account_takes_each_vote_off_once(member, voter):
+    paper = PaperFactory()
+    VoteFactory(user=member, paper=paper)
+    VoteFactory(user=voter, paper=paper)
+    assert User.objects.get(pk=member.pk).delete_account() == 1
+    paper.refresh_from_db()
+    assert paper.upvote_count == 1 == Vote.objects.count()
+
+
 def test_an_account_without_a_password_confirms_deletion_with_its_username(client, db):
     user = verified(UserFactory(username="social-only"))
     user.set_unusable_password()
