@@ -1,6 +1,7 @@
 import datetime as dt
 import zoneinfo
 from functools import cache
+from typing import NamedTuple
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
@@ -13,6 +14,33 @@ from django.urls import reverse
 from django.utils import timezone
 
 from papers.models import Author, Paper, Vote, normalise_name
+
+# A profile tab's count stops here: it is a walk over the user's own rows, and past a
+# thousand papers the exact number tells a reader nothing more ("1,000+").
+PROFILE_COUNT_CAP = 1000
+
+
+class CappedCount(models.Subquery):
+    """How many rows `queryset` has, counted up to `cap`: the LIMIT is inside, so the
+    database stops reading there however many rows there are."""
+
+    template = "(SELECT COUNT(*) FROM (%(subquery)s) AS capped)"
+
+    def __init__(self, queryset, cap):
+        limited = queryset.order_by().values("pk")[:cap]
+        super().__init__(limited, output_field=models.IntegerField())
+
+
+class ProfileTab(NamedTuple):
+    name: str
+    label: str
+    count: int  # up to PROFILE_COUNT_CAP + 1
+
+    @property
+    def shown_count(self) -> str:
+        if self.count > PROFILE_COUNT_CAP:
+            return f"{PROFILE_COUNT_CAP:,}+"
+        return f"{self.count:,}"
 
 
 class User(AbstractUser):
@@ -50,6 +78,28 @@ class User(AbstractUser):
 
         given, family = value("given-names"), value("family-name")
         return " ".join(part for part in (given, family) if part) or value("credit-name")
+
+    # --- The public profile (/u/<username>/) ------------------------------------------
+
+    PROFILE_TABS = {"authored": "Authored", "upvoted": "Upvoted", "submitted": "Submitted"}
+
+    def profile_papers(self, tab: str):
+        """The visible papers a profile tab lists, in its order (see PaperQuerySet)."""
+        by_tab = {
+            "authored": Paper.objects.by_claimed_author,
+            "upvoted": Paper.objects.upvoted_by,
+            "submitted": Paper.objects.submitted_by,
+        }
+        return by_tab[tab](self).visible()
+
+    def profile_tabs(self) -> list[ProfileTab]:
+        """The tabs with their counts, capped at PROFILE_COUNT_CAP, in one query."""
+        counts = {
+            tab: CappedCount(self.profile_papers(tab), PROFILE_COUNT_CAP + 1)
+            for tab in self.PROFILE_TABS
+        }
+        row = User.objects.filter(pk=self.pk).values(**counts).get()
+        return [ProfileTab(tab, label, row[tab]) for tab, label in self.PROFILE_TABS.items()]
 
     def delete_account(self):
         """Delete the user and withdraw their votes, keeping every paper's count exact.

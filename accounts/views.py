@@ -1,43 +1,35 @@
+import math
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
-from django.db.models import OuterRef, Subquery
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from papers.models import Author, Authorship, Paper, Vote
+from papers.models import Author
+from papers.pagination import UncountedPage, page_number, paginate_counted
 
 from .forms import ClaimForm, DeleteAccountForm, ProfileForm
-from .models import AuthorClaim, User
-
-PROFILE_TABS = {
-    "authored": "Authored",
-    "upvoted": "Upvoted",
-    "submitted": "Submitted",
-}
+from .models import PROFILE_COUNT_CAP, AuthorClaim, User
 
 
 def profile(request, username):
     person = get_object_or_404(User, username=username, is_active=True)
-    claimed = list(Author.objects.filter(claimed_by=person).order_by("name"))
-    voted_at = Vote.objects.filter(paper=OuterRef("pk"), user=person).values("created_at")
-    authored = Authorship.objects.filter(author__claimed_by=person).values("paper")
-    papers_by_tab = {
-        "authored": Paper.objects.filter(pk__in=authored).newest(),
-        "upvoted": Paper.objects.annotate(voted_at=Subquery(voted_at[:1]))
-        .filter(voted_at__isnull=False)
-        .order_by("-voted_at", "-id"),
-        "submitted": Paper.objects.filter(submitted_by=person).newest(),
-    }
+    claimed = list(person.claimed_authors.order_by("name"))
+    tabs = person.profile_tabs()
     tab = request.GET.get("show")
-    if tab not in PROFILE_TABS:
+    if tab not in User.PROFILE_TABS:
         tab = "authored" if claimed else "upvoted"
-    papers = papers_by_tab[tab].for_listing(request.user)
-    page = Paginator(papers, settings.PAPERS_PER_PAGE).get_page(request.GET.get("page"))
-    counts = {name: qs.visible().count() for name, qs in papers_by_tab.items()}
-    tabs = [(name, label, counts[name]) for name, label in PROFILE_TABS.items()]
+    count = next(t.count for t in tabs if t.name == tab)
+    papers = person.profile_papers(tab).for_listing(request.user)
+    # No COUNT of the tab: known from the tabs up to the cap; past it, the pages go on
+    # as far as the user's rows do.
+    if count <= PROFILE_COUNT_CAP:
+        page = paginate_counted(request, papers, count)
+    else:
+        number = page_number(request, math.inf)
+        page = UncountedPage(papers, number, settings.PAPERS_PER_PAGE)
     context = {"person": person, "claimed": claimed, "tab": tab, "tabs": tabs, "page": page}
     return render(request, "accounts/profile.html", context)
 
