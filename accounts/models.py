@@ -9,11 +9,13 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, RegexValidator
 from django.db import IntegrityError, models, transaction
 from django.db.models import Q
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Lower
 from django.urls import reverse
 from django.utils import timezone
 
 from papers.models import Author, Paper, Vote, normalise_name
+
+from . import orcid
 
 # A profile tab's count stops here: it is a walk over the user's own rows, and past a
 # thousand papers the exact number tells a reader nothing more ("1,000+").
@@ -64,20 +66,17 @@ class User(AbstractUser):
 
         return EmailAddress.objects.filter(user=self, verified=True).exists()
 
-    def orcid_name(self) -> str:
-        """The name on the user's connected ORCID record, or "" without one."""
+    def orcid_record(self) -> dict | None:
+        """The public record of the user's connected ORCID account (see accounts.orcid),
+        or None without one."""
         from allauth.socialaccount.models import SocialAccount
 
         account = SocialAccount.objects.filter(user=self, provider="orcid").first()
-        if account is None:
-            return ""
-        name = (account.extra_data.get("person") or {}).get("name") or {}
+        return account.extra_data if account else None
 
-        def value(key):
-            return ((name.get(key) or {}).get("value") or "").strip()
-
-        given, family = value("given-names"), value("family-name")
-        return " ".join(part for part in (given, family) if part) or value("credit-name")
+    def orcid_name(self) -> str:
+        """The name on the user's connected ORCID record, or "" without one."""
+        return orcid.record_name(self.orcid_record() or {})
 
     # --- The public profile (/u/<username>/) ------------------------------------------
 
@@ -145,13 +144,20 @@ class User(AbstractUser):
 
 class AuthorClaimQuerySet(models.QuerySet):
     def active(self):
-        return self.filter(status__in=[AuthorClaim.PENDING, AuthorClaim.APPROVED])
+        return self.filter(status__in=AuthorClaim.OPEN)
 
     def pending(self):
         return self.filter(status=AuthorClaim.PENDING)
 
-    def approved(self):
-        return self.filter(status=AuthorClaim.APPROVED)
+    def state_of(self, user, author) -> dict:
+        """`user`'s standing on `author`, for the author page: {"claim": their open
+        claim or None, "last_rejected": their latest rejected claim or None}."""
+        if not user.is_authenticated:
+            return {"claim": None, "last_rejected": None}
+        claims = list(self.filter(user=user, author=author).order_by("-created_at"))
+        open_claim = next((c for c in claims if c.status in AuthorClaim.OPEN), None)
+        rejected = next((c for c in claims if c.status == AuthorClaim.REJECTED), None)
+        return {"claim": open_claim, "last_rejected": rejected}
 
 
 class AuthorClaim(models.Model):
@@ -166,6 +172,7 @@ class AuthorClaim(models.Model):
         (REJECTED, "Rejected"),
         (WITHDRAWN, "Withdrawn"),
     ]
+    OPEN = (PENDING, APPROVED)  # at most one per user and author (the constraint below)
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="author_claims"
@@ -210,27 +217,65 @@ class AuthorClaim(models.Model):
     class AlreadyClaimed(Exception):
         pass
 
-    @classmethod
-    def submit(cls, user, author, note=""):
-        """File `user`'s claim on `author` (or return their open one). Approved at once
-        when the user's ORCID record carries the author's name."""
-        try:
-            with transaction.atomic():
-                claim = cls.objects.create(user=user, author=author, note=note)
-        except IntegrityError:
-            return cls.objects.active().get(user=user, author=author)
-        claim.approve_if_orcid_matches()
-        return claim
+    class Busy(Exception):
+        """The user's open claim on the author kept changing while theirs was filed."""
 
-    def orcid_matches(self) -> bool:
-        name = self.user.orcid_name()
-        return bool(name) and normalise_name(name) == self.author.normalised_name
+    @classmethod
+    def submit(cls, user, author, note="", attempts=3):
+        """File `user`'s claim on `author` (or return their open one). Approved at once
+        when their ORCID record shows they are the author (orcid_evidence)."""
+        for _ in range(attempts):
+            try:
+                with transaction.atomic():
+                    claim = cls.objects.create(user=user, author=author, note=note)
+            except IntegrityError:
+                # Their open claim exists... unless it was withdrawn or rejected between
+                # our INSERT and this read: then there is nothing in the way, try again.
+                existing = cls.objects.active().filter(user=user, author=author).first()
+                if existing is not None:
+                    return existing
+                continue
+            claim.approve_if_orcid_matches()
+            return claim
+        raise cls.Busy(str(author))
+
+    def orcid_evidence(self) -> str | None:
+        """Why the claimant's connected ORCID record shows they are this author, or None
+        if it doesn't. Both must hold: the record's name is the author's name, and one
+        of the works it lists is one of the author's papers here, by arXiv id or DOI.
+        A name alone is what anyone can type into a new ORCID account, and a record that
+        lists no works leaves nothing to check it against: those wait for a moderator."""
+        record = self.user.orcid_record()
+        if not record:
+            return None
+        name = orcid.record_name(record)
+        if not name or normalise_name(name) != self.author.normalised_name:
+            return None
+        works = orcid.work_ids(record)
+        if not works:
+            return None
+        paper = (
+            Paper.objects.by_author(self.author)
+            .annotate(doi_lower=Lower("doi"))
+            .filter(Q(arxiv_id__in=works.arxiv) | Q(doi_lower__in=works.doi))
+            .order_by("pk")
+            .first()
+        )
+        if paper is None:
+            return None
+        return (
+            f"The ORCID record's name matches, and it lists {paper.arxiv_id} "
+            f"(“{paper.title[:120]}”), a paper by this author."
+        )
 
     def approve_if_orcid_matches(self) -> bool:
-        if self.status != self.PENDING or not self.orcid_matches():
+        if self.status != self.PENDING:
+            return False
+        evidence = self.orcid_evidence()
+        if evidence is None:
             return False
         try:
-            self.approve(reason="ORCID record name matches the author name.")
+            self.approve(reason=evidence)
         except self.AlreadyClaimed:
             return False
         return True

@@ -288,6 +288,8 @@ if _hf_id and _hf_secret:
 
 # Upvotes a signed-in user may cast or withdraw (django-ratelimit syntax).
 VOTE_RATE_LIMIT = env.str("VOTE_RATE_LIMIT", default="60/m")
+# Author claims a signed-in user may file: each one waits for a moderator.
+CLAIM_RATE_LIMIT = env.str("CLAIM_RATE_LIMIT", default="10/h")
 
 # --- Papers -----------------------------------------------------------------------
 
