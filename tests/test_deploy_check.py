@@ -22,17 +22,30 @@ def run_check(**env):
     )
 
 
+PRODUCTION = {
+    "SITE_URL": "https://papers.example.org",
+    "REDIS_URL": "redis://127.0.0.1:6379/0",
+    "EMAIL_URL": "smtp+tls://mailer:secret@smtp.example.org:587",
+}
+
+
 def test_deploy_check_is_clean_with_production_settings():
-    result = run_check(SECRET_KEY=secrets.token_urlsafe(60), SITE_URL="https://papers.example.org")
+    result = run_check(SECRET_KEY=secrets.token_urlsafe(60), **PRODUCTION)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
 
 
+def test_deploy_check_warns_without_redis_or_a_mail_server():
+    env = {k: v for k, v in PRODUCTION.items() if k not in {"REDIS_URL", "EMAIL_URL"}}
+    result = run_check(SECRET_KEY=secrets.token_urlsafe(60), REDIS_URL="", **env)
+    assert result.returncode != 0
+    assert "dailypapers.W001" in result.stdout + result.stderr
+    assert "dailypapers.W002" in result.stdout + result.stderr
+
+
 def test_deploy_check_fails_when_cookies_are_not_secure():
     result = run_check(
-        SECRET_KEY=secrets.token_urlsafe(60),
-        SITE_URL="https://papers.example.org",
-        SESSION_COOKIE_SECURE="0",
+        SECRET_KEY=secrets.token_urlsafe(60), SESSION_COOKIE_SECURE="0", **PRODUCTION
     )
     assert result.returncode != 0
     assert "security.W012" in result.stdout + result.stderr
