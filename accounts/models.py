@@ -390,7 +390,7 @@ class DigestSubscription(models.Model):
 
     class Frequency(models.TextChoices):
         DAILY = "daily", "Daily (weekdays)"
-        WEEKLY = "weekly", "Weekly"  # on DIGEST_WEEKLY_DAY: see frequency_label
+        WEEKLY = "weekly", "Weekly"  # on DIGEST_WEEKLY_DAY: see frequency_choices
 
     class PauseReason(models.TextChoices):
         UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
@@ -441,10 +441,6 @@ class DigestSubscription(models.Model):
 
     def __str__(self):
         return f"{self.email} ({self.frequency})"
-
-    @property
-    def frequency_label(self) -> str:
-        return dict(frequency_choices()).get(self.frequency, self.frequency)
 
     @property
     def is_receiving(self) -> bool:

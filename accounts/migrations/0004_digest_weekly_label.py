@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        # The weekly day comes from DIGEST_WEEKLY_DAY at display time (frequency_label).
+        # The weekly day comes from DIGEST_WEEKLY_DAY at display time (accounts.models.frequency_choices).
         migrations.AlterField(
             model_name="digestsubscription",
             name="frequency",
