@@ -260,12 +260,15 @@ def claim(subscription_ids, period: Period, now: dt.datetime) -> tuple[list[Clai
             note = "Too late to send this issue"
         else:
             sections = choose_sections(choosing, period) if choosing else {}
-            record_sent(sections)
             note = ""
-        claimed = _insert(fresh, sections, period, now, note)
-        claimed += _claim_first(first_claims, sections, now, note)
+        new = _insert(fresh, sections, period, now, note)
+        new += _claim_first(first_claims, sections, now, note)
+        # Only for the rows this call did claim: the planner (which doesn't lock
+        # subscriptions) may have queued a row for a `fresh` one meanwhile, and that
+        # row's batch chooses its papers itself.
+        record_sent({sub_id: s for _, sub_id, status, _, s in new if status == Status.CLAIMED})
         others = [pk for pk, sub_id, _, _ in rows if sub_id not in first_claims]
-        claimed += _reclaim(others, now)
+        claimed = new + _reclaim(others, now)
 
     claims = []
     for delivery_id, subscription_id, status, attempts, sections in claimed:
