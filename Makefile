@@ -15,13 +15,26 @@ $(BIN)/.installed: requirements.txt
 
 install: $(BIN)/.installed
 
-## run: the site on the embedded default (SQLite in var/, no Redis) with demo data.
-run: export DEBUG ?= 1
+## run: the site on the embedded default (SQLite in var/, no Redis) with demo data, as
+## visitors see it in production (DEBUG off: the site's own error pages, hashed static
+## files). `DEBUG=1 make run` for Django's debug pages.
+run: export DEBUG ?= 0
 run: export SITE_URL ?= http://127.0.0.1:$(PORT)
-run: install
-	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py load_demo
-	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+run: export ALLOWED_HOSTS ?= 127.0.0.1,localhost
+run: export SECURE_SSL_REDIRECT ?= 0
+run: export SESSION_COOKIE_SECURE ?= 0
+run: export CSRF_COOKIE_SECURE ?= 0
+run: export SECURE_HSTS_SECONDS ?= 0
+run: install var/secret_key
+	export SECRET_KEY=$${SECRET_KEY:-$$(cat var/secret_key)}; \
+	$(BIN)/python manage.py migrate --noinput && \
+	$(BIN)/python manage.py collectstatic --noinput -v0 && \
+	$(BIN)/python manage.py load_demo && \
+	exec $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+
+# A secret key made once per checkout, for make run and make serve.
+var/secret_key: | install
+	@mkdir -p var && $(BIN)/python -c "import secrets; print(secrets.token_urlsafe(50))" > $@
 
 ## test: the whole suite against PostgreSQL and Redis at their usual local addresses.
 test: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/dailypapers
@@ -53,9 +66,7 @@ serve: export SECURE_SSL_REDIRECT ?= 0
 serve: export SESSION_COOKIE_SECURE ?= 0
 serve: export CSRF_COOKIE_SECURE ?= 0
 serve: export PORT := $(PORT)
-serve: install
-	@mkdir -p var && test -s var/secret_key || $(BIN)/python -c \
-	  "import secrets; print(secrets.token_urlsafe(50))" > var/secret_key
+serve: install var/secret_key
 	@psql "$$DATABASE_URL" -c 'select 1' >/dev/null 2>&1 || createdb -h 127.0.0.1 -U postgres dailypapers
 	export SECRET_KEY=$${SECRET_KEY:-$$(cat var/secret_key)}; \
 	$(BIN)/python manage.py migrate --noinput && \

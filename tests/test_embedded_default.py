@@ -1,5 +1,6 @@
-"""With nothing configured but DEBUG, the site runs on SQLite with no Redis, and `make
-run`'s demo data (real papers) shows on the front page."""
+"""With no database or Redis configured the site runs on SQLite with no Redis, as `make
+run` starts it (DEBUG off, plain HTTP on 127.0.0.1), and its demo data (real papers)
+shows on the front page."""
 
 import os
 import subprocess
@@ -17,7 +18,16 @@ def test_the_embedded_default_serves_the_front_page(tmp_path):
         for k, v in os.environ.items()
         if k not in {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "SITE_URL", "ALLOWED_HOSTS"}
     }
-    env |= {"DEBUG": "1", "DAILYPAPERS_VAR_DIR": str(tmp_path)}
+    port = free_port()
+    env |= {
+        "DEBUG": "0",
+        "SITE_URL": f"http://127.0.0.1:{port}",
+        "SECRET_KEY": "embedded-default-test-key",
+        "SECURE_SSL_REDIRECT": "0",
+        "SECURE_HSTS_SECONDS": "0",
+        "STATIC_MANIFEST": "0",
+        "DAILYPAPERS_VAR_DIR": str(tmp_path),
+    }
     manage = [sys.executable, "manage.py"]
     subprocess.run([*manage, "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
     loaded = subprocess.run(
@@ -28,7 +38,6 @@ def test_the_embedded_default_serves_the_front_page(tmp_path):
         [*manage, "load_demo"], cwd=ROOT, env=env, check=True, capture_output=True, text=True
     )
     assert "already loaded" in again.stdout
-    port = free_port()
     server = subprocess.Popen(
         [*manage, "runserver", "--noreload", f"127.0.0.1:{port}"],
         cwd=ROOT,
@@ -50,6 +59,10 @@ def test_the_embedded_default_serves_the_front_page(tmp_path):
         # Today's list is the recorded Hugging Face day, its top paper first.
         assert "Breaking the Memory Barrier" in response.text
         assert (tmp_path / "db.sqlite3").exists()
+        missing = httpx.get(f"http://127.0.0.1:{port}/papers/2401.99999/", timeout=5)
+        assert missing.status_code == 404
+        assert "Page not found" in missing.text or "not found" in missing.text.lower()
+        assert "Traceback" not in missing.text
     finally:
         server.terminate()
         server.wait(10)
