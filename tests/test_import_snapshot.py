@@ -13,8 +13,8 @@ from django.core.management.base import CommandError
 from django.db.models import Count
 
 from papers.ingest import snapshot
+from papers.ingest.authors import author_key
 from papers.ingest.text import clean_abstract, clean_title, find_links, tex_to_unicode
-from papers.ingest.upsert import author_key
 from papers.models import Author, Authorship, Paper, normalise_name
 
 from .conftest import ROOT, database_url_for_tests
