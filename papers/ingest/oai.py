@@ -22,7 +22,7 @@ from django.conf import settings
 from . import xmlparse
 from .arxiv import daily_date_if_new
 from .http import SourceClient, raise_for_client_error
-from .records import PaperRecord, RecordError, SourceError
+from .records import PaperRecord, RecordError, SourceError, read_record
 from .text import split_authors
 
 SOURCE = "arXiv OAI-PMH"
@@ -158,7 +158,8 @@ def parse_response(content: bytes, where: str = "") -> OaiPage:
         root.findall("{*}ListRecords/{*}record") + root.findall("{*}GetRecord/{*}record"), error
     )
     for n, record in enumerate(records, 1):
-        item = _record(record, f"{prefix}record {n}")
+        label = f"{prefix}record {n}"
+        item = read_record(_record, label, record, label)
         if item is not None:
             page.items.append(item)
     token = root.find("{*}ListRecords/{*}resumptionToken")

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from . import xmlparse
-from .records import IngestResult, PaperRecord, RecordError
+from .records import IngestResult, PaperRecord, RecordError, read_record
 from .text import split_authors
 from .upsert import ingest
 
@@ -124,7 +124,7 @@ class SnapshotReader:
                     )
                     item = RecordError(label, f"{what}: {exc}")
                 else:
-                    item = record_from_json(data, label)
+                    item = read_record(record_from_json, label, data, label)
                 self.position = Checkpoint(offset, line_no)
                 yield item
                 read += 1

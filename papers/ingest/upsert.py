@@ -38,7 +38,7 @@ from django.utils import timezone
 from ..models import Authorship, Paper
 from .authors import resolve_authors, spellings
 from .clean import COMPARED, InvalidRecord, merge, prepare
-from .records import IngestResult, PaperRecord, RecordError, SourceError
+from .records import IngestResult, PaperRecord, RecordError, SourceError, unexpected
 from .writers import chunks, insert_authorships, insert_papers, upsert_papers
 
 log = logging.getLogger(__name__)
@@ -318,6 +318,10 @@ def ingest(
             except InvalidRecord as exc:
                 total.fail(f"{item.name()}: {exc}")
                 log.warning("%s: %s", item.name(), exc)
+                continue
+            except Exception as exc:
+                # One odd record fails alone; the run goes on.
+                total.fail(f"{item.name()}: {unexpected(item.name(), exc)}")
                 continue
             if len(batch) >= batch_size:
                 flush()
