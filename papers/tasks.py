@@ -3,16 +3,20 @@ what it needs and calls a plain function that a management command and a test ca
 too. The periodic ones are on the beat schedule in config/celery.py.
 
 Ingestion tasks retry on network errors and on HTTP 5xx/429 (TransientSourceError)
-with exponential backoff; any other failure (a bad response, an error feed) is logged
-and not retried, since asking again would get the same answer.
+with exponential backoff, and no sooner than a Retry-After; any other failure (a bad
+response, an error feed) is logged and not retried, since asking again would get the
+same answer.
 """
 
 import datetime as dt
 import logging
+import math
 import smtplib
 
 import httpx
 from celery import shared_task
+from celery.contrib.django.task import DjangoTask
+from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
 from django.utils import timezone
 
@@ -31,13 +35,35 @@ log = logging.getLogger(__name__)
 
 # Worth retrying: the network failed (timeouts included) or the source is overloaded.
 RETRYABLE = (httpx.TransportError, TransientSourceError)
-RETRY = {
-    "autoretry_for": RETRYABLE,
-    "retry_backoff": settings.INGEST_RETRY_BACKOFF,
-    "retry_backoff_max": settings.INGEST_RETRY_BACKOFF_MAX,
-    "retry_jitter": True,
-    "max_retries": settings.INGEST_MAX_RETRIES,
-}
+
+
+def retry_countdown(retries: int, retry_after: float | None = None) -> int:
+    """Seconds before the next try: exponential backoff with full jitter, but never
+    sooner than the source's Retry-After, and never longer than INGEST_RETRY_BACKOFF_MAX
+    (settings check the visibility timeout against that)."""
+    backoff = get_exponential_backoff_interval(
+        factor=settings.INGEST_RETRY_BACKOFF,
+        retries=retries,
+        maximum=settings.INGEST_RETRY_BACKOFF_MAX,
+        full_jitter=True,
+    )
+    waited = max(backoff, math.ceil(retry_after or 0))
+    return min(waited, settings.INGEST_RETRY_BACKOFF_MAX)
+
+
+class IngestTask(DjangoTask):
+    """Retries on RETRYABLE errors, up to INGEST_MAX_RETRIES times, after
+    retry_countdown(): Celery's autoretry can't see a 503's Retry-After and would ask
+    again too soon."""
+
+    max_retries = settings.INGEST_MAX_RETRIES
+
+    def __call__(self, *args, **kwargs):
+        try:
+            return super().__call__(*args, **kwargs)
+        except RETRYABLE as exc:
+            countdown = retry_countdown(self.request.retries, getattr(exc, "retry_after", None))
+            raise self.retry(exc=exc, countdown=countdown) from exc
 
 
 def _report(source: str, result: IngestResult) -> dict:
@@ -62,7 +88,7 @@ def refresh_rank_scores():
     return Paper.objects.refresh_rank_scores()
 
 
-@shared_task(**RETRY)
+@shared_task(base=IngestTask)
 def ingest_arxiv(categories: list[str] | None = None, since: str | None = None):
     """Periodic: new papers in settings.ARXIV_CATEGORIES from the arXiv API."""
     categories = sorted(categories or settings.ARXIV_CATEGORIES)
@@ -78,7 +104,7 @@ def ingest_arxiv(categories: list[str] | None = None, since: str | None = None):
     return _report("arXiv API", result)
 
 
-@shared_task(**RETRY)
+@shared_task(base=IngestTask)
 def ingest_hf_daily(day: str | None = None, days_ago: int = 0):
     """Periodic: the Hugging Face daily list (today's, or `days_ago` days back), then
     arXiv's own metadata for the papers it brought in."""
@@ -93,14 +119,14 @@ def ingest_hf_daily(day: str | None = None, days_ago: int = 0):
     return _report(f"Hugging Face {featured}", result)
 
 
-@shared_task(**RETRY)
+@shared_task(base=IngestTask)
 def enrich_from_arxiv(arxiv_ids: list[str]):
     """arXiv's metadata (categories, comments, DOI, versions) for papers that came from
     Hugging Face, which doesn't carry them."""
     return _report("arXiv API (by id)", ingest(arxiv.fetch_ids(arxiv_ids)))
 
 
-@shared_task(**RETRY)
+@shared_task(base=IngestTask)
 def ingest_oai(
     from_date: str | None = None, set_spec: str | None = None, metadata_prefix: str = "arXiv"
 ):

@@ -10,6 +10,7 @@ import pytest
 
 from config.celery import app as celery_app
 from papers.models import Paper
+from papers.tasks import retry_countdown
 
 from .conftest import ROOT
 from .recorded_http import RecordedServer
@@ -103,6 +104,34 @@ def test_the_arxiv_entry_retries_with_backoff_after_a_503(worker, sources):
     assert "submittedDate:[" in requests[0].params["search_query"]
     # Indexed, not featured: DAILY_CATEGORIES is empty by default.
     assert not Paper.objects.filter(daily_date__isnull=False).exists()
+
+
+# Not waited out in place (more than INGEST_MAX_RETRY_AFTER), so the task retries; its
+# own backoff (1-2 s here) would come sooner.
+@pytest.mark.worker_env(INGEST_MAX_RETRY_AFTER="1", INGEST_RETRY_BACKOFF_MAX="10")
+def test_a_retry_waits_at_least_as_long_as_retry_after(worker, sources):
+    sources.add("/api/query", status=503, headers={"Retry-After": "4"}, body="busy", times=1)
+    sources.add("/api/query", file="arxiv-api/2026/id_1707.08567_s0_m100_6a1afebfc6a3.xml")
+
+    celery_app.send_task("papers.tasks.enrich_from_arxiv", args=[["1707.08567"]])
+
+    wait_for(lambda: Paper.objects.filter(arxiv_id="1707.08567").exists(), worker=worker)
+    first, second = sources.requests_to("/api/query")
+    assert second.at - first.at >= 4
+    assert "Retry in 4s" in worker.output()
+
+
+def test_the_countdown_honours_retry_after_up_to_the_maximum(settings):
+    settings.INGEST_RETRY_BACKOFF, settings.INGEST_RETRY_BACKOFF_MAX = 60, 1800
+
+    assert all(retry_countdown(0) <= 60 for _ in range(50))
+    assert all(retry_countdown(0, retry_after=600) == 600 for _ in range(50))
+    assert retry_countdown(0, retry_after=2.2) >= 3
+    assert retry_countdown(3, retry_after=86400) == 1800
+    # CELERY_VISIBILITY_TIMEOUT is checked against the maximum (the test below).
+    assert settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] > (
+        settings.CELERY_TASK_TIME_LIMIT + settings.INGEST_RETRY_BACKOFF_MAX
+    )
 
 
 def test_a_visibility_timeout_shorter_than_a_task_is_refused():
