@@ -27,7 +27,13 @@ from .digests.subscribing import send_confirmation
 from .ingest import arxiv, hf, oai
 from .ingest.locks import source_lock
 from .ingest.records import IngestResult, TransientSourceError
-from .ingest.submit import give_up, process_submission
+from .ingest.submit import (
+    fail_unexpectedly,
+    give_up,
+    next_try,
+    process_submission,
+    wait_for_retry,
+)
 from .ingest.upsert import ingest
 from .models import Paper, Submission
 
@@ -145,11 +151,13 @@ def ingest_oai(
     return _report("arXiv OAI-PMH", result)
 
 
-@shared_task(bind=True, max_retries=settings.INGEST_MAX_RETRIES)
+@shared_task(bind=True, max_retries=None)
 def fetch_submission(self, submission_id: int):
-    """A user's submission (/submit/): fetch the paper from arXiv and feature it. Retries
-    like the others, then gives up with a message the submit page shows (autoretry
-    would fail the task silently for the user)."""
+    """A user's submission (/submit/): fetch the paper from arXiv and feature it. The
+    user is watching the page, so it retries a network error or HTTP 5xx/429 only a
+    couple of times and soon (submit.next_try), and not at all when tasks run
+    in-process (no worker: the request itself is waiting). Whatever happens, the
+    submission ends with a message the page shows, never pending for ever."""
     submission = (
         Submission.objects.select_related("user")
         .filter(pk=submission_id, status=Submission.Status.PENDING)
@@ -160,14 +168,16 @@ def fetch_submission(self, submission_id: int):
     try:
         process_submission(submission)
     except RETRYABLE as exc:
-        if self.request.retries >= self.max_retries:
+        countdown = (
+            None if self.request.is_eager else next_try(submission, self.request.retries, exc)
+        )
+        if countdown is None:
             give_up(submission, exc)
             return
-        countdown = min(
-            settings.INGEST_RETRY_BACKOFF * 2**self.request.retries,
-            settings.INGEST_RETRY_BACKOFF_MAX,
-        )
+        wait_for_retry(submission, countdown)
         raise self.retry(exc=exc, countdown=countdown) from exc
+    except Exception as exc:
+        fail_unexpectedly(submission, exc)
 
 
 # --- Digests (issue 5) ------------------------------------------------------------------

@@ -9,8 +9,8 @@ import time
 import pytest
 
 from config.celery import app as celery_app
-from papers.models import Paper
-from papers.tasks import retry_countdown
+from papers.models import Paper, Submission
+from papers.tasks import fetch_submission, retry_countdown
 
 from .conftest import ROOT
 from .recorded_http import RecordedServer
@@ -18,6 +18,7 @@ from .recorded_http import RecordedServer
 pytestmark = pytest.mark.worker
 
 HF_FILE = "hf-daily-papers/daily_papers_2024-10-25.json"
+PAPER_1707 = "arxiv-api/2026/id_1707.08567_s0_m100_6a1afebfc6a3.xml"
 PAGE = "arxiv-api/2026/q_testing_s{}_m10_{}.xml"
 PAGES = {
     "0": "bc5a6c384fe9",
@@ -119,6 +120,38 @@ def test_a_retry_waits_at_least_as_long_as_retry_after(worker, sources):
     first, second = sources.requests_to("/api/query")
     assert second.at - first.at >= 4
     assert "Retry in 4s" in worker.output()
+
+
+@pytest.mark.worker_env(SUBMIT_RETRY_DELAY="1")
+def test_a_submission_is_fetched_again_soon_after_a_503(worker, sources, submitter):
+    sources.add("/api/query", status=503, body="busy", times=1)
+    sources.add("/api/query", file=PAPER_1707)
+    submission = Submission.objects.create(user=submitter, arxiv_id="1707.08567")
+
+    fetch_submission.delay(submission.pk)
+
+    wait_for(
+        lambda: Submission.objects.get(pk=submission.pk).status == Submission.Status.FEATURED,
+        worker=worker,
+    )
+    first, second = sources.requests_to("/api/query")
+    assert 1 <= second.at - first.at < 5
+
+
+@pytest.mark.worker_env(SUBMIT_RETRY_DELAY="1")
+def test_a_submission_arxiv_keeps_refusing_fails_within_seconds(worker, sources, submitter):
+    sources.add("/api/query", status=503, body="busy")
+    submission = Submission.objects.create(user=submitter, arxiv_id="1707.08567")
+    started = time.monotonic()
+
+    fetch_submission.delay(submission.pk)
+
+    wait_for(lambda: not Submission.objects.get(pk=submission.pk).is_pending, worker=worker)
+    assert time.monotonic() - started < 15
+    submission.refresh_from_db()
+    assert submission.status == Submission.Status.FAILED
+    assert submission.message == "arXiv could not be reached. Please try again later."
+    assert len(sources.requests_to("/api/query")) == 3  # the first try and two more
 
 
 def test_the_countdown_honours_retry_after_up_to_the_maximum(settings):
