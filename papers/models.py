@@ -543,3 +543,6 @@ class Submission(models.Model):
 
 # --- Digests (issue 5): the delivery log lives with the rest of papers.digests ---------
 from .digests.models import DigestDelivery  # noqa: E402, F401
+
+# --- Ingestion (issue 4): where an OAI-PMH backfill got to --------------------------------
+from .ingest.checkpoints import HarvestCheckpoint  # noqa: E402, F401

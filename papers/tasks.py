@@ -16,6 +16,7 @@ import smtplib
 import httpx
 from celery import shared_task
 from celery.contrib.django.task import DjangoTask
+from celery.exceptions import SoftTimeLimitExceeded
 from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
 from django.utils import timezone
@@ -134,20 +135,41 @@ def enrich_from_arxiv(arxiv_ids: list[str]):
 
 @shared_task(base=IngestTask)
 def ingest_oai(
-    from_date: str | None = None, set_spec: str | None = None, metadata_prefix: str = "arXiv"
+    from_date: str | None = None,
+    set_spec: str | None = None,
+    metadata_prefix: str = "arXiv",
+    until: str | None = None,
 ):
-    """Backfill through OAI-PMH (not scheduled: started by hand or by ingest_oai)."""
-    window = f"oai:{metadata_prefix}:{set_spec}:{from_date}"
+    """Backfill through OAI-PMH (not scheduled: sent by hand). It goes on from the
+    window's checkpoint (oai.Harvest): a retry continues where the failed try stopped,
+    and a backfill longer than the soft time limit queues its own continuation."""
+    kwargs = {
+        "from_date": from_date,
+        "set_spec": set_spec,
+        "metadata_prefix": metadata_prefix,
+        "until": until,
+    }
+    window = "oai:" + oai.window_key(metadata_prefix, _day(from_date), _day(until), set_spec)
+    carry_on = False
     with source_lock(window) as mine:
         if not mine:
             log.info("OAI-PMH: %s is being harvested by another worker", window)
             return None
-        result = ingest(
-            oai.harvest(
-                metadata_prefix=metadata_prefix, from_date=_day(from_date), set_spec=set_spec
-            ),
-            keep_ids=False,
-        )
+        try:
+            result, _ = oai.ingest_window(
+                metadata_prefix=metadata_prefix,
+                from_date=_day(from_date),
+                until=_day(until),
+                set_spec=set_spec,
+            )
+        except SoftTimeLimitExceeded as exc:
+            # What was read is committed and checkpointed (ingest flushes on the way out).
+            result = getattr(exc, "partial_result", None) or IngestResult()
+            carry_on = True
+    if carry_on:
+        # Queued once the lock is released, or the continuation would find it taken.
+        log.info("OAI-PMH: %s reached the time limit; a new task continues it", window)
+        ingest_oai.apply_async(kwargs=kwargs, countdown=1)
     return _report("arXiv OAI-PMH", result)
 
 

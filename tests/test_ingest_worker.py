@@ -9,7 +9,7 @@ import time
 import pytest
 
 from config.celery import app as celery_app
-from papers.models import Paper, Submission
+from papers.models import HarvestCheckpoint, Paper, Submission
 from papers.tasks import fetch_submission, retry_countdown
 
 from .conftest import ROOT
@@ -19,6 +19,7 @@ pytestmark = pytest.mark.worker
 
 HF_FILE = "hf-daily-papers/daily_papers_2024-10-25.json"
 PAPER_1707 = "arxiv-api/2026/id_1707.08567_s0_m100_6a1afebfc6a3.xml"
+OAI_PAGE = "arxiv-oai/arxiv-format/listrecords-hep-th-2017-12-14.xml"
 PAGE = "arxiv-api/2026/q_testing_s{}_m10_{}.xml"
 PAGES = {
     "0": "bc5a6c384fe9",
@@ -49,6 +50,7 @@ def worker_env(sources, monkeypatch):
     started with (it reads its settings from there, like any deployment)."""
     monkeypatch.setenv("ARXIV_API_URL", f"{sources.url}/api/query")
     monkeypatch.setenv("HF_DAILY_PAPERS_URL", f"{sources.url}/api/daily_papers")
+    monkeypatch.setenv("ARXIV_OAI_URL", f"{sources.url}/oai2")
     monkeypatch.setenv("ARXIV_REQUEST_INTERVAL", "0")
     monkeypatch.setenv("INGEST_RETRY_BACKOFF", "1")
     monkeypatch.setenv("INGEST_RETRY_BACKOFF_MAX", "2")
@@ -152,6 +154,27 @@ def test_a_submission_arxiv_keeps_refusing_fails_within_seconds(worker, sources,
     assert submission.status == Submission.Status.FAILED
     assert submission.message == "arXiv could not be reached. Please try again later."
     assert len(sources.requests_to("/api/query")) == 3  # the first try and two more
+
+
+@pytest.mark.worker_env(CELERY_TASK_SOFT_TIME_LIMIT="2")
+def test_a_backfill_longer_than_the_time_limit_goes_on_in_a_new_task(worker, sources):
+    token = "726959|1001"
+    sources.add("/oai2", file="arxiv-oai/arxivraw/ListRecordsResponse.xml", when={"set": "math"})
+    # The second page takes longer than the whole task may: the soft limit stops it.
+    sources.add("/oai2", file=OAI_PAGE, when={"resumptionToken": token}, delay=5, times=1)
+    sources.add("/oai2", file=OAI_PAGE, when={"resumptionToken": token})
+
+    celery_app.send_task(
+        "papers.tasks.ingest_oai",
+        kwargs={"from_date": "2014-10-01", "set_spec": "math", "metadata_prefix": "arXivRaw"},
+        soft_time_limit=2,  # the message carries the sender's limits (the worker's: 2 s)
+    )
+
+    wait_for(lambda: Paper.objects.count() == 9, worker=worker)
+    wait_for(lambda: not HarvestCheckpoint.objects.exists(), worker=worker)
+    asked = [r.params.get("resumptionToken", "start") for r in sources.requests_to("/oai2")]
+    assert asked == ["start", token, token], worker.output()  # the new task did not start over
+    assert "a new task continues it" in worker.output()
 
 
 def test_the_countdown_honours_retry_after_up_to_the_maximum(settings):
