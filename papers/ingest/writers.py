@@ -7,6 +7,7 @@ INSERT would, and the batch is retried. Elsewhere (SQLite), bulk_create.
 """
 
 import json
+from collections.abc import Iterable
 
 from django.db import connection
 
@@ -19,30 +20,27 @@ def chunks(items: list, size: int = 5000):
         yield items[start : start + size]
 
 
-def _copy(table: str, model, rows: list[dict]):
-    """COPY rows (dicts of column -> value) into `table`; columns the rows don't give
-    get the field's default, so fields added to the model later still work."""
-    fields = [f for f in model._meta.concrete_fields if not (f.primary_key and "id" not in rows[0])]
-    defaults = {
-        f.column: f.get_db_prep_save(f.get_default(), connection)
-        for f in fields
-        if f.column not in rows[0]
-    }
-    json_columns = {f.column for f in fields if f.get_internal_type() == "JSONField"}
-    columns = [f.column for f in fields]
+def _copy(table: str, model, given: list[str], rows: Iterable[tuple]):
+    """COPY rows (tuples of the `given` columns' values) into `table`. Columns not
+    given get the field's default, so fields added to the model later still work;
+    JSON columns are serialised here."""
+    fields = {f.column: f for f in model._meta.concrete_fields}
+    rest = [f for column, f in fields.items() if column not in given and not f.primary_key]
+    defaults = tuple(f.get_db_prep_save(f.get_default(), connection) for f in rest)
+    json_at = [n for n, c in enumerate(given) if fields[c].get_internal_type() == "JSONField"]
+    columns = ", ".join([*given, *(f.column for f in rest)])
     # COPY runs on psycopg's own cursor: have Django translate its errors (a unique
     # violation must be an IntegrityError, which upsert_batch retries).
     with connection.cursor() as cursor, connection.wrap_database_errors:
-        with cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            write = copy.write_row
             for row in rows:
-                copy.write_row(
-                    [
-                        (json.dumps(row[c]) if c in json_columns else row[c])
-                        if c in row
-                        else defaults[c]
-                        for c in columns
-                    ]
-                )
+                if json_at:
+                    row = list(row)
+                    for n in json_at:
+                        row[n] = json.dumps(row[n])
+                    row = tuple(row)
+                write(row + defaults if defaults else row)
 
 
 def insert_papers(rows: list[dict], now) -> dict[str, int]:
@@ -55,17 +53,17 @@ def insert_papers(rows: list[dict], now) -> dict[str, int]:
                 [len(rows)],
             )
             pks = [pk for (pk,) in cursor.fetchall()]
-        columns = [
-            {
-                "id": pk,
-                "arxiv_id": row["arxiv_id"],
-                "created_at": now,
-                "modified_at": now,
-                **{f: row[f] for f in COMPARED},
-            }
-            for pk, row in zip(pks, rows, strict=True)
-        ]
-        _copy("papers_paper", Paper, columns)
+        # COMPARED names columns (submitted_by_id), as the COPY needs.
+        given = ["id", "arxiv_id", "created_at", "modified_at", *COMPARED]
+        _copy(
+            "papers_paper",
+            Paper,
+            given,
+            (
+                (pk, row["arxiv_id"], now, now, *[row[f] for f in COMPARED])
+                for pk, row in zip(pks, rows, strict=True)
+            ),
+        )
         return {row["arxiv_id"]: pk for pk, row in zip(pks, rows, strict=True)}
     papers = [Paper(modified_at=now, **row) for row in rows]
     Paper.objects.bulk_create(papers)
@@ -86,11 +84,7 @@ def insert_authorships(rows: list[tuple[int, int, int]]):
     if not rows:
         return
     if connection.vendor == "postgresql":
-        _copy(
-            "papers_authorship",
-            Authorship,
-            [{"paper_id": p, "author_id": a, "position": n} for p, a, n in rows],
-        )
+        _copy("papers_authorship", Authorship, ["paper_id", "author_id", "position"], rows)
     else:
         Authorship.objects.bulk_create(
             [Authorship(paper_id=p, author_id=a, position=n) for p, a, n in rows],
