@@ -17,6 +17,7 @@ install: $(BIN)/.installed
 
 ## run: the site on the embedded default (SQLite in var/, no Redis) with demo data.
 run: export DEBUG ?= 1
+run: export SITE_URL ?= http://127.0.0.1:$(PORT)
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_demo

@@ -19,6 +19,15 @@ class UserAdmin(BaseUserAdmin):
     fieldsets = BaseUserAdmin.fieldsets + (("Profile", {"fields": ("display_name",)}),)
     list_display = ("username", "email", "display_name", "is_staff", "date_joined")
 
+    # Through User.delete_account, which takes the user's votes off the papers' counts
+    # (a plain delete would cascade the vote rows and leave the counts one too high).
+    def delete_model(self, request, obj):
+        obj.delete_account()
+
+    def delete_queryset(self, request, queryset):
+        for user in queryset.order_by("pk"):
+            user.delete_account()
+
 
 class RejectForm(forms.Form):
     reason = forms.CharField(

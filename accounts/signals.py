@@ -1,9 +1,10 @@
 from allauth.account.signals import email_confirmation_sent, email_confirmed, user_logged_in
 from allauth.socialaccount.signals import social_account_added, social_account_updated
+from django.db.models.signals import pre_delete
 from django.dispatch import receiver
 
 from . import pending_votes
-from .models import AuthorClaim
+from .models import AuthorClaim, User
 
 
 @receiver(user_logged_in)
@@ -30,3 +31,12 @@ def approve_claims_matching_orcid(sender, request, sociallogin, **kwargs):
         return
     for claim in AuthorClaim.objects.pending().filter(user=sociallogin.user):
         claim.approve_if_orcid_matches()
+
+
+@receiver(pre_delete, sender=User)
+def withdraw_votes_of_a_deleted_user(sender, instance, **kwargs):
+    """A user deleted other than through delete_account() (the admin's bulk action, the
+    shell, a cascade) would take their votes with them by CASCADE, leaving every count
+    they were in one too high. Withdraw them first, through the one method that keeps
+    counts exact; after delete_account() there are none left and this changes nothing."""
+    instance.withdraw_votes()

@@ -1,43 +1,36 @@
+import math
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
-from django.db.models import OuterRef, Subquery
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
+from django_ratelimit.decorators import ratelimit
 
-from papers.models import Author, Authorship, Paper, Vote
+from papers.models import Author
+from papers.pagination import UncountedPage, page_number, paginate_counted
 
 from .forms import ClaimForm, DeleteAccountForm, ProfileForm
-from .models import AuthorClaim, User
-
-PROFILE_TABS = {
-    "authored": "Authored",
-    "upvoted": "Upvoted",
-    "submitted": "Submitted",
-}
+from .models import PROFILE_COUNT_CAP, AuthorClaim, User
 
 
 def profile(request, username):
     person = get_object_or_404(User, username=username, is_active=True)
-    claimed = list(Author.objects.filter(claimed_by=person).order_by("name"))
-    voted_at = Vote.objects.filter(paper=OuterRef("pk"), user=person).values("created_at")
-    authored = Authorship.objects.filter(author__claimed_by=person).values("paper")
-    papers_by_tab = {
-        "authored": Paper.objects.filter(pk__in=authored).newest(),
-        "upvoted": Paper.objects.annotate(voted_at=Subquery(voted_at[:1]))
-        .filter(voted_at__isnull=False)
-        .order_by("-voted_at", "-id"),
-        "submitted": Paper.objects.filter(submitted_by=person).newest(),
-    }
+    claimed = list(person.claimed_authors.order_by("name"))
+    tabs = person.profile_tabs()
     tab = request.GET.get("show")
-    if tab not in PROFILE_TABS:
+    if tab not in User.PROFILE_TABS:
         tab = "authored" if claimed else "upvoted"
-    papers = papers_by_tab[tab].for_listing(request.user)
-    page = Paginator(papers, settings.PAPERS_PER_PAGE).get_page(request.GET.get("page"))
-    counts = {name: qs.visible().count() for name, qs in papers_by_tab.items()}
-    tabs = [(name, label, counts[name]) for name, label in PROFILE_TABS.items()]
+    count = next(t.count for t in tabs if t.name == tab)
+    papers = person.profile_papers(tab).for_listing(request.user)
+    # No COUNT of the tab: known from the tabs up to the cap; past it, the pages go on
+    # as far as the user's rows do.
+    if count <= PROFILE_COUNT_CAP:
+        page = paginate_counted(request, papers, count)
+    else:
+        number = page_number(request, math.inf)
+        page = UncountedPage(papers, number, settings.PAPERS_PER_PAGE)
     context = {"person": person, "claimed": claimed, "tab": tab, "tabs": tabs, "page": page}
     return render(request, "accounts/profile.html", context)
 
@@ -65,23 +58,47 @@ def delete_account(request):
     return render(request, "accounts/delete.html", {"delete_form": form})
 
 
+def _claim_rate(group, request):
+    return settings.CLAIM_RATE_LIMIT
+
+
+def _claim_answer(request, author, message, level="success", status=200, in_place=True):
+    """With htmx, the author's claim section again, saying what happened (a refusal
+    with its error status, which the section's hx-on handler swaps in too); without,
+    the message on the author page. `in_place=False`: the section says it already."""
+    if request.htmx:
+        author = Author.objects.select_related("claimed_by").get(pk=author.pk)
+        shown = message if in_place else ""
+        context = {"author": author, "claim_message": shown, "claim_level": level}
+        return render(request, "accounts/_claim_author.html", context, status=status)
+    getattr(messages, level)(request, message)
+    return redirect(author)
+
+
 @require_POST
 @login_required
+@ratelimit(key="user", rate=_claim_rate, method="POST", block=False)
 def claim_author(request, slug):
     author = get_object_or_404(Author, slug=slug)
+    if getattr(request, "limited", False):
+        message = "You have claimed several authors recently. Please wait an hour and try again."
+        return _claim_answer(request, author, message, "error", 429)
     form = ClaimForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Your note is too long: keep it under 2,000 characters.")
-        return redirect(author)
+        message = "Your note is too long: keep it under 2,000 characters."
+        return _claim_answer(request, author, message, "error", 400)
     if author.claimed_by_id and author.claimed_by_id != request.user.pk:
-        messages.error(request, f"{author.name} is already claimed by another account.")
-        return redirect(author)
-    claim = AuthorClaim.submit(request.user, author, note=form.cleaned_data["note"])
+        message = f"{author.name} is already claimed by another account."
+        return _claim_answer(request, author, message, "error", 409)
+    try:
+        claim = AuthorClaim.submit(request.user, author, note=form.cleaned_data["note"])
+    except AuthorClaim.Busy:
+        message = "Your claim changed while it was being filed. Please try again."
+        return _claim_answer(request, author, message, "error", 409)
     if claim.status == AuthorClaim.APPROVED:
-        messages.success(request, f"You are now shown as {author.name}.")
-    else:
-        messages.success(request, f"Your claim on {author.name} waits for a moderator.")
-    return redirect(author)
+        return _claim_answer(request, author, f"You are now shown as {author.name}.")
+    message = f"Your claim on {author.name} waits for a moderator."
+    return _claim_answer(request, author, message, in_place=False)
 
 
 @require_POST
@@ -89,7 +106,7 @@ def claim_author(request, slug):
 def withdraw_claim(request, slug):
     author = get_object_or_404(Author, slug=slug)
     claim = AuthorClaim.objects.active().filter(user=request.user, author=author).first()
-    if claim:
-        claim.withdraw()
-        messages.success(request, f"You withdrew your claim on {author.name}.")
-    return redirect(author)
+    if claim is None:
+        return _claim_answer(request, author, "You have no open claim on this author.", "info")
+    claim.withdraw()
+    return _claim_answer(request, author, f"You withdrew your claim on {author.name}.")

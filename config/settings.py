@@ -106,6 +106,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Database ---------------------------------------------------------------
 
 VAR_DIR.mkdir(exist_ok=True)
+# WhiteNoise warns on every start if its root is missing (before `collectstatic`).
+(VAR_DIR / "static").mkdir(exist_ok=True)
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
 }
@@ -288,6 +290,8 @@ if _hf_id and _hf_secret:
 
 # Upvotes a signed-in user may cast or withdraw (django-ratelimit syntax).
 VOTE_RATE_LIMIT = env.str("VOTE_RATE_LIMIT", default="60/m")
+# Author claims a signed-in user may file: each one waits for a moderator.
+CLAIM_RATE_LIMIT = env.str("CLAIM_RATE_LIMIT", default="10/h")
 
 # --- Papers -----------------------------------------------------------------------
 

@@ -15,6 +15,14 @@ def paginate(request, queryset, per_page=None):
     return Paginator(queryset, per_page).get_page(request.GET.get("page"))
 
 
+def paginate_counted(request, queryset, count: int, per_page=None):
+    """A page of a list whose length the caller already knows: Paginator's page, with
+    "of N", but without its COUNT query."""
+    paginator = Paginator(queryset, per_page or settings.PAPERS_PER_PAGE)
+    paginator.count = count  # a cached_property: set here, never computed
+    return paginator.get_page(request.GET.get("page"))
+
+
 class UncountedPage:
     """The part of a Page that templates use, without a total."""
 

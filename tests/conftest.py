@@ -87,6 +87,18 @@ def _fresh_cache_and_eager_tasks():
     celery_app.conf.task_always_eager = True
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Django's PBKDF2 costs ~0.3 s a password by design, and the tests create users by
+    the hundred (factory.django.Password hashes each). A fast hasher here; production
+    keeps the slow default (test_deploy_check asserts it). PBKDF2 stays listed second so
+    hashes made outside the tests (bench/seed.py's) still check."""
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+        "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    ]
+
+
 # --- Personas -----------------------------------------------------------------------
 
 

@@ -9,10 +9,12 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 
+from accounts.models import AuthorClaim, DigestSubscription, FollowedCategory
+from papers.digests.tokens import confirm_token
 from papers.models import Paper, Vote
 
 from .accounts_helpers import PASSWORD, link_in, mail_text, sign_in, totp_code, verified
-from .factories import PaperFactory, UserFactory, VoteFactory
+from .factories import DigestSubscriptionFactory, PaperFactory, UserFactory, VoteFactory
 from .page_checks import check_page
 
 User = get_user_model()
@@ -259,6 +261,27 @@ def test_delete_account_withdraws_votes_and_keeps_submitted_papers(client, membe
     assert [p.upvote_count for p in Paper.objects.filter(pk__in=[p.pk for p in voted])] == [1] * 3
 
 
+def test_a_user_deleted_outside_delete_account_takes_their_votes_off_the_counts(member, voter):
+    # From the shell, a script or a cascade: the pre_delete receiver withdraws the votes.
+    papers = PaperFactory.create_batch(2)
+    for paper in papers:
+        VoteFactory(user=member, paper=paper)
+    VoteFactory(user=voter, paper=papers[0])
+    User.objects.get(pk=member.pk).delete()
+    User.objects.filter(username="voter").delete()
+    assert Vote.objects.count() == 0
+    assert list(Paper.objects.values_list("upvote_count", flat=True)) == [0, 0]
+
+
+def test_delete_account_takes_each_vote_off_once(member, voter):
+    paper = PaperFactory()
+    VoteFactory(user=member, paper=paper)
+    VoteFactory(user=voter, paper=paper)
+    assert User.objects.get(pk=member.pk).delete_account() == 1
+    paper.refresh_from_db()
+    assert paper.upvote_count == 1 == Vote.objects.count()
+
+
 def test_an_account_without_a_password_confirms_deletion_with_its_username(client, db):
     user = verified(UserFactory(username="social-only"))
     user.set_unusable_password()
@@ -282,18 +305,30 @@ def test_an_account_without_a_password_confirms_deletion_with_its_username(clien
         ("/settings/", {"display_name": "Forged"}),
         ("/settings/delete/", {"password": PASSWORD}),
         ("/accounts/email/", {"action_add": "", "email": "forged@example.org"}),
+        ("/settings/digest/", {"enabled": "on", "frequency": "weekly"}),
+        ("/settings/digest/interests/", {"action": "add_category", "category": "cs.CL"}),
+        ("/digest/subscribe/", {"email": "forged@example.org", "frequency": "daily"}),
+        ("/digest/confirm/{confirm_token}/", {}),
     ],
 )
 def test_posts_without_a_csrf_token_are_refused(member, url, data):
     paper = PaperFactory(authors=["Mia Member"])
     slug = paper.authorships.get().author.slug
+    pending = DigestSubscriptionFactory(email="pending@example.org", confirmed_at=None)
     client = Client(enforce_csrf_checks=True)
     client.force_login(member)
-    response = client.post(url.format(arxiv_id=paper.arxiv_id, slug=slug), data)
+    url = url.format(arxiv_id=paper.arxiv_id, slug=slug, confirm_token=confirm_token(pending))
+    response = client.post(url, data)
     assert response.status_code == 403
+    assert "CSRF verification failed" in response.content.decode()
     member.refresh_from_db()
     assert member.display_name == "Mia Member"
     assert Vote.objects.count() == 0
+    assert not AuthorClaim.objects.exists()
+    assert list(DigestSubscription.objects.values_list("email", "confirmed_at")) == [
+        ("pending@example.org", None)
+    ]
+    assert not FollowedCategory.objects.exists()
     assert client.session["_auth_user_id"] == str(member.pk)
 
 

@@ -1,6 +1,7 @@
 """Every account page a person can reach renders in the site's layout and passes the
 page checks (tests/page_checks.py)."""
 
+import datetime as dt
 import re
 
 import pytest
@@ -10,7 +11,8 @@ from allauth.account.utils import user_pk_to_url_str
 from allauth.mfa.models import Authenticator
 from django.urls import reverse
 
-from accounts.models import AuthorClaim
+from accounts.models import PROFILE_COUNT_CAP, AuthorClaim
+from papers.models import Author, Paper, Vote
 
 from .factories import AuthorFactory, PaperFactory, UserFactory, VoteFactory
 from .page_checks import check_page
@@ -191,13 +193,81 @@ def test_nav_offers_sign_in_and_sign_up_to_visitors(client, db):
 
 
 @pytest.mark.parametrize("papers", [2, 8])
+@pytest.mark.parametrize("tab", ["authored", "upvoted", "submitted"])
 def test_profile_query_count_does_not_grow_with_papers(
-    client, member, voter, papers, django_assert_num_queries
+    client, member, voter, papers, tab, django_assert_num_queries
 ):
-    for paper in PaperFactory.create_batch(papers, authors=["A One", "B Two", "C Three"]):
+    author = AuthorFactory(name="Mia Member", claimed_by=member)
+    for paper in PaperFactory.create_batch(papers, authors=[author.name, "B Two", "C Three"]):
+        Paper.objects.filter(pk=paper.pk).update(submitted_by=member)
         VoteFactory(user=member, paper=paper)
     client.force_login(voter)
     client.get("/")
-    with django_assert_num_queries(10):
-        response = client.get("/u/member/?show=upvoted")
+    # The session and the viewer; the person; their authors; the three tab counts in
+    # one query; the page of papers; their first authors.
+    with django_assert_num_queries(7):
+        response = client.get(f"/u/member/?show={tab}")
     assert response.content.decode().count('class="card"') == papers
+
+
+def test_profile_for_a_visitor_takes_five_queries(client, member, django_assert_num_queries):
+    for paper in PaperFactory.create_batch(3):
+        VoteFactory(user=member, paper=paper)
+    with django_assert_num_queries(5):
+        response = client.get("/u/member/")
+    assert response.content.decode().count('class="card"') == 3
+
+
+def card_titles(response) -> list[str]:
+    html = response.content.decode()
+    return re.findall(r'<h2 class="card-title[^"]*"[^>]*><a [^>]*>([^<]+)</a>', html)
+
+
+def test_the_upvoted_tab_lists_the_latest_vote_first_and_leaves_hidden_papers_out(client, member):
+    old, new, hidden = (PaperFactory(title=t) for t in ("Voted first", "Voted last", "Hidden"))
+    for paper in (old, hidden, new):
+        VoteFactory(user=member, paper=paper)
+    # Published order is the opposite of the votes': the tab follows the votes.
+    Paper.objects.filter(pk=old.pk).update(published_at=new.published_at + dt.timedelta(days=9))
+    Paper.objects.filter(pk=hidden.pk).update(is_hidden=True)
+    response = client.get("/u/member/?show=upvoted")
+    assert card_titles(response) == ["Voted last", "Voted first"]
+    assert re.search(r"Upvoted <span class=\"count\">2</span>", response.content.decode())
+
+
+def test_the_authored_tab_lists_each_paper_of_the_claimed_authors_once(client, member):
+    # Two claimed names on one paper: still one card.
+    first, second = AuthorFactory(name="Mia Member"), AuthorFactory(name="M. Member")
+    Author.objects.filter(pk__in=[first.pk, second.pk]).update(claimed_by=member)
+    PaperFactory(title="Both names", authors=["Mia Member", "M. Member"])
+    PaperFactory(title="Not theirs", authors=["Someone Else"])
+    response = client.get("/u/member/?show=authored")
+    assert card_titles(response) == ["Both names"]
+    assert 'Authored <span class="count">1</span>' in response.content.decode()
+
+
+def test_tab_counts_stop_at_the_cap_and_the_pages_go_on(client, member, settings):
+    settings.PAPERS_PER_PAGE = 400
+    papers = Paper.objects.bulk_create(
+        PaperFactory.build(arxiv_id=f"2301.{n:05d}", title=f"Bulk {n}")
+        for n in range(PROFILE_COUNT_CAP + 5)
+    )
+    Vote.objects.bulk_create(Vote(user=member, paper=p) for p in papers)
+    response = client.get("/u/member/?show=upvoted")
+    html = response.content.decode()
+    assert 'Upvoted <span class="count">1,000+</span>' in html
+    assert "Page 1</span>" in html and 'rel="next"' in html
+    last = client.get("/u/member/?show=upvoted&page=3")
+    assert len(card_titles(last)) == PROFILE_COUNT_CAP + 5 - 800
+    assert 'rel="next"' not in last.content.decode()
+
+
+def test_a_page_past_the_end_shows_the_last_page(client, member, settings):
+    settings.PAPERS_PER_PAGE = 2
+    for paper in PaperFactory.create_batch(3):
+        VoteFactory(user=member, paper=paper)
+    response = client.get("/u/member/?show=upvoted&page=9")
+    assert response.status_code == 200
+    assert len(card_titles(response)) == 1
+    assert "Page 2 of 2" in response.content.decode()
+    check_page(response.content)

@@ -1,15 +1,24 @@
 """Claiming an author: the claim, the moderator's decision in the admin, and what an
 approved claim shows."""
 
+import json
+import threading
+from pathlib import Path
+
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.test import Client
 from django.urls import reverse
 
+from accounts import orcid
 from accounts.models import AuthorClaim
+from papers.models import Paper
 
 from .accounts_helpers import verified
 from .factories import PaperFactory, UserFactory
 from .page_checks import check_page
+
+OAUTH = Path(__file__).parent / "fixtures" / "oauth"
 
 
 @pytest.fixture
@@ -178,20 +187,117 @@ def test_admin_claim_list_renders(client, moderator, member, author):
     assert "Mia Member" in response.content.decode()
 
 
-def test_orcid_name_matching_uses_the_normalised_name(member, author):
-    # The ORCID sign-in flows themselves are in test_social_login.py.
+def connect_orcid(user, record):
     from allauth.socialaccount.models import SocialAccount
 
     SocialAccount.objects.create(
-        user=member,
-        provider="orcid",
-        uid="0000-0002-0000-0000",
-        extra_data={
-            "person": {
-                "name": {"given-names": {"value": "MIA"}, "family-name": {"value": "Mémber"}}
-            }
-        },
+        user=user, provider="orcid", uid="0000-0001-6796-198X", extra_data=record
     )
+
+
+def recorded_orcid_record(**name):
+    """The recorded ORCID record (tests/fixtures/oauth/), its name replaced."""
+    record = json.loads((OAUTH / "orcid_record.json").read_text())
+    record["person"]["name"].update({k.replace("_", "-"): {"value": v} for k, v in name.items()})
+    return record
+
+
+def test_orcid_name_matching_uses_the_normalised_name(member, author):
+    # The ORCID sign-in flows themselves are in test_social_login.py.
+    Paper.objects.filter(authorships__author=author).update(arxiv_id="2401.01234")
+    connect_orcid(member, recorded_orcid_record(given_names="MIA", family_name="Mémber"))
     claim = AuthorClaim.submit(member, author)
     assert claim.status == "approved"
-    assert claim.reason.startswith("ORCID")
+    assert claim.reason.startswith("The ORCID record's name matches")
+
+
+def test_a_doi_on_the_orcid_record_matches_the_papers_doi_in_any_case(member, author):
+    # The record lists 10.5555/12345678; arXiv gave the journal DOI in capitals.
+    Paper.objects.filter(authorships__author=author).update(doi="10.5555/12345678".upper())
+    connect_orcid(member, recorded_orcid_record(given_names="Mia", family_name="Member"))
+    assert AuthorClaim.submit(member, author).status == "approved"
+
+
+def test_a_listed_work_with_another_name_is_not_enough(member, author):
+    Paper.objects.filter(authorships__author=author).update(arxiv_id="2401.01234")
+    connect_orcid(member, recorded_orcid_record(given_names="Mia", family_name="Other"))
+    assert AuthorClaim.submit(member, author).status == "pending"
+
+
+def test_the_works_on_an_orcid_record_are_read_by_arxiv_id_and_doi():
+    record = json.loads((OAUTH / "orcid_record.json").read_text())
+    works = orcid.work_ids(record)
+    assert works.arxiv == {"2401.01234", "2402.05678"}  # the second from its arXiv DOI
+    assert works.doi == {"10.5555/12345678"}  # the handle is neither
+    assert orcid.record_name(record) == "Patricia Lawrence"
+    assert not orcid.work_ids({"activities-summary": {"works": {"group": []}}})
+
+
+def test_claims_are_rate_limited_with_a_clear_message(client, member, settings):
+    settings.CLAIM_RATE_LIMIT = "2/h"
+    papers = [PaperFactory(authors=[f"Prolific Person {n}"]) for n in range(4)]
+    authors = [paper.authorships.get().author for paper in papers]
+    client.force_login(member)
+    for author in authors[:2]:
+        client.post(reverse("accounts:claim_author", args=[author.slug]))
+    assert AuthorClaim.objects.count() == 2
+
+    url = reverse("accounts:claim_author", args=[authors[2].slug])
+    swapped = client.post(url, headers={"HX-Request": "true"})
+    assert swapped.status_code == 429
+    html = swapped.content.decode()
+    assert "claimed several authors recently" in html and 'role="alert"' in html
+    assert 'class="author-claim"' in html and "<html" not in html
+
+    page = client.post(reverse("accounts:claim_author", args=[authors[3].slug]), follow=True)
+    assert "claimed several authors recently" in page.content.decode()
+    assert AuthorClaim.objects.count() == 2
+    check_page(page.content)
+
+
+def test_with_htmx_a_claim_swaps_the_claim_section_in_place(client, member, author):
+    client.force_login(member)
+    url = reverse("accounts:claim_author", args=[author.slug])
+    response = client.post(url, {"note": "It's me."}, headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert html.lstrip().startswith('<section class="author-claim"')
+    assert "waits for a moderator" in html and "Withdraw my claim" in html
+    withdraw = reverse("accounts:withdraw_claim", args=[author.slug])
+    response = client.post(withdraw, headers={"HX-Request": "true"})
+    assert "You withdrew your claim" in response.content.decode()
+    assert AuthorClaim.objects.get().status == "withdrawn"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_claim_filed_as_the_open_one_is_withdrawn_is_filed_not_a_500():
+    # The race: our INSERT meets the user's open claim (the unique index refuses it),
+    # and before we read that claim back, their other request withdraws it.
+    member = verified(UserFactory(username="member"))
+    author = PaperFactory(authors=["Mia Member"]).authorships.get().author
+    open_claim = AuthorClaim.objects.create(user=member, author=author)
+
+    def withdraw_elsewhere():
+        try:
+            AuthorClaim.objects.get(pk=open_claim.pk).withdraw()
+        finally:
+            connection.close()
+
+    def after_the_refused_insert(execute, sql, params, many, context):
+        try:
+            return execute(sql, params, many, context)
+        except IntegrityError:
+            if sql.startswith('INSERT INTO "accounts_authorclaim"'):
+                other = threading.Thread(target=withdraw_elsewhere)  # its own connection
+                other.start()
+                other.join()
+            raise
+
+    client = Client(raise_request_exception=False)
+    client.force_login(member)
+    with connection.execute_wrapper(after_the_refused_insert):
+        response = client.post(reverse("accounts:claim_author", args=[author.slug]), follow=True)
+    assert response.status_code == 200
+    assert "waits for a moderator" in response.content.decode()
+    statuses = sorted(AuthorClaim.objects.values_list("status", flat=True))
+    assert statuses == ["pending", "withdrawn"]

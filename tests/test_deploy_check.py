@@ -22,17 +22,30 @@ def run_check(**env):
     )
 
 
+PRODUCTION = {
+    "SITE_URL": "https://papers.example.org",
+    "REDIS_URL": "redis://127.0.0.1:6379/0",
+    "EMAIL_URL": "smtp+tls://mailer:secret@smtp.example.org:587",
+}
+
+
 def test_deploy_check_is_clean_with_production_settings():
-    result = run_check(SECRET_KEY=secrets.token_urlsafe(60), SITE_URL="https://papers.example.org")
+    result = run_check(SECRET_KEY=secrets.token_urlsafe(60), **PRODUCTION)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
 
 
+def test_deploy_check_warns_without_redis_or_a_mail_server():
+    env = {k: v for k, v in PRODUCTION.items() if k not in {"REDIS_URL", "EMAIL_URL"}}
+    result = run_check(SECRET_KEY=secrets.token_urlsafe(60), REDIS_URL="", **env)
+    assert result.returncode != 0
+    assert "dailypapers.W001" in result.stdout + result.stderr
+    assert "dailypapers.W002" in result.stdout + result.stderr
+
+
 def test_deploy_check_fails_when_cookies_are_not_secure():
     result = run_check(
-        SECRET_KEY=secrets.token_urlsafe(60),
-        SITE_URL="https://papers.example.org",
-        SESSION_COOKIE_SECURE="0",
+        SECRET_KEY=secrets.token_urlsafe(60), SESSION_COOKIE_SECURE="0", **PRODUCTION
     )
     assert result.returncode != 0
     assert "security.W012" in result.stdout + result.stderr
@@ -59,3 +72,29 @@ def test_production_settings_keep_allauth_rate_limits_on():
     for key in ("login_failed", "signup", "reset_password", "confirm_email"):
         assert key in limits
     assert cookies == "True True"
+
+
+def test_production_settings_hash_passwords_with_a_slow_hasher():
+    # The tests swap in a fast hasher (conftest._fast_password_hashing); this runs the
+    # real settings in a process of its own.
+    code = (
+        "import django; django.setup();"
+        "from django.contrib.auth.hashers import get_hasher, make_password;"
+        "h = get_hasher(); print(h.algorithm, getattr(h, 'iterations', 0));"
+        "print(make_password('x').split('$')[0])"
+    )
+    keep = ("PATH", "HOME", "DATABASE_URL", "REDIS_URL")
+    env = {k: os.environ[k] for k in keep if k in os.environ} | {
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "SECRET_KEY": secrets.token_urlsafe(60),
+        "SITE_URL": "https://papers.example.org",
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    hasher, stored = out.stdout.strip().splitlines()
+    algorithm, iterations = hasher.split()
+    assert algorithm in ("pbkdf2_sha256", "argon2", "scrypt", "bcrypt_sha256")
+    assert algorithm != "pbkdf2_sha256" or int(iterations) >= 600_000
+    assert stored == algorithm

@@ -20,7 +20,7 @@ from accounts.models import AuthorClaim, User
 from papers.models import Vote
 
 from .accounts_helpers import link_in, sign_in, verified
-from .factories import AuthorFactory, PaperFactory, UserFactory
+from .factories import PaperFactory, UserFactory
 from .page_checks import check_page
 
 OAUTH = Path(__file__).parent / "fixtures" / "oauth"
@@ -210,11 +210,12 @@ def test_hugging_face_sign_in_through_openid_connect(client, providers, mocked):
     assert client.session["_auth_user_id"] == str(account.user.pk)
 
 
-def orcid_flow(client, mocked, **params):
+def orcid_flow(client, mocked, record=None, **params):
     _, query = start(client, "/accounts/orcid/login/", **params)
     mocked.post("https://pub.orcid.org/oauth/token", json=fixture("orcid_token.json"))
     mocked.get(
-        "https://pub.orcid.org/v3.0/0000-0001-6796-198X/record", json=fixture("orcid_record.json")
+        "https://pub.orcid.org/v3.0/0000-0001-6796-198X/record",
+        json=record or fixture("orcid_record.json"),
     )
     return finish(client, "/accounts/orcid/login/callback/", query["state"])
 
@@ -237,29 +238,64 @@ def test_orcid_sign_in_creates_an_account_once_its_email_is_verified(
     assert client.session["_auth_user_id"] == str(user.pk)
 
 
-def test_connecting_orcid_approves_a_pending_claim_with_the_same_name(client, providers, mocked):
-    member = verified(UserFactory(username="patricia"))
-    author = AuthorFactory(name="Patrícia  Lawrence")  # normalises to the ORCID name
-    other = AuthorFactory(name="Someone Else Entirely")
-    sign_in(client, member)
-    client.post(reverse("accounts:claim_author", args=[author.slug]))
-    client.post(reverse("accounts:claim_author", args=[other.slug]))
-    assert AuthorClaim.objects.filter(status="pending").count() == 2
+def authored(name, arxiv_id, **fields):
+    """The author `name` of a paper with this arXiv id."""
+    paper = PaperFactory(arxiv_id=arxiv_id, authors=[name, "A Coauthor"], **fields)
+    return paper.authorships.get(position=0).author
 
-    response = orcid_flow(client, mocked, process="connect")
+
+def connect_orcid_with_claims(client, mocked, *authors, record=None):
+    member = verified(UserFactory(username="patricia"))
+    sign_in(client, member)
+    for author in authors:
+        client.post(reverse("accounts:claim_author", args=[author.slug]))
+    assert AuthorClaim.objects.filter(status="pending").count() == len(authors)
+    response = orcid_flow(client, mocked, record=record, process="connect")
     assert response.status_code == 302, response.content.decode()[:3000]
     assert SocialAccount.objects.get(provider="orcid").user == member
+    return member
+
+
+def test_connecting_orcid_approves_a_claim_whose_name_and_a_listed_work_match(
+    client, providers, mocked
+):
+    # The record lists arXiv:2401.01234 among its works; the name normalises to the
+    # record's "Patricia Lawrence".
+    author = authored("Patrícia  Lawrence", "2401.01234")
+    other = authored("Someone Else Entirely", "2401.01235")
+    member = connect_orcid_with_claims(client, mocked, author, other)
     author.refresh_from_db()
     assert author.claimed_by == member
-    assert AuthorClaim.objects.get(author=author).status == "approved"
+    claim = AuthorClaim.objects.get(author=author)
+    assert claim.status == "approved"
+    assert "2401.01234" in claim.reason
     assert AuthorClaim.objects.get(author=other).status == "pending"
+
+
+def test_a_matching_name_without_a_listed_work_of_the_author_waits_for_a_moderator(
+    client, providers, mocked
+):
+    author = authored("Patricia Lawrence", "2312.00001", doi="10.1000/not-listed")
+    connect_orcid_with_claims(client, mocked, author)
+    assert AuthorClaim.objects.get().status == "pending"
+    author.refresh_from_db()
+    assert author.claimed_by is None
+
+
+def test_an_orcid_record_that_lists_no_works_leaves_the_claim_pending(client, providers, mocked):
+    record = fixture("orcid_record.json")
+    record["activities-summary"]["works"]["group"] = []
+    author = authored("Patricia Lawrence", "2401.01234")
+    connect_orcid_with_claims(client, mocked, author, record=record)
+    assert AuthorClaim.objects.get().status == "pending"
 
 
 def test_a_claim_by_a_user_with_orcid_connected_is_approved_at_once(
     client, providers, mocked, smtp_server
 ):
     user = orcid_sign_up(client, mocked, smtp_server)
-    author = AuthorFactory(name="Patricia Lawrence")
+    # Listed on the record only as arXiv's DOI, 10.48550/arXiv.2402.05678.
+    author = authored("Patricia Lawrence", "2402.05678")
     response = client.post(reverse("accounts:claim_author", args=[author.slug]), follow=True)
     assert "You are now shown as Patricia Lawrence" in response.content.decode()
     author.refresh_from_db()

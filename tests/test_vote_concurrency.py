@@ -137,3 +137,38 @@ def test_deleting_an_account_while_votes_land_keeps_counts_exact(settings):
     assert not Vote.objects.filter(user_id=leaving.pk).exists()
     for paper in Paper.objects.all():
         assert paper.upvote_count == Vote.objects.filter(paper=paper).count() == 6
+
+
+@pytest.mark.parametrize("how", ["delete_account", "plain delete"])
+def test_deleting_an_account_while_it_withdraws_its_votes_keeps_counts_exact(settings, how):
+    # The withdrawal deletes its vote row, then updates the paper; the deletion must not
+    # hold the paper while waiting for that row (a deadlock, and a 500, before).
+    settings.VOTE_RATE_LIMIT = "10000/m"
+    papers = PaperFactory.create_batch(8)
+    leaving = verified(UserFactory(username="leaving"))
+    stays = verified(UserFactory(username="stays"))
+    for paper in papers:
+        paper.add_vote(leaving)
+        paper.add_vote(stays)
+    statuses = []
+
+    def toggler(seed):
+        client, rng = signed_in_client(leaving), random.Random(seed)
+
+        def work():
+            for paper in rng.sample(papers, len(papers)):
+                for action in ("remove", "up", "remove"):
+                    response = client.post(f"/papers/{paper.arxiv_id}/vote/", {"action": action})
+                    statuses.append(status_of(response))
+
+        return work
+
+    def delete():
+        user = User.objects.get(pk=leaving.pk)
+        user.delete_account() if how == "delete_account" else user.delete()
+
+    run_together([delete] + [toggler(i) for i in range(3)])
+    assert set(statuses) <= {302}, [s for s in statuses if s != 302]
+    assert not User.objects.filter(pk=leaving.pk).exists()
+    for paper in Paper.objects.all():
+        assert paper.upvote_count == Vote.objects.filter(paper=paper).count() == 1

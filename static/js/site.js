@@ -15,6 +15,10 @@
     throwOnError: false,
     trust: false,
     strict: "ignore",
+    // Source text is untrusted: bound how large a formula can draw and how far macros
+    // expand, so \rule{1000em}{1000em} or a macro bomb can't cover or stall the page.
+    maxSize: 10,
+    maxExpand: 100,
   };
 
   // On a card, display formulas are set inline: a card is a summary.
