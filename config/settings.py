@@ -364,6 +364,13 @@ INGEST_RETRY_BACKOFF_MAX = env.int("INGEST_RETRY_BACKOFF_MAX", default=30 * 60)
 INGEST_MAX_RETRIES = env.int("INGEST_MAX_RETRIES", default=5)
 # Submitting papers (/submit/): per user.
 SUBMIT_RATE_LIMIT = env.str("SUBMIT_RATE_LIMIT", default="10/h")
+# The user watches the page while a submission is fetched: a failed fetch is tried again
+# SUBMIT_FETCH_RETRIES times, after SUBMIT_RETRY_DELAY seconds then twice that (or a
+# Retry-After, if it fits), and a submission still pending after SUBMIT_PENDING_TIMEOUT
+# seconds is failed with a message. Without a worker (tasks in-process) it is not retried.
+SUBMIT_FETCH_RETRIES = env.int("SUBMIT_FETCH_RETRIES", default=2)
+SUBMIT_RETRY_DELAY = env.int("SUBMIT_RETRY_DELAY", default=10)
+SUBMIT_PENDING_TIMEOUT = env.int("SUBMIT_PENDING_TIMEOUT", default=5 * 60)
 
 # acks_late: Redis re-delivers a task that isn't acknowledged within the visibility
 # timeout. A retry is a new message that a worker holds, unacknowledged, through its

@@ -512,10 +512,25 @@ class Vote(models.Model):
         return f"{self.user} ↑ {self.paper.arxiv_id}"
 
 
+class SubmissionQuerySet(models.QuerySet):
+    def time_out(self) -> int:
+        """Fail the pending submissions older than SUBMIT_PENDING_TIMEOUT, so none can
+        spin for ever on the submit page: their task was lost, or waited behind others
+        too long (a task that runs later finds them no longer pending)."""
+        now = timezone.now()
+        cutoff = now - dt.timedelta(seconds=settings.SUBMIT_PENDING_TIMEOUT)
+        return self.filter(status=Submission.Status.PENDING, created_at__lt=cutoff).update(
+            status=Submission.Status.FAILED,
+            message="arXiv could not be reached in time. Please try again later.",
+            updated_at=now,
+        )
+
+
 class Submission(models.Model):
     """A signed-in user's request to feature an arXiv paper (/submit/). The paper's
     metadata is fetched by a task (papers.tasks.fetch_submission), which records how it
-    went in `status` and `message`; the submit page polls it."""
+    went in `status` and `message` (while pending, `message` says why it is waiting);
+    the submit page polls it."""
 
     class Status(models.TextChoices):
         PENDING = "pending", "Fetching from arXiv"
@@ -535,6 +550,8 @@ class Submission(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = SubmissionQuerySet.as_manager()
+
     class Meta:
         indexes = [models.Index(fields=["user", "-created_at"], name="submission_by_user")]
 
@@ -548,3 +565,6 @@ class Submission(models.Model):
 
 # --- Digests (issue 5): the delivery log lives with the rest of papers.digests ---------
 from .digests.models import DigestDelivery  # noqa: E402, F401
+
+# --- Ingestion (issue 4): where an OAI-PMH backfill got to --------------------------------
+from .ingest.checkpoints import HarvestCheckpoint  # noqa: E402, F401

@@ -3,16 +3,21 @@ what it needs and calls a plain function that a management command and a test ca
 too. The periodic ones are on the beat schedule in config/celery.py.
 
 Ingestion tasks retry on network errors and on HTTP 5xx/429 (TransientSourceError)
-with exponential backoff; any other failure (a bad response, an error feed) is logged
-and not retried, since asking again would get the same answer.
+with exponential backoff, and no sooner than a Retry-After; any other failure (a bad
+response, an error feed) is logged and not retried, since asking again would get the
+same answer.
 """
 
 import datetime as dt
 import logging
+import math
 import smtplib
 
 import httpx
 from celery import shared_task
+from celery.contrib.django.task import DjangoTask
+from celery.exceptions import SoftTimeLimitExceeded
+from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
 from django.utils import timezone
 
@@ -24,7 +29,13 @@ from .digests.subscribing import send_confirmation
 from .ingest import arxiv, hf, oai
 from .ingest.locks import source_lock
 from .ingest.records import IngestResult, TransientSourceError
-from .ingest.submit import give_up, process_submission
+from .ingest.submit import (
+    fail_unexpectedly,
+    give_up,
+    next_try,
+    process_submission,
+    wait_for_retry,
+)
 from .ingest.upsert import ingest
 from .models import Paper, Submission
 
@@ -32,13 +43,35 @@ log = logging.getLogger(__name__)
 
 # Worth retrying: the network failed (timeouts included) or the source is overloaded.
 RETRYABLE = (httpx.TransportError, TransientSourceError)
-RETRY = {
-    "autoretry_for": RETRYABLE,
-    "retry_backoff": settings.INGEST_RETRY_BACKOFF,
-    "retry_backoff_max": settings.INGEST_RETRY_BACKOFF_MAX,
-    "retry_jitter": True,
-    "max_retries": settings.INGEST_MAX_RETRIES,
-}
+
+
+def retry_countdown(retries: int, retry_after: float | None = None) -> int:
+    """Seconds before the next try: exponential backoff with full jitter, but never
+    sooner than the source's Retry-After, and never longer than INGEST_RETRY_BACKOFF_MAX
+    (settings check the visibility timeout against that)."""
+    backoff = get_exponential_backoff_interval(
+        factor=settings.INGEST_RETRY_BACKOFF,
+        retries=retries,
+        maximum=settings.INGEST_RETRY_BACKOFF_MAX,
+        full_jitter=True,
+    )
+    waited = max(backoff, math.ceil(retry_after or 0))
+    return min(waited, settings.INGEST_RETRY_BACKOFF_MAX)
+
+
+class IngestTask(DjangoTask):
+    """Retries on RETRYABLE errors, up to INGEST_MAX_RETRIES times, after
+    retry_countdown(): Celery's autoretry can't see a 503's Retry-After and would ask
+    again too soon."""
+
+    max_retries = settings.INGEST_MAX_RETRIES
+
+    def __call__(self, *args, **kwargs):
+        try:
+            return super().__call__(*args, **kwargs)
+        except RETRYABLE as exc:
+            countdown = retry_countdown(self.request.retries, getattr(exc, "retry_after", None))
+            raise self.retry(exc=exc, countdown=countdown) from exc
 
 
 def _report(source: str, result: IngestResult) -> dict:
@@ -63,7 +96,7 @@ def refresh_rank_scores():
     return Paper.objects.refresh_rank_scores()
 
 
-@shared_task(**RETRY)
+@shared_task(base=IngestTask)
 def ingest_arxiv(categories: list[str] | None = None, since: str | None = None):
     """Periodic: new papers in settings.ARXIV_CATEGORIES from the arXiv API."""
     categories = sorted(categories or settings.ARXIV_CATEGORIES)
@@ -79,7 +112,7 @@ def ingest_arxiv(categories: list[str] | None = None, since: str | None = None):
     return _report("arXiv API", result)
 
 
-@shared_task(**RETRY)
+@shared_task(base=IngestTask)
 def ingest_hf_daily(day: str | None = None, days_ago: int = 0):
     """Periodic: the Hugging Face daily list (today's, or `days_ago` days back), then
     arXiv's own metadata for the papers it brought in."""
@@ -94,37 +127,60 @@ def ingest_hf_daily(day: str | None = None, days_ago: int = 0):
     return _report(f"Hugging Face {featured}", result)
 
 
-@shared_task(**RETRY)
+@shared_task(base=IngestTask)
 def enrich_from_arxiv(arxiv_ids: list[str]):
     """arXiv's metadata (categories, comments, DOI, versions) for papers that came from
     Hugging Face, which doesn't carry them."""
     return _report("arXiv API (by id)", ingest(arxiv.fetch_ids(arxiv_ids)))
 
 
-@shared_task(**RETRY)
+@shared_task(base=IngestTask)
 def ingest_oai(
-    from_date: str | None = None, set_spec: str | None = None, metadata_prefix: str = "arXiv"
+    from_date: str | None = None,
+    set_spec: str | None = None,
+    metadata_prefix: str = "arXiv",
+    until: str | None = None,
 ):
-    """Backfill through OAI-PMH (not scheduled: started by hand or by ingest_oai)."""
-    window = f"oai:{metadata_prefix}:{set_spec}:{from_date}"
+    """Backfill through OAI-PMH (not scheduled: sent by hand). It goes on from the
+    window's checkpoint (oai.Harvest): a retry continues where the failed try stopped,
+    and a backfill longer than the soft time limit queues its own continuation."""
+    kwargs = {
+        "from_date": from_date,
+        "set_spec": set_spec,
+        "metadata_prefix": metadata_prefix,
+        "until": until,
+    }
+    window = "oai:" + oai.window_key(metadata_prefix, _day(from_date), _day(until), set_spec)
+    carry_on = False
     with source_lock(window) as mine:
         if not mine:
             log.info("OAI-PMH: %s is being harvested by another worker", window)
             return None
-        result = ingest(
-            oai.harvest(
-                metadata_prefix=metadata_prefix, from_date=_day(from_date), set_spec=set_spec
-            ),
-            keep_ids=False,
-        )
+        try:
+            result, _ = oai.ingest_window(
+                metadata_prefix=metadata_prefix,
+                from_date=_day(from_date),
+                until=_day(until),
+                set_spec=set_spec,
+            )
+        except SoftTimeLimitExceeded as exc:
+            # What was read is committed and checkpointed (ingest flushes on the way out).
+            result = getattr(exc, "partial_result", None) or IngestResult()
+            carry_on = True
+    if carry_on:
+        # Queued once the lock is released, or the continuation would find it taken.
+        log.info("OAI-PMH: %s reached the time limit; a new task continues it", window)
+        ingest_oai.apply_async(kwargs=kwargs, countdown=1)
     return _report("arXiv OAI-PMH", result)
 
 
-@shared_task(bind=True, max_retries=settings.INGEST_MAX_RETRIES)
+@shared_task(bind=True, max_retries=None)
 def fetch_submission(self, submission_id: int):
-    """A user's submission (/submit/): fetch the paper from arXiv and feature it. Retries
-    like the others, then gives up with a message the submit page shows (autoretry
-    would fail the task silently for the user)."""
+    """A user's submission (/submit/): fetch the paper from arXiv and feature it. The
+    user is watching the page, so it retries a network error or HTTP 5xx/429 only a
+    couple of times and soon (submit.next_try), and not at all when tasks run
+    in-process (no worker: the request itself is waiting). Whatever happens, the
+    submission ends with a message the page shows, never pending for ever."""
     submission = (
         Submission.objects.select_related("user")
         .filter(pk=submission_id, status=Submission.Status.PENDING)
@@ -135,14 +191,16 @@ def fetch_submission(self, submission_id: int):
     try:
         process_submission(submission)
     except RETRYABLE as exc:
-        if self.request.retries >= self.max_retries:
+        countdown = (
+            None if self.request.is_eager else next_try(submission, self.request.retries, exc)
+        )
+        if countdown is None:
             give_up(submission, exc)
             return
-        countdown = min(
-            settings.INGEST_RETRY_BACKOFF * 2**self.request.retries,
-            settings.INGEST_RETRY_BACKOFF_MAX,
-        )
+        wait_for_retry(submission, countdown)
         raise self.retry(exc=exc, countdown=countdown) from exc
+    except Exception as exc:
+        fail_unexpectedly(submission, exc)
 
 
 # --- Digests (issue 5) ------------------------------------------------------------------

@@ -369,12 +369,15 @@ def submit(request):
         elif form.is_valid():
             outcome = submit_paper(request.user, form.cleaned_data["paper"])
             featured_paper = outcome.featured_paper
+            if outcome.refused:
+                form.add_error("paper", outcome.refused)
             if outcome.submission:
                 if outcome.submission.is_pending:
                     fetch_submission.delay_on_commit(outcome.submission.pk)
                 url = reverse("papers:submit")
                 return redirect(f"{url}?submission={outcome.submission.pk}")
     shown = request.GET.get("submission", "")
+    request.user.submissions.time_out()
     submissions = request.user.submissions.select_related("paper").order_by("-created_at")
     context = {
         "form": form,
@@ -388,6 +391,7 @@ def submit(request):
 
 @login_required
 def submission_status(request, pk):
+    request.user.submissions.filter(pk=pk).time_out()
     submission = get_object_or_404(
         Submission.objects.select_related("paper"), pk=pk, user=request.user
     )

@@ -13,8 +13,8 @@ from django.core.management.base import CommandError
 from django.db.models import Count
 
 from papers.ingest import snapshot
+from papers.ingest.authors import author_key
 from papers.ingest.text import clean_abstract, clean_title, find_links, tex_to_unicode
-from papers.ingest.upsert import author_key
 from papers.models import Author, Authorship, Paper, normalise_name
 
 from .conftest import ROOT, database_url_for_tests
@@ -256,6 +256,41 @@ def test_html_is_removed_and_latex_and_unicode_stay(db, tmp_path):
 )
 def test_titles_are_sanitised_only_where_there_is_html(raw, clean):
     assert clean_title(raw) == clean
+
+
+@pytest.mark.parametrize(
+    "raw, clean",
+    [
+        ("\ue0007\ue001 <b>x</b>", "7 x"),
+        ("x \ue0000\ue001 y <i>z</i> $a<b$", "x 0 y z $a<b$"),
+        ("&#xe000;0&#xe001; <b>x</b> and $a<b$", "0 x and $a<b$"),
+        ("No \ue000highlight\ue001 markers", "No highlight markers"),
+    ],
+)
+def test_placeholder_characters_in_a_title_cant_swap_in_math(raw, clean):
+    # U+E000/U+E001 set math aside here and mark highlights in search results.
+    assert clean_title(raw) == clean
+
+
+def test_a_record_that_breaks_the_cleaning_fails_alone(db, tmp_path, capsys):
+    rows = [
+        record(id="0704.9001", title="\ue0007\ue001 <b>x</b>"),
+        record(id="0704.9002", abstract=5),
+        record(id="0704.9003", categories=7),
+        record(id="0704.9004", authors_parsed=[[1, 2, 3]]),
+        record(id="0704.9005", title="x \ue0000\ue001 y <i>z</i> $a<b$"),
+    ]
+
+    with pytest.raises(CommandError):
+        call_command("import_snapshot", str(write(tmp_path, rows)))
+
+    titles = dict(Paper.objects.values_list("arxiv_id", "title"))
+    assert titles == {"0704.9001": "7 x", "0704.9005": "x 0 y z $a<b$"}
+    captured = capsys.readouterr()
+    assert "2 created / 0 updated / 0 unchanged / 3 failed" in captured.out
+    assert "line 2 (0704.9002): could not be read (TypeError" in captured.err
+    assert "line 3: could not be read (AttributeError" in captured.err
+    assert "line 4: could not be read (TypeError" in captured.err
 
 
 def test_abstract_paragraphs_are_kept_and_hard_wraps_undone():

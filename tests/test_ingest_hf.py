@@ -188,6 +188,19 @@ def test_an_item_missing_fields_fails_alone(db):
     assert "list.json: item 3: missing field 'paper.id'" in result.errors[1]
 
 
+def test_an_item_of_unexpected_types_fails_alone(db):
+    data = items()[:4]
+    data[1]["paper"]["authors"] = [{"name": 42}]  # breaks the cleaning of names
+    data[2]["paper"]["publishedAt"] = 1729814400  # breaks the reading of the item
+
+    result = ingest(hf.parse(json.dumps(data), where="list.json"))
+
+    assert (result.created, result.failed) == (2, 2)
+    assert "list.json: item 2 (2410.16251): could not be read (TypeError" in result.errors[0]
+    assert "list.json: item 3: could not be read (" in result.errors[1]
+    assert Paper.objects.filter(arxiv_id=data[3]["paper"]["id"]).exists()
+
+
 def test_something_other_than_a_list_is_refused(db):
     result = ingest(hf.parse('{"error": "Internal Error"}', where="reply"))
 

@@ -10,7 +10,7 @@ from django.core.management.base import CommandError
 from papers.ingest import oai
 from papers.ingest.records import TransientSourceError
 from papers.ingest.upsert import ingest
-from papers.models import Paper
+from papers.models import HarvestCheckpoint, Paper
 
 from .recorded_http import FIXTURES, RecordedServer, fixture_text
 
@@ -215,3 +215,83 @@ def test_arxivraw_then_the_arxiv_format_keeps_the_version(db):
     paper.refresh_from_db()
     assert paper.version == 4
     assert paper.title == "Limit distributions and scaling functions"
+
+
+# --- Checkpoints: a stopped harvest goes on where it stopped ----------------------------
+
+WINDOW = {"from_date": "2014-10-01", "set_spec": "math", "metadata_prefix": "arXivRaw"}
+TOKEN = "726959|1001"  # RAW_PAGE's resumptionToken
+
+
+def kinds(repository):
+    """What each request asked for: the window's first page, or a page by token."""
+    return [r.params.get("resumptionToken", "start") for r in repository.requests_to("/oai2")]
+
+
+def test_a_retried_task_continues_from_the_checkpoint(repository):
+    from papers.tasks import ingest_oai
+
+    repository.add("/oai2", file=RAW_PAGE, when={"metadataPrefix": "arXivRaw"})
+    repository.add("/oai2", status=503, body="busy", when={"resumptionToken": TOKEN}, times=1)
+    repository.add("/oai2", file=ARXIV_PAGE, when={"resumptionToken": TOKEN})
+
+    # In-process, the retry runs at once (throw=False: as a worker, retry on a Retry).
+    outcome = ingest_oai.apply(kwargs=WINDOW, throw=False)
+
+    assert outcome.successful(), outcome.traceback
+    assert outcome.result["created"] == 3  # the second try
+    assert kinds(repository) == ["start", TOKEN, TOKEN]
+    assert Paper.objects.count() == 9
+    assert not HarvestCheckpoint.objects.exists()  # the window is done
+
+
+def test_the_command_run_again_continues_where_it_stopped(repository, capsys):
+    repository.add("/oai2", file=RAW_PAGE, when={"metadataPrefix": "arXivRaw"})
+    repository.add("/oai2", status=503, body="busy", when={"resumptionToken": TOKEN}, times=1)
+    repository.add("/oai2", file=ARXIV_PAGE, when={"resumptionToken": TOKEN})
+    args = ["ingest_oai", "--from", "2014-10-01", "--set", "math", "--format", "arXivRaw"]
+
+    with pytest.raises(CommandError):
+        call_command(*args)
+    first = capsys.readouterr()
+    assert "6 created / 0 updated / 0 unchanged / 1 failed" in first.out
+    assert "Stopped at page 2; run the same command again to continue." in first.err
+    checkpoint = HarvestCheckpoint.objects.get()
+    assert (checkpoint.token, checkpoint.pages) == (TOKEN, 1)
+
+    call_command(*args)
+
+    second = capsys.readouterr()
+    assert "Resuming at page 2, where the last harvest of this window stopped" in second.err
+    assert "3 created / 0 updated / 0 unchanged / 0 failed" in second.out
+    assert kinds(repository) == ["start", TOKEN, TOKEN]
+    assert not HarvestCheckpoint.objects.exists()
+
+
+def test_another_window_or_restart_starts_from_the_beginning(repository, capsys):
+    repository.add("/oai2", file=ARXIV_PAGE)
+    HarvestCheckpoint.objects.create(
+        window=oai.window_key("arXiv", None, None, "math"), token=TOKEN
+    )
+
+    call_command("ingest_oai", "--set", "cs")  # another set: another window
+    call_command("ingest_oai", "--set", "math", "--restart")
+
+    assert kinds(repository) == ["start", "start"]
+    assert not HarvestCheckpoint.objects.exists()  # the math window was harvested whole
+
+
+def test_an_expired_token_starts_the_window_again(repository):
+    repository.add(
+        "/oai2",
+        file=RAW + "ErrorResponseBadResumptionToken.xml",
+        when={"resumptionToken": "expired|1"},
+    )
+    repository.add("/oai2", file=ARXIV_PAGE, when={"metadataPrefix": "arXiv"})
+    HarvestCheckpoint.objects.create(window=oai.window_key(), token="expired|1", pages=40)
+
+    result, run = oai.ingest_window()
+
+    assert (result.created, result.failed) == (3, 0)
+    assert kinds(repository) == ["expired|1", "start"]
+    assert run.finished and not HarvestCheckpoint.objects.exists()

@@ -9,7 +9,8 @@ import time
 import pytest
 
 from config.celery import app as celery_app
-from papers.models import Paper
+from papers.models import HarvestCheckpoint, Paper, Submission
+from papers.tasks import fetch_submission, retry_countdown
 
 from .conftest import ROOT
 from .recorded_http import RecordedServer
@@ -17,6 +18,8 @@ from .recorded_http import RecordedServer
 pytestmark = pytest.mark.worker
 
 HF_FILE = "hf-daily-papers/daily_papers_2024-10-25.json"
+PAPER_1707 = "arxiv-api/2026/id_1707.08567_s0_m100_6a1afebfc6a3.xml"
+OAI_PAGE = "arxiv-oai/arxiv-format/listrecords-hep-th-2017-12-14.xml"
 PAGE = "arxiv-api/2026/q_testing_s{}_m10_{}.xml"
 PAGES = {
     "0": "bc5a6c384fe9",
@@ -47,6 +50,7 @@ def worker_env(sources, monkeypatch):
     started with (it reads its settings from there, like any deployment)."""
     monkeypatch.setenv("ARXIV_API_URL", f"{sources.url}/api/query")
     monkeypatch.setenv("HF_DAILY_PAPERS_URL", f"{sources.url}/api/daily_papers")
+    monkeypatch.setenv("ARXIV_OAI_URL", f"{sources.url}/oai2")
     monkeypatch.setenv("ARXIV_REQUEST_INTERVAL", "0")
     monkeypatch.setenv("INGEST_RETRY_BACKOFF", "1")
     monkeypatch.setenv("INGEST_RETRY_BACKOFF_MAX", "2")
@@ -103,6 +107,87 @@ def test_the_arxiv_entry_retries_with_backoff_after_a_503(worker, sources):
     assert "submittedDate:[" in requests[0].params["search_query"]
     # Indexed, not featured: DAILY_CATEGORIES is empty by default.
     assert not Paper.objects.filter(daily_date__isnull=False).exists()
+
+
+# Not waited out in place (more than INGEST_MAX_RETRY_AFTER), so the task retries; its
+# own backoff (1-2 s here) would come sooner.
+@pytest.mark.worker_env(INGEST_MAX_RETRY_AFTER="1", INGEST_RETRY_BACKOFF_MAX="10")
+def test_a_retry_waits_at_least_as_long_as_retry_after(worker, sources):
+    sources.add("/api/query", status=503, headers={"Retry-After": "4"}, body="busy", times=1)
+    sources.add("/api/query", file="arxiv-api/2026/id_1707.08567_s0_m100_6a1afebfc6a3.xml")
+
+    celery_app.send_task("papers.tasks.enrich_from_arxiv", args=[["1707.08567"]])
+
+    wait_for(lambda: Paper.objects.filter(arxiv_id="1707.08567").exists(), worker=worker)
+    first, second = sources.requests_to("/api/query")
+    assert second.at - first.at >= 4
+    assert "Retry in 4s" in worker.output()
+
+
+@pytest.mark.worker_env(SUBMIT_RETRY_DELAY="1")
+def test_a_submission_is_fetched_again_soon_after_a_503(worker, sources, submitter):
+    sources.add("/api/query", status=503, body="busy", times=1)
+    sources.add("/api/query", file=PAPER_1707)
+    submission = Submission.objects.create(user=submitter, arxiv_id="1707.08567")
+
+    fetch_submission.delay(submission.pk)
+
+    wait_for(
+        lambda: Submission.objects.get(pk=submission.pk).status == Submission.Status.FEATURED,
+        worker=worker,
+    )
+    first, second = sources.requests_to("/api/query")
+    assert 1 <= second.at - first.at < 5
+
+
+@pytest.mark.worker_env(SUBMIT_RETRY_DELAY="1")
+def test_a_submission_arxiv_keeps_refusing_fails_within_seconds(worker, sources, submitter):
+    sources.add("/api/query", status=503, body="busy")
+    submission = Submission.objects.create(user=submitter, arxiv_id="1707.08567")
+    started = time.monotonic()
+
+    fetch_submission.delay(submission.pk)
+
+    wait_for(lambda: not Submission.objects.get(pk=submission.pk).is_pending, worker=worker)
+    assert time.monotonic() - started < 15
+    submission.refresh_from_db()
+    assert submission.status == Submission.Status.FAILED
+    assert submission.message == "arXiv could not be reached. Please try again later."
+    assert len(sources.requests_to("/api/query")) == 3  # the first try and two more
+
+
+@pytest.mark.worker_env(CELERY_TASK_SOFT_TIME_LIMIT="2")
+def test_a_backfill_longer_than_the_time_limit_goes_on_in_a_new_task(worker, sources):
+    token = "726959|1001"
+    sources.add("/oai2", file="arxiv-oai/arxivraw/ListRecordsResponse.xml", when={"set": "math"})
+    # The second page takes longer than the whole task may: the soft limit stops it.
+    sources.add("/oai2", file=OAI_PAGE, when={"resumptionToken": token}, delay=5, times=1)
+    sources.add("/oai2", file=OAI_PAGE, when={"resumptionToken": token})
+
+    celery_app.send_task(
+        "papers.tasks.ingest_oai",
+        kwargs={"from_date": "2014-10-01", "set_spec": "math", "metadata_prefix": "arXivRaw"},
+        soft_time_limit=2,  # the message carries the sender's limits (the worker's: 2 s)
+    )
+
+    wait_for(lambda: Paper.objects.count() == 9, worker=worker)
+    wait_for(lambda: not HarvestCheckpoint.objects.exists(), worker=worker)
+    asked = [r.params.get("resumptionToken", "start") for r in sources.requests_to("/oai2")]
+    assert asked == ["start", token, token], worker.output()  # the new task did not start over
+    assert "a new task continues it" in worker.output()
+
+
+def test_the_countdown_honours_retry_after_up_to_the_maximum(settings):
+    settings.INGEST_RETRY_BACKOFF, settings.INGEST_RETRY_BACKOFF_MAX = 60, 1800
+
+    assert all(retry_countdown(0) <= 60 for _ in range(50))
+    assert all(retry_countdown(0, retry_after=600) == 600 for _ in range(50))
+    assert retry_countdown(0, retry_after=2.2) >= 3
+    assert retry_countdown(3, retry_after=86400) == 1800
+    # CELERY_VISIBILITY_TIMEOUT is checked against the maximum (the test below).
+    assert settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] > (
+        settings.CELERY_TASK_TIME_LIMIT + settings.INGEST_RETRY_BACKOFF_MAX
+    )
 
 
 def test_a_visibility_timeout_shorter_than_a_task_is_refused():

@@ -3,14 +3,17 @@ status poll, rate limits; and the whole flow in a browser."""
 
 import datetime as dt
 import re
+import time
 
 import pytest
+from django.db import connection
 from django.shortcuts import resolve_url
 from django.urls import reverse
 from django.utils import timezone
 
 from papers.ingest.submit import process_submission
 from papers.models import Paper, Submission
+from papers.tasks import fetch_submission
 
 from .factories import PaperFactory
 from .recorded_http import RecordedServer
@@ -165,6 +168,160 @@ def test_a_paper_featured_while_it_was_fetched_is_not_taken_over(submitter, vote
     second.refresh_from_db()
     assert second.status == Submission.Status.ALREADY_FEATURED
     assert Paper.objects.get(arxiv_id="1707.08567").submitted_by == voter
+
+
+def someone_else_features_it_first(user, day="2026-11-20"):
+    """Whenever the submitter's feature UPDATE is about to land, another submission's
+    lands first (in the trigger, as a concurrent transaction that commits first would):
+    the submitter's conditional UPDATE then matches no row."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            CREATE FUNCTION someone_else_first() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF OLD.daily_date IS NULL AND NEW.daily_date IS NOT NULL
+                   AND NEW.submitted_by_id IS DISTINCT FROM {user.pk} THEN
+                    UPDATE papers_paper SET daily_date = '{day}', submitted_by_id = {user.pk}
+                    WHERE id = NEW.id;
+                    RETURN NULL;
+                END IF;
+                RETURN NEW;
+            END $$;
+            CREATE TRIGGER someone_else_first BEFORE UPDATE ON papers_paper
+            FOR EACH ROW EXECUTE FUNCTION someone_else_first();
+            """
+        )
+
+
+def test_a_paper_featured_by_someone_else_meanwhile_is_reported_with_their_day(
+    submitter, voter, arxiv_api
+):
+    arxiv_api.add("/api/query", file=PAPER_1707)
+    someone_else_features_it_first(voter)
+    submission = Submission.objects.create(user=submitter, arxiv_id="1707.08567")
+
+    process_submission(submission)
+
+    submission.refresh_from_db()
+    assert submission.status == Submission.Status.ALREADY_FEATURED
+    assert submission.message == "Already featured on 20 November 2026."
+    assert submission.paper.submitted_by == voter
+
+
+def test_an_indexed_paper_featured_meanwhile_is_refused_with_a_link(signed_in, voter):
+    paper = PaperFactory(arxiv_id="2406.12345", daily_date=None)
+    someone_else_features_it_first(voter)
+
+    response = post(signed_in, "2406.12345")
+
+    html = response.content.decode()
+    assert f'href="{paper.get_absolute_url()}"' in html
+    assert "is already on the list of 20 November 2026" in html
+
+
+def test_a_hidden_paper_is_refused_without_a_link(signed_in):
+    paper = PaperFactory(arxiv_id="2406.12345", daily_date=None, is_hidden=True)
+
+    response = post(signed_in, "2406.12345")
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "hidden by the moderators and can&#x27;t be submitted" in html
+    assert paper.get_absolute_url() not in html
+    paper.refresh_from_db()
+    assert paper.daily_date is None and paper.submitted_by is None
+    assert not Submission.objects.exists()
+
+
+def test_a_hidden_featured_paper_is_refused_without_a_link(signed_in):
+    paper = PaperFactory(arxiv_id="2406.12345", daily_date=dt.date(2026, 11, 20), is_hidden=True)
+
+    html = post(signed_in, "2406.12345").content.decode()
+
+    assert "hidden by the moderators" in html
+    assert paper.get_absolute_url() not in html
+
+
+def test_a_fetched_paper_that_is_hidden_is_not_featured(submitter, arxiv_api):
+    arxiv_api.add("/api/query", file=PAPER_1707)
+    paper = PaperFactory(arxiv_id="1707.08567", daily_date=None, is_hidden=True)
+    submission = Submission.objects.create(user=submitter, arxiv_id="1707.08567")
+
+    process_submission(submission)
+
+    submission.refresh_from_db()
+    assert submission.status == Submission.Status.FAILED
+    assert "hidden by the moderators" in submission.message
+    paper.refresh_from_db()
+    assert paper.daily_date is None
+
+
+def test_without_a_worker_an_unreachable_arxiv_fails_at_once(
+    signed_in, arxiv_api, django_capture_on_commit_callbacks
+):
+    # Tasks run in-process (the embedded default of `make run`): the request that
+    # submitted is waiting, so the fetch is not retried.
+    arxiv_api.add("/api/query", status=503, body="busy")
+
+    started = time.monotonic()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post(signed_in, "2406.99999")
+
+    assert time.monotonic() - started < 5
+    assert len(arxiv_api.requests_to("/api/query")) == 1
+    submission = Submission.objects.get()
+    assert submission.status == Submission.Status.FAILED
+    page = signed_in.get(response["Location"]).content.decode()
+    assert "arXiv could not be reached. Please try again later." in page
+    assert "spinner" not in page
+
+
+@pytest.fixture
+def failing_paper_updates(transactional_db):
+    """Every UPDATE of a paper fails, as on a database out of disk space. Outside a
+    test transaction (a worker runs in autocommit), so the trigger is dropped after."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            CREATE FUNCTION broken() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN RAISE EXCEPTION 'could not extend file: No space left on device'; END $$;
+            CREATE TRIGGER broken BEFORE UPDATE ON papers_paper
+            FOR EACH ROW EXECUTE FUNCTION broken();
+            """
+        )
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TRIGGER broken ON papers_paper; DROP FUNCTION broken();")
+
+
+def test_a_fetch_that_breaks_unexpectedly_fails_the_submission(
+    failing_paper_updates, submitter, arxiv_api
+):
+    arxiv_api.add("/api/query", file=PAPER_1707)
+    submission = Submission.objects.create(user=submitter, arxiv_id="1707.08567")
+
+    fetch_submission.apply(args=[submission.pk])
+
+    submission.refresh_from_db()
+    assert submission.status == Submission.Status.FAILED
+    assert "Something went wrong on our side" in submission.message
+
+
+def test_a_submission_pending_too_long_fails_with_a_message(signed_in, submitter, settings):
+    settings.SUBMIT_PENDING_TIMEOUT = 300
+    lost = Submission.objects.create(
+        user=submitter, arxiv_id="2406.12345", created_at=timezone.now() - dt.timedelta(minutes=6)
+    )
+    recent = Submission.objects.create(user=submitter, arxiv_id="2406.12346")
+    url = reverse("papers:submission_status", args=[lost.pk])
+
+    html = signed_in.get(url, headers={"HX-Request": "true"}).content.decode()
+
+    assert "hx-trigger" not in html
+    assert "arXiv:2406.12345 could not be added" in html
+    assert "could not be reached in time" in html
+    recent.refresh_from_db()
+    assert recent.is_pending
 
 
 def test_the_status_partial_polls_until_the_fetch_is_done(signed_in, submitter):

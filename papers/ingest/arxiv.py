@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from . import xmlparse
 from .http import SourceClient, raise_for_client_error
-from .records import PaperRecord, RecordError, SourceError
+from .records import PaperRecord, RecordError, SourceError, read_record
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +106,8 @@ def parse_feed(content: bytes, where: str = "") -> FeedPage:
     page.total = int(total) if total and total.strip().isdigit() else None
     page.entries = len(entries)
     for n, entry in enumerate(entries, 1):
-        page.items.append(_entry_record(entry, f"{prefix}entry {n}"))
+        label = f"{prefix}entry {n}"
+        page.items.append(read_record(_entry_record, label, entry, label))
     if error:
         what = xmlparse.text_of(broken, "{*}id") if broken is not None else None
         name = f" in entry {what.rsplit('/abs/', 1)[-1]}" if what else ""

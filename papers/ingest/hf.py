@@ -22,7 +22,7 @@ from django.conf import settings
 
 from . import xmlparse
 from .http import SourceClient, raise_for_client_error
-from .records import PaperRecord, RecordError, SourceError
+from .records import PaperRecord, RecordError, SourceError, read_record
 
 SOURCE = "Hugging Face daily papers"
 PAGE_SIZE = 100
@@ -121,7 +121,8 @@ def parse(
             yield item
             continue
         n += 1
-        yield _record(item, f"{where}: item {n}", list_date)
+        label = f"{where}: item {n}"
+        yield read_record(_record, label, item, label, list_date)
 
 
 def read_file(path: str | Path, list_date: dt.date | None = None):

@@ -1,8 +1,9 @@
 """HTTP for the sources: one polite client per run.
 
 - A descriptive User-Agent (settings.INGEST_USER_AGENT) and a timeout on every request.
-- A minimum interval between requests on one client: arXiv asks for no more than one
-  request every 3 seconds on one connection.
+- A minimum interval between requests to a host, kept site-wide (throttle.py): arXiv
+  asks for no more than one request every 3 seconds on one connection, from all of
+  the site's processes together.
 - 503 or 429 with a short Retry-After (OAI-PMH's flow control): wait and ask again, a
   few times. Longer waits and other 5xx raise TransientSourceError, which the Celery
   tasks retry with backoff; network errors raise httpx.TransportError, retried too.
@@ -11,11 +12,13 @@
 import email.utils
 import logging
 import time
+from urllib.parse import urlsplit
 
 import httpx
 from django.conf import settings
 from django.utils import timezone
 
+from . import throttle
 from .records import SourceError, TransientSourceError
 
 log = logging.getLogger(__name__)
@@ -36,7 +39,8 @@ def parse_retry_after(value: str | None) -> float | None:
 
 
 class SourceClient:
-    """GET with a pause between requests and short Retry-After waits honoured."""
+    """GET with a pause between requests to a host (min_interval, shared by every client
+    and process) and short Retry-After waits honoured."""
 
     def __init__(
         self,
@@ -59,7 +63,6 @@ class SourceClient:
             follow_redirects=True,
             transport=transport,
         )
-        self._last = None  # monotonic time the last response arrived
 
     def __enter__(self):
         return self
@@ -70,21 +73,13 @@ class SourceClient:
     def close(self):
         self.client.close()
 
-    def _wait_turn(self):
-        if self._last is not None and self.min_interval:
-            pause = self._last + self.min_interval - time.monotonic()
-            if pause > 0:
-                time.sleep(pause)
-
     def get(self, url: str, params: dict | None = None) -> httpx.Response:
         """The response, for 2xx and 4xx (the caller reads a 4xx body: arXiv explains
         a 400 in an Atom error feed). Raises TransientSourceError for 5xx and 429."""
+        host = urlsplit(url).netloc
         for attempt in range(self.waits + 1):
-            self._wait_turn()
-            try:
+            with throttle.turn(host, self.min_interval):
                 response = self.client.get(url, params=params)
-            finally:
-                self._last = time.monotonic()
             status = response.status_code
             if status != 429 and status < 500:
                 return response

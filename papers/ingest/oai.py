@@ -12,6 +12,7 @@ come from it). Pages are followed by resumptionToken; arXiv throttles with
 """
 
 import datetime as dt
+import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -21,12 +22,24 @@ from django.conf import settings
 
 from . import xmlparse
 from .arxiv import daily_date_if_new
+from .checkpoints import HarvestCheckpoint
 from .http import SourceClient, raise_for_client_error
-from .records import PaperRecord, RecordError, SourceError
+from .records import IngestResult, PaperRecord, RecordError, SourceError, read_record
 from .text import split_authors
+from .upsert import ingest
+
+log = logging.getLogger(__name__)
 
 SOURCE = "arXiv OAI-PMH"
 FORMATS = ("arXiv", "arXivRaw")
+
+
+class OaiError(SourceError):
+    """An OAI-PMH error reply (<error code="...">)."""
+
+    def __init__(self, message: str, code: str):
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass
@@ -34,6 +47,7 @@ class OaiPage:
     token: str | None = None
     complete_size: int | None = None
     items: list[PaperRecord | RecordError] = field(default_factory=list)
+    broken: bool = False  # cut short: its token (if any) can't be trusted
 
 
 def _date(value: str | None) -> dt.datetime | None:
@@ -153,12 +167,13 @@ def parse_response(content: bytes, where: str = "") -> OaiPage:
         code = oai_error.get("code") or "error"
         if code == "noRecordsMatch":
             return page
-        raise SourceError(f"{prefix}OAI-PMH {code}: {(oai_error.text or '').strip()}")
+        raise OaiError(f"{prefix}OAI-PMH {code}: {(oai_error.text or '').strip()}", code)
     records, broken = xmlparse.split_at_break(
         root.findall("{*}ListRecords/{*}record") + root.findall("{*}GetRecord/{*}record"), error
     )
     for n, record in enumerate(records, 1):
-        item = _record(record, f"{prefix}record {n}")
+        label = f"{prefix}record {n}"
+        item = read_record(_record, label, record, label)
         if item is not None:
             page.items.append(item)
     token = root.find("{*}ListRecords/{*}resumptionToken")
@@ -171,8 +186,9 @@ def parse_response(content: bytes, where: str = "") -> OaiPage:
         name = f" in record {what.strip()}" if what else ""
         page.items.append(RecordError(where or "response", f"{error}{name}; it was skipped"))
         # A broken page can't be trusted to carry a whole token: stop here (a re-run
-        # starts again from `from`, and the upsert skips what is already stored).
+        # asks for this page again, and the upsert skips what is already stored).
         page.token = None
+        page.broken = True
     return page
 
 
@@ -184,46 +200,141 @@ def client(**kwargs) -> SourceClient:
     return SourceClient(SOURCE, min_interval=settings.ARXIV_REQUEST_INTERVAL, **kwargs)
 
 
-def harvest(
-    *,
+def window_key(
     metadata_prefix: str = "arXiv",
     from_date: dt.date | None = None,
     until: dt.date | None = None,
     set_spec: str | None = None,
-    max_pages: int | None = None,
-    http: SourceClient | None = None,
-) -> Iterator[PaperRecord | RecordError]:
-    if metadata_prefix not in FORMATS:
-        raise SourceError(f"unknown metadataPrefix {metadata_prefix!r} (use arXiv or arXivRaw)")
-    params = {"verb": "ListRecords", "metadataPrefix": metadata_prefix}
-    if from_date:
-        params["from"] = from_date.isoformat()
-    if until:
-        params["until"] = until.isoformat()
-    if set_spec:
-        params["set"] = set_spec
-    own = http is None
-    http = http or client()
-    pages = 0
-    try:
-        while True:
-            response = http.get(settings.ARXIV_OAI_URL, params=params)
-            where = f"page {pages + 1}"
-            if response.status_code >= 400:
-                # OAI errors come as XML with a code; prefer it to the bare status.
-                if response.content.strip():
-                    try:
-                        parse_response(response.content, where)
-                    except SourceError as exc:
-                        raise SourceError(f"{exc} (HTTP {response.status_code})") from None
-                raise_for_client_error(response, SOURCE)
-            page = parse_response(response.content, where)
-            yield from page.items
-            pages += 1
-            if not page.token or (max_pages and pages >= max_pages):
-                break
-            # Following a token, the other arguments must not be repeated (OAI-PMH).
-            params = {"verb": "ListRecords", "resumptionToken": page.token}
-    finally:
-        if own:
-            http.close()
+) -> str:
+    return f"{metadata_prefix}|from={from_date or ''}|until={until or ''}|set={set_spec or ''}"
+
+
+class Harvest:
+    """ListRecords for one window (format, from, until, set), page by page, following
+    resumptionTokens, as an iterator of records.
+
+    Checkpoints: `position` is the token to start from so that nothing handed out so
+    far is missed: the token of the page being read, and once its last record has
+    been handed out, the next page's token. After each committed batch `save(token)`
+    stores it (HarvestCheckpoint), and a harvest of the same window made with
+    `resume=True` starts there: a task retried after a network error, a task that
+    reached its time limit and queued its own continuation, or `ingest_oai` run again.
+    `finished` once the last page is read; the caller then calls `clear()` after the
+    last batch is committed. A saved token that arXiv no longer accepts
+    (badResumptionToken: tokens expire) starts the window again from the beginning.
+    """
+
+    def __init__(
+        self,
+        *,
+        metadata_prefix: str = "arXiv",
+        from_date: dt.date | None = None,
+        until: dt.date | None = None,
+        set_spec: str | None = None,
+        resume: bool = True,
+        max_pages: int | None = None,
+        http: SourceClient | None = None,
+    ):
+        if metadata_prefix not in FORMATS:
+            raise SourceError(f"unknown metadataPrefix {metadata_prefix!r} (use arXiv or arXivRaw)")
+        self.params = {"verb": "ListRecords", "metadataPrefix": metadata_prefix}
+        if from_date:
+            self.params["from"] = from_date.isoformat()
+        if until:
+            self.params["until"] = until.isoformat()
+        if set_spec:
+            self.params["set"] = set_spec
+        self.window = window_key(metadata_prefix, from_date, until, set_spec)
+        self.max_pages = max_pages
+        self.http = http
+        self.position: str | None = None
+        self.pages = 0
+        self.finished = False
+        self.resumed: HarvestCheckpoint | None = None
+        if resume:
+            self.resumed = HarvestCheckpoint.objects.filter(window=self.window).first()
+            if self.resumed:
+                self.position, self.pages = self.resumed.token, self.resumed.pages
+
+    def __iter__(self) -> Iterator[PaperRecord | RecordError]:
+        own = self.http is None
+        http = self.http or client()
+        read = 0
+        try:
+            while True:
+                # Following a token, the other arguments must not be repeated (OAI-PMH).
+                params = (
+                    {"verb": "ListRecords", "resumptionToken": self.position}
+                    if self.position
+                    else self.params
+                )
+                try:
+                    page = self._get(http, params, f"page {self.pages + 1}")
+                except OaiError as exc:
+                    if exc.code != "badResumptionToken" or not self.resumed or read:
+                        raise
+                    log.warning("%s: the saved token has expired; starting over", self.window)
+                    self.clear()
+                    self.resumed, self.position, self.pages = None, None, 0
+                    continue
+                yield from page.items
+                read += 1
+                self.pages += 1
+                if page.broken:
+                    return  # `position` still names this page: a re-run asks again
+                self.position = page.token
+                if not page.token:
+                    self.finished = True
+                    return
+                if self.max_pages and read >= self.max_pages:
+                    return
+        finally:
+            if own:
+                http.close()
+
+    @staticmethod
+    def _get(http: SourceClient, params: dict, where: str) -> OaiPage:
+        response = http.get(settings.ARXIV_OAI_URL, params=params)
+        if response.status_code >= 400:
+            # OAI errors come as XML with a code; prefer it to the bare status.
+            if response.content.strip():
+                try:
+                    parse_response(response.content, where)
+                except OaiError as exc:
+                    raise OaiError(f"{exc} (HTTP {response.status_code})", exc.code) from None
+                except SourceError as exc:
+                    raise SourceError(f"{exc} (HTTP {response.status_code})") from None
+            raise_for_client_error(response, SOURCE)
+        return parse_response(response.content, where)
+
+    def save(self, token: str | None):
+        """After a committed batch: resume from `token` (None: from the start)."""
+        if token:
+            HarvestCheckpoint.objects.update_or_create(
+                window=self.window, defaults={"token": token, "pages": self.pages}
+            )
+
+    def clear(self):
+        HarvestCheckpoint.objects.filter(window=self.window).delete()
+
+
+def harvest(**kwargs) -> Iterator[PaperRecord | RecordError]:
+    """Records of a window without checkpoints (see Harvest)."""
+    yield from Harvest(resume=False, **kwargs)
+
+
+def ingest_window(*, resume: bool = True, on_item=None, **kwargs) -> tuple[IngestResult, Harvest]:
+    """Harvest a window into the database, saving a checkpoint after each committed
+    batch and resuming from the last one (unless `resume` is False). On a transient
+    error the checkpoint is saved before the error is raised, for the retry."""
+    run = Harvest(resume=resume, **kwargs)
+    result = ingest(
+        run,
+        keep_ids=False,
+        on_item=on_item,
+        mark=lambda: run.position,
+        on_batch=lambda _result, token: run.save(token),
+    )
+    if run.finished:
+        run.clear()
+    return result, run

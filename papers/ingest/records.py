@@ -2,7 +2,11 @@
 
 import dataclasses
 import datetime as dt
+import logging
+from collections.abc import Callable
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 
 class SourceError(Exception):
@@ -73,6 +77,23 @@ class RecordError:
 
     def __str__(self):
         return f"{self.label}: {self.message}" if self.label else self.message
+
+
+def unexpected(label: str, exc: Exception) -> str:
+    """The message for a record that broke the code in a way no check foresaw (a number
+    where a source should give text, ...). Logged with its traceback: it is a bug to fix
+    or a check to add, but it fails that record only."""
+    log.warning("%s: unexpected %s", label, exc.__class__.__name__, exc_info=exc)
+    return f"could not be read ({exc.__class__.__name__}: {exc})"
+
+
+def read_record(build: Callable[..., "PaperRecord | RecordError"], label: str, *args):
+    """build(*args), or a RecordError naming the record if building it raised. Readers
+    are generators: an exception escaping one would end the whole run."""
+    try:
+        return build(*args)
+    except Exception as exc:
+        return RecordError(label, unexpected(label, exc))
 
 
 @dataclasses.dataclass

@@ -11,7 +11,9 @@ line number of its last line are written to a checkpoint file next to the input
 (`<file>.checkpoint`), and a resumed run seeks there.
 """
 
+import contextlib
 import dataclasses
+import gc
 import gzip
 import json
 import logging
@@ -21,7 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from . import xmlparse
-from .records import IngestResult, PaperRecord, RecordError
+from .records import IngestResult, PaperRecord, RecordError, read_record
 from .text import split_authors
 from .upsert import ingest
 
@@ -43,7 +45,7 @@ def record_from_json(data, label: str) -> PaperRecord | RecordError:
     if isinstance(parsed, list) and parsed:
         # [last, first, suffix, (affiliation)] -> "first last suffix"
         authors = [
-            " ".join(p for p in (a[1], a[0], a[2] if len(a) > 2 else "") if p)
+            " ".join(filter(None, (a[1], a[0], a[2] if len(a) > 2 else "")))
             for a in parsed
             if isinstance(a, list) and len(a) >= 2
         ]
@@ -124,7 +126,7 @@ class SnapshotReader:
                     )
                     item = RecordError(label, f"{what}: {exc}")
                 else:
-                    item = record_from_json(data, label)
+                    item = read_record(record_from_json, label, data, label)
                 self.position = Checkpoint(offset, line_no)
                 yield item
                 read += 1
@@ -174,6 +176,24 @@ class SnapshotReader:
             pass
 
 
+@contextlib.contextmanager
+def _fewer_collections(young: int = 10_000):
+    """An import allocates millions of short-lived objects (records, rows, strings),
+    none of them in reference cycles, and each collection of Python's cyclic garbage
+    collector walks every object alive: Django's own hundreds of thousands included.
+    Those are frozen out of its sight, and the young generation is collected every
+    `young` allocations instead of 700: about a fifth less Python CPU per paper
+    (README, Ingestion). Both are put back afterwards."""
+    threshold = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(young, *threshold[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
+
+
 def import_file(
     path: str | Path,
     *,
@@ -192,15 +212,16 @@ def import_file(
     reader.limit = limit
     if resume:
         reader.position = reader.load_checkpoint() or Checkpoint()
-    result = ingest(
-        reader,
-        batch_size=batch_size,
-        keep_ids=False,
-        on_item=on_item,
-        mark=lambda: reader.position,
-        on_batch=lambda _, position: reader.save_checkpoint(position),
-        background=writers,
-    )
+    with _fewer_collections():
+        result = ingest(
+            reader,
+            batch_size=batch_size,
+            keep_ids=False,
+            on_item=on_item,
+            mark=lambda: reader.position,
+            on_batch=lambda _, position: reader.save_checkpoint(position),
+            background=writers,
+        )
     if reader.finished:
         reader.clear_checkpoint()
     return result

@@ -8,6 +8,7 @@ normalised to one form and the same version of a paper reads the same from any s
 
 import html
 import re
+import secrets
 import unicodedata
 
 import nh3
@@ -49,8 +50,18 @@ _DANGEROUS_TAG = re.compile(
     re.IGNORECASE,
 )
 _MATH = re.compile(r"\$\$.+?\$\$|\$[^$]+\$|\\\(.+?\\\)|\\\[.+?\\\]", re.DOTALL)
-_PLACEHOLDER = "\ue000{}\ue001"
-_PLACEHOLDER_RE = re.compile("\ue000(\\d+)\ue001")
+# U+E000 and U+E001 mark search highlights (papers.search.render_marked turns them into
+# <mark>): no source has a use for them, so they are dropped from every text. Math is
+# set aside under a placeholder that holds a random nonce, so no text, however made up
+# (entities such as "&#xe000;" included), can name a placeholder or swap in math.
+_RESERVED = "\ue000\ue001"
+_DROP_RESERVED = str.maketrans("", "", _RESERVED)
+
+
+def drop_reserved(text: str) -> str:
+    if _RESERVED[0] in text or _RESERVED[1] in text:
+        return text.translate(_DROP_RESERVED)
+    return text
 
 
 def _strip_html(fragment: str) -> str:
@@ -67,18 +78,21 @@ def _strip_html(fragment: str) -> str:
 
 def sanitise(text: str) -> str:
     """Remove HTML markup from plain text, leaving LaTeX and everything else alone."""
+    text = drop_reserved(text)
     if "<" not in text:
         return text
     maths: list[str] = []
+    nonce = secrets.token_hex(8)
 
     def set_aside(match):
         maths.append(_DANGEROUS_TAG.sub("", match.group(0)))
-        return _PLACEHOLDER.format(len(maths) - 1)
+        return f"math{nonce}x{len(maths) - 1}x"
 
     masked = _MATH.sub(set_aside, text)
     if _HTML_TAG.search(masked):
-        masked = _strip_html(masked)
-    return _PLACEHOLDER_RE.sub(lambda m: maths[int(m.group(1))], masked)
+        # Unescaping entities may have brought the reserved characters back.
+        masked = drop_reserved(_strip_html(masked))
+    return re.sub(f"math{nonce}x(\\d+)x", lambda m: maths[int(m.group(1))], masked)
 
 
 def clean_title(text: str | None) -> str:

@@ -8,7 +8,9 @@ from ._ingest import IngestCommand, iso_date
 class Command(IngestCommand):
     help = (
         "Harvest papers through arXiv's OAI-PMH interface (ListRecords, following "
-        "resumption tokens), or read saved OAI-PMH responses with --file."
+        "resumption tokens), or read saved OAI-PMH responses with --file. A harvest "
+        "that stopped (an error, a crash) continues from its last checkpoint when run "
+        "again with the same --from/--until/--set/--format; --restart starts over."
     )
     source = "arXiv OAI-PMH"
 
@@ -34,6 +36,11 @@ class Command(IngestCommand):
             help="metadataPrefix: arXiv, or arXivRaw for the version history",
         )
         parser.add_argument(
+            "--restart",
+            action="store_true",
+            help="ignore this window's checkpoint and harvest it from the beginning",
+        )
+        parser.add_argument(
             "--file",
             action="append",
             dest="files",
@@ -48,13 +55,35 @@ class Command(IngestCommand):
         set_spec=None,
         metadata_prefix="arXiv",
         files=None,
+        restart=False,
         **options,
     ):
         if files:
             self.finish(*(self.ingest(oai.read_file(path)) for path in files))
             return
-        self.stderr.write(f"Harvesting {metadata_prefix} records from {settings.ARXIV_OAI_URL}")
-        records = oai.harvest(
-            metadata_prefix=metadata_prefix, from_date=from_date, until=until, set_spec=set_spec
+        run = oai.Harvest(
+            metadata_prefix=metadata_prefix,
+            from_date=from_date,
+            until=until,
+            set_spec=set_spec,
+            resume=not restart,
         )
-        self.finish(self.ingest(records, keep_ids=False))
+        self.stderr.write(f"Harvesting {metadata_prefix} records from {settings.ARXIV_OAI_URL}")
+        if run.resumed:
+            self.stderr.write(
+                f"Resuming at page {run.pages + 1}, where the last harvest of this window "
+                f"stopped ({run.resumed.updated_at:%Y-%m-%d %H:%M} UTC); --restart starts over"
+            )
+        result = self.ingest(
+            run,
+            keep_ids=False,
+            mark=lambda: run.position,
+            on_batch=lambda _result, token: run.save(token),
+        )
+        if run.finished:
+            run.clear()
+        elif run.position:
+            self.stderr.write(
+                f"Stopped at page {run.pages + 1}; run the same command again to continue."
+            )
+        self.finish(result)
