@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("papers", "0005_digest_deliveries"),
+        ("papers", "0006_digest_sent_papers_and_queued_deliveries"),
     ]
 
     operations = [
