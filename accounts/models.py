@@ -511,6 +511,12 @@ class DigestSubscription(models.Model):
         )
         return bool(claimed)
 
+    def release_confirmation_mail(self):
+        """Undo claim_confirmation_mail() for a mail that could not be queued."""
+        DigestSubscription.objects.filter(pk=self.pk, confirmations_sent__gt=0).update(
+            confirmation_sent_at=None, confirmations_sent=models.F("confirmations_sent") - 1
+        )
+
 
 class FollowedAuthor(models.Model):
     # Indexed by the unique constraint, which leads with the user.

@@ -115,6 +115,11 @@ DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 USING_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
 if USING_POSTGRES:
+    # PostgreSQL restarting or unreachable: fail the request (a 503 page, see
+    # papers.views.server_error) within seconds rather than hang a worker.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5)
+    )
     # A statement timeout (milliseconds, 0 = none) keeps one slow query from holding a
     # web worker; gunicorn's config sets it for web processes only.
     _timeout = env.int("DATABASE_STATEMENT_TIMEOUT", default=0)
@@ -130,9 +135,14 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's RedisCache, except that an unreachable Redis is a cache miss
+            # (logged), not an error page: see config/cache.py.
+            "BACKEND": "config.cache.ResilientRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "dp",
+            # Seconds: a Redis that stopped answering costs a request this much per
+            # cache call at most, instead of hanging the worker.
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1.0},
         }
     }
 else:
@@ -288,6 +298,9 @@ if _hf_id and _hf_secret:
         ]
     }
 
+# Rate limits count in the cache. While Redis is unreachable the cache can't count
+# (config/cache.py), and requests are let through rather than all refused.
+RATELIMIT_FAIL_OPEN = True
 # Upvotes a signed-in user may cast or withdraw (django-ratelimit syntax).
 VOTE_RATE_LIMIT = env.str("VOTE_RATE_LIMIT", default="60/m")
 # Author claims a signed-in user may file: each one waits for a moderator.

@@ -562,6 +562,15 @@ class Submission(models.Model):
     def is_pending(self):
         return self.status == self.Status.PENDING
 
+    def fail_unqueued(self):
+        """Its fetch could not be queued (the task broker is down): say so at once
+        rather than spin until SUBMIT_PENDING_TIMEOUT."""
+        Submission.objects.filter(pk=self.pk, status=self.Status.PENDING).update(
+            status=self.Status.FAILED,
+            message="Submissions are paused for a moment. Please try again in a few minutes.",
+            updated_at=timezone.now(),
+        )
+
 
 # --- Digests (issue 5): the delivery log lives with the rest of papers.digests ---------
 from .digests.models import DigestDelivery  # noqa: E402, F401

@@ -1,5 +1,6 @@
 import datetime as dt
 import json
+import sys
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -7,7 +8,7 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError
+from django.db import IntegrityError, InterfaceError, OperationalError
 from django.http import Http404, HttpResponse, HttpResponseServerError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template import loader
@@ -16,6 +17,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 from django_ratelimit.core import is_ratelimited
+from kombu.exceptions import OperationalError as KombuOperationalError
 
 from accounts import pending_votes
 
@@ -25,6 +27,7 @@ from .dates import Period, day_period, parse_day, parse_month, parse_week
 from .forms import SearchForm
 from .models import Author, Paper
 from .pagination import paginate, paginate_uncounted
+from .queueing import QueueUnavailable
 
 # How far back /new/ pages: past this, the day, week and month lists and search serve
 # better than a deep OFFSET.
@@ -251,10 +254,24 @@ def page_not_found(request, exception):
     return render(request, "errors/404.html", {"message": message}, status=404)
 
 
+# A dependency out of reach for a moment (PostgreSQL restarting, a statement timeout,
+# the task broker down): the request failed as a whole (a transaction rolled back), so
+# it can be tried again. A 503 with Retry-After says so to people, proxies and clients.
+UNAVAILABLE = (OperationalError, InterfaceError, KombuOperationalError, QueueUnavailable)
+RETRY_AFTER_SECONDS = 5
+
+
 def server_error(request):
     """Rendered without the request: no context processors, no session, no database,
-    since any of them may be what failed."""
-    html = loader.get_template("errors/500.html").render({"SITE_NAME": settings.SITE_NAME})
+    since any of them may be what failed. Django calls it while handling the
+    exception, so sys.exc_info() says what failed."""
+    context = {"SITE_NAME": settings.SITE_NAME}
+    if isinstance(sys.exc_info()[1], UNAVAILABLE):
+        html = loader.get_template("errors/503.html").render(context)
+        response = HttpResponse(html, status=503)
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
+    html = loader.get_template("errors/500.html").render(context)
     return HttpResponseServerError(html)
 
 
@@ -337,6 +354,7 @@ from django_ratelimit.decorators import ratelimit  # noqa: E402
 
 from .ingest.submit import SubmitPaperForm, submit_paper  # noqa: E402
 from .models import Submission  # noqa: E402
+from .queueing import enqueue_on_commit  # noqa: E402
 from .tasks import fetch_submission  # noqa: E402
 
 
@@ -373,7 +391,11 @@ def submit(request):
                 form.add_error("paper", outcome.refused)
             if outcome.submission:
                 if outcome.submission.is_pending:
-                    fetch_submission.delay_on_commit(outcome.submission.pk)
+                    enqueue_on_commit(
+                        fetch_submission,
+                        outcome.submission.pk,
+                        on_failure=outcome.submission.fail_unqueued,
+                    )
                 url = reverse("papers:submit")
                 return redirect(f"{url}?submission={outcome.submission.pk}")
     shown = request.GET.get("submission", "")

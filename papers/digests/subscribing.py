@@ -65,12 +65,20 @@ def subscribe_visitor(email: str, frequency: str, time_zone: str = "") -> Digest
 
 def request_confirmation(sub: DigestSubscription) -> bool:
     """Queue a confirmation mail if the throttle allows it (one per
-    DIGEST_CONFIRM_RESEND_HOURS, DIGEST_CONFIRM_MAX_SENDS in all until confirmed)."""
+    DIGEST_CONFIRM_RESEND_HOURS, DIGEST_CONFIRM_MAX_SENDS in all until confirmed).
+    Raises QueueUnavailable if the task broker is down; the mail is then not counted
+    against the throttle, so asking again later works."""
+    from ..queueing import QueueUnavailable, enqueue_on_commit
     from ..tasks import send_digest_confirmation
 
     if not sub.claim_confirmation_mail():
         return False
-    send_digest_confirmation.delay_on_commit(sub.pk)
+
+    def unsent():
+        sub.release_confirmation_mail()
+        raise QueueUnavailable
+
+    enqueue_on_commit(send_digest_confirmation, sub.pk, on_failure=unsent)
     return True
 
 

@@ -20,6 +20,7 @@ from accounts.models import (
 )
 
 from ..models import Author
+from ..queueing import QueueUnavailable
 from . import subscribing, tokens
 from .compose import Composer, Recipient, papers_for
 from .forms import SubscribeForm
@@ -63,13 +64,16 @@ def subscribe(request):
         if _rate_limited(request, form):
             state, status = "limited", 429
         elif form.is_valid():
-            if not form.is_bot:
-                subscribing.subscribe_visitor(
-                    form.cleaned_data["email"],
-                    form.cleaned_data["frequency"],
-                    form.cleaned_data["time_zone"],
-                )
             state = "sent"
+            if not form.is_bot:
+                try:
+                    subscribing.subscribe_visitor(
+                        form.cleaned_data["email"],
+                        form.cleaned_data["frequency"],
+                        form.cleaned_data["time_zone"],
+                    )
+                except QueueUnavailable:
+                    state, status = "unavailable", 503
         else:
             status = 400
     context = {

@@ -1,0 +1,70 @@
+"""The Redis cache, degrading to no cache while Redis is unreachable.
+
+Django's RedisCache raises on a refused or timed-out connection, which would turn every
+page that reads the cache (and every rate limit) into a 500 while Redis restarts. Here
+an unreachable Redis is logged and treated as a miss: reads return the default, writes
+are dropped, `add` reports that it stored nothing and `incr` returns None, which
+django-ratelimit reads as "couldn't count" (RATELIMIT_FAIL_OPEN lets the request
+through). Errors that are not about reaching Redis (a bad command, a missing key for
+`incr`) still raise. Short socket timeouts (settings.CACHES OPTIONS) keep a hung Redis
+from holding a web worker.
+"""
+
+import functools
+import logging
+import time
+
+from django.core.cache.backends.redis import RedisCache
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+log = logging.getLogger(__name__)
+
+UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError)
+# One warning per this many seconds per process, not one per request.
+LOG_EVERY = 10.0
+
+
+def _degrade(fallback):
+    def decorate(method):
+        @functools.wraps(method)
+        def wrapper(self, *args, **kwargs):
+            try:
+                return method(self, *args, **kwargs)
+            except UNREACHABLE as exc:
+                self._log_unreachable(method.__name__, exc)
+                return fallback(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+def _default(key, default=None, *args, **kwargs):
+    return default
+
+
+def _returns(value):
+    return lambda *args, **kwargs: value() if callable(value) else value
+
+
+class ResilientRedisCache(RedisCache):
+    _last_warning = 0.0
+
+    def _log_unreachable(self, operation, exc):
+        now = time.monotonic()
+        if now - ResilientRedisCache._last_warning >= LOG_EVERY:
+            ResilientRedisCache._last_warning = now
+            log.warning("Redis cache unreachable (%s: %s): serving without cache", operation, exc)
+
+    get = _degrade(_default)(RedisCache.get)
+    get_many = _degrade(_returns(dict))(RedisCache.get_many)
+    has_key = _degrade(_returns(False))(RedisCache.has_key)
+    add = _degrade(_returns(False))(RedisCache.add)
+    set = _degrade(_returns(None))(RedisCache.set)
+    set_many = _degrade(_returns(list))(RedisCache.set_many)
+    touch = _degrade(_returns(False))(RedisCache.touch)
+    delete = _degrade(_returns(False))(RedisCache.delete)
+    delete_many = _degrade(_returns(None))(RedisCache.delete_many)
+    incr = _degrade(_returns(None))(RedisCache.incr)
+    clear = _degrade(_returns(False))(RedisCache.clear)

@@ -1,0 +1,141 @@
+"""Faults: the site under gunicorn with production settings, with its own Redis that the
+test stops and starts again (never the machine's shared one), and a real Celery worker.
+
+While Redis is down the cache is a miss (config/cache.py), rate limits let requests
+through (RATELIMIT_FAIL_OPEN), and what needs a task says it can't be done just now
+(papers/queueing.py); once Redis is back the worker reconnects and tasks run again."""
+
+import time
+
+import httpx
+import pytest
+
+from accounts.models import DigestSubscription
+from papers.models import Paper, Submission, Vote
+
+from .accounts_helpers import verified
+from .conftest import database_url_for_tests
+from .factories import PaperFactory, UserFactory
+from .recorded_http import RecordedServer
+from .servers import RedisServer, Site, Worker, free_port, session_cookies, site_env
+
+pytestmark = pytest.mark.worker
+
+PAPER_1707 = "arxiv-api/2026/id_1707.08567_s0_m100_6a1afebfc6a3.xml"
+
+
+def wait_for(condition, timeout=60, log=lambda: ""):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.25)
+    raise AssertionError(f"timed out waiting; log:\n{log()[-4000:]}")
+
+
+@pytest.fixture
+def redis_server():
+    server = RedisServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def arxiv():
+    with RecordedServer() as server:
+        server.add("/api/query", file=PAPER_1707, when={"id_list": "1707.08567"})
+        yield server
+
+
+@pytest.fixture
+def site_and_worker(transactional_db, redis_server, arxiv, smtp_server):
+    port = free_port()
+    env = site_env(
+        database_url_for_tests(),
+        redis_server.url,
+        port,
+        WEB_CONCURRENCY=2,
+        ARXIV_API_URL=f"{arxiv.url}/api/query",
+        ARXIV_REQUEST_INTERVAL=0,
+        EMAIL_URL=f"smtp://127.0.0.1:{smtp_server.port}",
+        LOG_LEVEL="INFO",
+    )
+    site, worker = Site(env), Worker(env)
+    try:
+        site.start()
+        worker.start()
+        yield site, worker
+    finally:
+        site.stop()
+        worker.stop()
+
+
+def client_for(site, user=None):
+    cookies = session_cookies(user) if user else {}
+    client = httpx.Client(base_url=site.url, cookies=cookies, timeout=30)
+    client.get("/digest/subscribe/")  # a form: sets the CSRF cookie
+    return client
+
+
+def post(client, path, data):
+    return client.post(path, data=data | {"csrfmiddlewaretoken": client.cookies["csrftoken"]})
+
+
+def test_with_redis_stopped_pages_render_votes_count_and_tasks_resume_after(
+    site_and_worker, redis_server, smtp_server
+):
+    site, worker = site_and_worker
+    paper = PaperFactory(title="Resilient Caches Considered")
+    voter = verified(UserFactory(username="voter"))
+    visitor, user = client_for(site), client_for(site, voter)
+
+    redis_server.stop()
+
+    for path in ["/", "/trending/", "/new/", paper.get_absolute_url(), "/search/?q=caches",
+                 "/feeds/daily.rss", "/api/daily_papers", "/digest/subscribe/"]:  # fmt: skip
+        response = visitor.get(path)
+        assert response.status_code == 200, (path, site.output()[-3000:])
+    assert "Resilient Caches Considered" in visitor.get(paper.get_absolute_url()).text
+    assert user.get("/submit/").status_code == 200
+
+    # A vote is recorded and counted (its rate limit can't count: it lets it through).
+    response = post(user, f"{paper.get_absolute_url()}vote/", {"action": "up"})
+    assert response.status_code == 302
+    paper.refresh_from_db()
+    assert paper.upvote_count == Vote.objects.filter(paper=paper, user=voter).count() == 1
+
+    # A submission needs a task: it fails at once with a message, not a 500.
+    response = post(user, "/submit/", {"paper": "1707.08567"})
+    assert response.status_code == 302
+    page = user.get(response.headers["location"])
+    assert page.status_code == 200
+    assert "Submissions are paused for a moment" in page.text
+    assert Submission.objects.get().status == Submission.Status.FAILED
+
+    # So does a digest subscription: the box says so, and the mail isn't counted.
+    response = post(
+        visitor, "/digest/subscribe/", {"email": "ada@example.org", "frequency": "daily"}
+    )
+    assert response.status_code == 503
+    assert "We couldn't send the confirmation mail just now" in response.text
+    assert DigestSubscription.objects.get(email="ada@example.org").confirmations_sent == 0
+    assert "Internal Server Error" not in site.output()
+    assert "Redis cache unreachable" in site.output()
+
+    redis_server.start()  # same port, empty: as after a restart
+
+    response = post(user, "/submit/", {"paper": "1707.08567"})
+    assert response.status_code == 302
+    wait_for(
+        lambda: Paper.objects.filter(arxiv_id="1707.08567", daily_date__isnull=False).exists(),
+        log=worker.output,
+    )
+    assert Submission.objects.filter(status=Submission.Status.FEATURED).count() == 1
+    response = post(
+        visitor, "/digest/subscribe/", {"email": "ada@example.org", "frequency": "daily"}
+    )
+    assert response.status_code == 200
+    assert "Check your inbox" in response.text
+    wait_for(lambda: smtp_server.recipients() == ["ada@example.org"], log=worker.output)
+    assert DigestSubscription.objects.get(email="ada@example.org").confirmations_sent == 1
+    assert "Internal Server Error" not in site.output()
