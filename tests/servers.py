@@ -202,3 +202,73 @@ def session_cookies(user) -> dict:
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.create()
     return {settings.SESSION_COOKIE_NAME: session.session_key}
+
+
+PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+
+class PostgresCluster:
+    """A throwaway PostgreSQL cluster (initdb in a temporary directory) on a free port,
+    to stop and restart under load. As root it runs as the `postgres` user, since
+    PostgreSQL refuses to run as root."""
+
+    def __init__(self, port=None):
+        self.port = port or free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="pg-fault-"))
+        self.data = self.dir / "data"
+        self.logfile = self.dir / "postgres.log"
+        self._as_postgres = []
+        if os.geteuid() == 0:
+            import pwd
+
+            user = pwd.getpwnam("postgres")
+            os.chown(self.dir, user.pw_uid, user.pw_gid)
+            self._as_postgres = ["runuser", "-u", "postgres", "--"]
+
+    def url(self, database="postgres"):
+        return f"postgres://postgres@127.0.0.1:{self.port}/{database}"
+
+    def _pg(self, *args):
+        subprocess.run([*self._as_postgres, *args], check=True, capture_output=True, cwd=self.dir)
+
+    def _ctl(self, *args):
+        options = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._pg(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-l", str(self.logfile),
+                 "-o", options, "-w", *args)  # fmt: skip
+
+    def init(self):
+        self._pg(str(PG_BIN / "initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust",
+                 "--no-sync")  # fmt: skip
+        self.start()
+        return self
+
+    def start(self):
+        self._ctl("start")
+
+    def stop(self):
+        """A fast shutdown, as a restart or failover does: open sessions are ended."""
+        self._ctl("-m", "fast", "stop")
+
+    def create_database(self, name):
+        self._pg(str(PG_BIN / "createdb"), "-h", "127.0.0.1", "-p", str(self.port),
+                 "-U", "postgres", name)  # fmt: skip
+
+    def destroy(self):
+        if (self.data / "postmaster.pid").exists():
+            self._ctl("-m", "immediate", "stop")
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def manage(env, *args, input=None) -> str:
+    """Run manage.py with `env`; returns its stdout."""
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), *args],
+        env=env,
+        cwd=ROOT,
+        input=input,
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode:
+        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stderr[-4000:]}")
+    return result.stdout

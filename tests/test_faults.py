@@ -5,7 +5,9 @@ While Redis is down the cache is a miss (config/cache.py), rate limits let reque
 through (RATELIMIT_FAIL_OPEN), and what needs a task says it can't be done just now
 (papers/queueing.py); once Redis is back the worker reconnects and tasks run again."""
 
+import json
 import time
+from collections import Counter
 
 import httpx
 import pytest
@@ -17,7 +19,16 @@ from .accounts_helpers import verified
 from .conftest import database_url_for_tests
 from .factories import PaperFactory, UserFactory
 from .recorded_http import RecordedServer
-from .servers import RedisServer, Site, Worker, free_port, session_cookies, site_env
+from .servers import (
+    PostgresCluster,
+    RedisServer,
+    Site,
+    Worker,
+    free_port,
+    manage,
+    session_cookies,
+    site_env,
+)
 
 pytestmark = pytest.mark.worker
 
@@ -139,3 +150,119 @@ def test_with_redis_stopped_pages_render_votes_count_and_tasks_resume_after(
     wait_for(lambda: smtp_server.recipients() == ["ada@example.org"], log=worker.output)
     assert DigestSubscription.objects.get(email="ada@example.org").confirmations_sent == 1
     assert "Internal Server Error" not in site.output()
+
+
+# --- PostgreSQL restarted under load ------------------------------------------------------
+
+# Run with `manage.py shell` against the private cluster: voters with sessions, papers.
+SEED = """
+import json
+from django.utils import timezone
+from tests.accounts_helpers import verified
+from tests.factories import PaperFactory, UserFactory
+from tests.servers import session_cookies
+papers = [PaperFactory(daily_date=timezone.localdate()).arxiv_id for _ in range(4)]
+users = [verified(UserFactory(username=f"voter{n}")) for n in range(%(users)d)]
+print(json.dumps({"papers": papers, "sessions": [session_cookies(u) for u in users]}))
+"""
+CHECK = """
+from django.db.models import Count
+from papers.models import Paper
+for p in Paper.objects.annotate(rows=Count("votes")).order_by("arxiv_id"):
+    print(p.arxiv_id, p.upvote_count, p.rows)
+"""
+
+
+@pytest.fixture
+def cluster():
+    pg = PostgresCluster().init()
+    yield pg
+    pg.destroy()
+
+
+class Traffic:
+    """Each thread one signed-in user: loads the daily page, votes, withdraws, and notes
+    (when, status, Retry-After) of every answer, or the error if none came."""
+
+    def __init__(self, site, sessions, papers):
+        import threading
+
+        self.results, self.stop = [], threading.Event()
+        self.threads = [
+            threading.Thread(target=self._run, args=(site.url, cookies, papers))
+            for cookies in sessions
+        ]
+
+    def _run(self, url, cookies, papers):
+        import itertools
+
+        with httpx.Client(base_url=url, cookies=cookies, timeout=20) as client:
+            client.get("/digest/subscribe/")
+            token = client.cookies.get("csrftoken", "")
+            steps = itertools.cycle(
+                [("GET", "/", {})]
+                + [("POST", f"/papers/{p}/vote/", {"action": a}) for p in papers for a in ("up", "remove")]
+            )  # fmt: skip
+            for method, path, data in steps:
+                if self.stop.is_set():
+                    return
+                started = time.monotonic()
+                try:
+                    data = data | {"csrfmiddlewaretoken": token} if data else None
+                    response = client.request(method, path, data=data)
+                    outcome = (response.status_code, response.headers.get("retry-after"))
+                    if not token:
+                        token = client.cookies.get("csrftoken", "")
+                except httpx.HTTPError as exc:
+                    outcome = (repr(exc), None)
+                self.results.append((started, time.monotonic(), path, *outcome))
+                time.sleep(0.02)
+
+    def __enter__(self):
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        for thread in self.threads:
+            thread.join(30)
+
+
+def test_a_postgresql_restart_under_load_answers_503_then_recovers_with_exact_votes(
+    cluster, redis_server
+):
+    cluster.create_database("dp")
+    port = free_port()
+    env = site_env(cluster.url("dp"), redis_server.url, port, WEB_CONCURRENCY=2)
+    env["VOTE_RATE_LIMIT"] = "100000/m"
+    manage(env, "migrate", "--noinput", "-v0")
+    seeded = json.loads(manage(env, "shell", "--no-imports", input=SEED % {"users": 6}))
+    site = Site(env).start()
+    try:
+        with Traffic(site, seeded["sessions"], seeded["papers"]) as traffic:
+            time.sleep(2)
+            down = time.monotonic()
+            cluster.stop()
+            time.sleep(2)
+            cluster.start()
+            up = time.monotonic()
+            time.sleep(4)
+    finally:
+        site.stop()
+
+    statuses = Counter(r[3] for r in traffic.results)
+    during = [r for r in traffic.results if r[1] > down and r[0] < up]
+    after = [r for r in traffic.results if r[0] > up + 1]
+    assert set(statuses) <= {200, 302, 503}, statuses  # no 500, no request left hanging
+    assert {r[3] for r in during} >= {503}, statuses  # the restart was seen
+    assert all(r[4] for r in traffic.results if r[3] == 503)  # with Retry-After
+    assert max(r[1] - r[0] for r in during) < 10  # failed fast, no worker held
+    assert after and {r[3] for r in after} <= {200, 302}, Counter(r[3] for r in after)
+    assert "Internal Server Error" not in site.output()
+    assert "WORKER TIMEOUT" not in site.output()
+    counts = [
+        line.split() for line in manage(env, "shell", "--no-imports", input=CHECK).splitlines()
+    ]
+    assert len(counts) == 4
+    assert all(count == rows for _, count, rows in counts), counts  # no half-recorded vote
