@@ -199,10 +199,10 @@ class Traffic:
         with httpx.Client(base_url=url, cookies=cookies, timeout=20) as client:
             client.get("/digest/subscribe/")
             token = client.cookies.get("csrftoken", "")
+            votes = [(f"/papers/{p}/vote/", a) for p in papers for a in ("up", "remove")]
             steps = itertools.cycle(
-                [("GET", "/", {})]
-                + [("POST", f"/papers/{p}/vote/", {"action": a}) for p in papers for a in ("up", "remove")]
-            )  # fmt: skip
+                [("GET", "/", {})] + [("POST", path, {"action": a}) for path, a in votes]
+            )
             for method, path, data in steps:
                 if self.stop.is_set():
                     return
