@@ -201,3 +201,96 @@ def test_a_visibility_timeout_shorter_than_a_task_is_refused():
     )
     assert result.returncode != 0
     assert "CELERY_VISIBILITY_TIMEOUT must exceed" in result.stderr
+
+
+# --- A worker killed in the middle of an import --------------------------------------------
+# SIGKILL (parent and pool child) while the next page is being fetched; the message,
+# unacknowledged, is re-delivered by Redis after the visibility timeout to the restarted
+# worker. The source lock the dead worker held expires with the time limit, which the
+# visibility timeout exceeds (settings check it), so the re-run isn't locked out.
+VISIBILITY = 8
+CRASH_ENV = {
+    "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY),
+    "CELERY_TASK_TIME_LIMIT": "6",
+    "CELERY_TASK_SOFT_TIME_LIMIT": "5",
+    "INGEST_RETRY_BACKOFF_MAX": "0",
+    "DIGEST_RETRY_BACKOFF": "0",
+    "DIGEST_RETRY_BACKOFF_MAX": "0",
+}
+
+
+def restart_after_a_crash(worker):
+    """Start the worker again once Redis would re-deliver what the dead one held (a
+    worker restores, as it starts, messages delivered longer than the visibility
+    timeout ago; kombu's unacked_index holds when)."""
+    client = celery_app.connection_for_write().default_channel.client
+    delivered = [score for _, score in client.zrange("unacked_index", 0, -1, withscores=True)]
+    assert delivered, "the killed worker held no message"
+    time.sleep(max(max(delivered) + VISIBILITY + 0.2 - time.time(), 0))
+    worker.start()
+
+
+def _unacked():
+    return celery_app.connection_for_write().default_channel.client.zcard("unacked_index")
+
+
+def authorship_rows():
+    from papers.models import Authorship
+
+    return list(Authorship.objects.values_list("paper__arxiv_id", "author_id", "position"))
+
+
+@pytest.mark.worker_env(**CRASH_ENV)
+def test_a_backfill_killed_between_pages_completes_without_duplicates(worker, sources):
+    token = "726959|1001"
+    sources.add("/oai2", file="arxiv-oai/arxivraw/ListRecordsResponse.xml", when={"set": "math"})
+    # The second page hangs the first time; the worker is killed while it waits, with
+    # page one read but not committed (a batch of up to 1,000 records is one
+    # transaction, and the checkpoint is saved with it).
+    sources.add("/oai2", file=OAI_PAGE, when={"resumptionToken": token}, delay=30, times=1)
+    sources.add("/oai2", file=OAI_PAGE, when={"resumptionToken": token})
+
+    celery_app.send_task(
+        "papers.tasks.ingest_oai",
+        kwargs={"from_date": "2014-10-01", "set_spec": "math", "metadata_prefix": "arXivRaw"},
+    )
+    wait_for(lambda: len(sources.requests_to("/oai2")) == 2, worker=worker)
+    worker.kill()
+    assert not Paper.objects.exists()  # nothing half-written
+    assert not HarvestCheckpoint.objects.exists()
+
+    restart_after_a_crash(worker)
+
+    wait_for(lambda: Paper.objects.count() == 9, worker=worker)
+    wait_for(lambda: not _unacked(), worker=worker)
+    assert Paper.objects.count() == 9  # nothing lost, nothing twice
+    assert not HarvestCheckpoint.objects.exists()
+    asked = [r.params.get("resumptionToken", "start") for r in sources.requests_to("/oai2")]
+    assert asked == ["start", token, "start", token], worker.output()
+    rows = authorship_rows()
+    assert len(rows) == len(set(rows)) == len({(p, pos) for p, _, pos in rows})
+
+
+@pytest.mark.worker_env(**CRASH_ENV)
+def test_an_arxiv_fetch_killed_mid_query_completes_without_duplicates(worker, sources):
+    # Page two hangs the first time; the worker is killed while it waits, with page one
+    # read but not committed (a batch of up to 1,000 records is one transaction).
+    sources.add("/api/query", file=PAGE.format("10", PAGES["10"]), when={"start": "10"},
+                delay=30, times=1)  # fmt: skip
+    for start, digest in PAGES.items():
+        sources.add("/api/query", file=PAGE.format(start, digest), when={"start": start})
+    sources.add("/api/query", file="arxiv-api/2026/id_0000.0000_s0_m100_8b51d9633a68.xml")
+
+    send_beat_entry("ingest-arxiv")
+    wait_for(lambda: len(sources.requests_to("/api/query")) == 2, worker=worker)
+    worker.kill()
+    assert Paper.objects.count() == 0  # nothing half-written
+
+    restart_after_a_crash(worker)
+
+    wait_for(lambda: Paper.objects.count() == 30, worker=worker)
+    wait_for(lambda: not _unacked(), worker=worker)
+    assert Paper.objects.count() == 30  # nothing lost, nothing twice
+    assert len(sources.requests_to("/api/query")) >= 5  # the re-run asked again from page one
+    rows = authorship_rows()
+    assert len(rows) == len(set(rows)) == len({(p, pos) for p, _, pos in rows})
