@@ -6,7 +6,7 @@ PORT ?= 8000
 CHROMIUM ?= /usr/bin/chromium
 
 .PHONY: install run test serve lint format chromium bench-import bench-digests bench-load \
-	bench-seed bench wrk
+	bench-seed bench wrk soak
 
 $(BIN)/.installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -129,3 +129,11 @@ bench-digests: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/dailypa
 bench-digests: export REDIS_URL ?= redis://127.0.0.1:6379/15
 bench-digests: install
 	$(BIN)/python bench/digests.py --subscribers $(SUBSCRIBERS) --threads $(THREADS)
+
+## soak: mixed traffic (browse, search, vote, submit) for SOAK_DURATION seconds against
+## gunicorn + a Celery worker on its own database (dp_soak) and a private Redis; reports
+## 5xx, memory over time and database counts against what the clients did.
+SOAK_DURATION ?= 600
+soak: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/dailypapers
+soak: install
+	$(BIN)/python bench/soak.py --duration $(SOAK_DURATION)
