@@ -152,6 +152,50 @@ def test_with_redis_stopped_pages_render_votes_count_and_tasks_resume_after(
     assert "Internal Server Error" not in site.output()
 
 
+def test_the_cache_answers_misses_while_redis_is_unreachable(caplog):
+    from config.cache import ResilientRedisCache
+
+    closed = ResilientRedisCache(f"redis://127.0.0.1:{free_port()}/0", {})
+
+    assert closed.get("k") is None
+    assert closed.get("k", "fallback") == "fallback"
+    assert closed.get_many(["a", "b"]) == {}
+    assert closed.add("k", 1) is False
+    assert closed.incr("k") is None
+    assert closed.has_key("k") is False
+    assert closed.get_or_set("k", 5) == 5
+    closed.set("k", 1)
+    closed.set_many({"a": 1})
+    closed.delete("k")
+    assert "Redis cache unreachable" in caplog.text
+
+
+def test_the_cache_still_raises_what_is_not_about_reaching_redis(redis_server):
+    from config.cache import ResilientRedisCache
+
+    live = ResilientRedisCache(redis_server.url, {})
+    with pytest.raises(ValueError):
+        live.incr("missing")  # Django's contract: incr of a missing key raises
+    live.set("k", 1)
+    assert live.incr("k") == 2
+
+
+def test_rate_limits_let_requests_through_while_redis_is_unreachable(rf, settings):
+    from django_ratelimit.core import is_ratelimited
+
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "config.cache.ResilientRedisCache",
+            "LOCATION": f"redis://127.0.0.1:{free_port()}/0",
+        }
+    }
+    request = rf.post("/")
+    limited = [
+        is_ratelimited(request, group="g", key="ip", rate="1/m", increment=True) for _ in range(3)
+    ]
+    assert limited == [False, False, False]
+
+
 # --- PostgreSQL restarted under load ------------------------------------------------------
 
 # Run with `manage.py shell` against the private cluster: voters with sessions, papers.
