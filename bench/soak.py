@@ -38,7 +38,15 @@ import httpx
 from seed import ROOT, connect, database_url
 
 sys.path.insert(0, str(ROOT))
-from tests.servers import RedisServer, Site, Worker, free_port, manage, site_env  # noqa: E402
+from tests.servers import (  # noqa: E402
+    RedisServer,
+    Site,
+    Worker,
+    children,
+    free_port,
+    manage,
+    site_env,
+)
 
 OUT = Path(__file__).resolve().parent / "out"
 RECORDED = ROOT / "tests" / "fixtures"
@@ -218,14 +226,6 @@ def rss_mb(pid):
                     return int(line.split()[1]) / 1024
     except OSError:
         return None
-
-
-def children(pid):
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            return [int(p) for p in f.read().split()]
-    except OSError:
-        return []
 
 
 class MemorySampler(threading.Thread):

@@ -154,11 +154,16 @@ class Site(Process):
         raise RuntimeError("gunicorn did not answer:\n" + self.output())
 
     def worker_pids(self) -> list[int]:
-        try:
-            with open(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children") as f:
-                return [int(p) for p in f.read().split()]
-        except OSError:
-            return []
+        return children(self.proc.pid)
+
+
+def children(pid) -> list[int]:
+    """The child processes of `pid` (gunicorn's workers, a Celery pool)."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(p) for p in f.read().split()]
+    except OSError:
+        return []
 
 
 class Worker(Process):
