@@ -4,12 +4,22 @@ from urllib.parse import urlencode, urlsplit
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 
 class AccountAdapter(DefaultAccountAdapter):
     def is_open_for_signup(self, request):
         return settings.ACCOUNT_ALLOW_SIGNUP
+
+    def pre_authenticate(self, request, **credentials):
+        # Over allauth's failed-login limit: the form shows allauth's message and
+        # accounts.middleware answers 429 instead of 200.
+        try:
+            super().pre_authenticate(request, **credentials)
+        except ValidationError:
+            request.login_rate_limited = True
+            raise
 
     def send_mail(self, template_prefix, email, context):
         # Without django.contrib.sites allauth names the site after the request's host
