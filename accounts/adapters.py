@@ -3,8 +3,10 @@ from urllib.parse import urlencode, urlsplit
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
+from allauth.socialaccount.models import SocialApp
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.http import Http404
 from django.urls import reverse
 
 
@@ -39,5 +41,13 @@ class AccountAdapter(DefaultAccountAdapter):
 
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):
+    def get_app(self, request, provider, client_id=None):
+        # Every provider's URLs are routed, configured or not (settings decide at run
+        # time); /accounts/github/login/ without GitHub's keys is a 404, not a 500.
+        try:
+            return super().get_app(request, provider, client_id=client_id)
+        except SocialApp.DoesNotExist:
+            raise Http404("This sign-in provider is not configured here.") from None
+
     def is_open_for_signup(self, request, sociallogin):
         return settings.ACCOUNT_ALLOW_SIGNUP
