@@ -92,18 +92,25 @@ def confirm(request, token):
     found = tokens.read_confirm_token(token)
     if found is None:
         return _bad_link(request)
-    pk, email = found
+    pk, email, sent = found
     sub = DigestSubscription.objects.filter(pk=pk, email=email).first()
     if sub is None:
         return _bad_link(request, status=404)
+    if sub.confirmations_sent < sent:
+        # Used already (confirming resets the count): a replayed link changes nothing,
+        # so it can't restart mail to an address that unsubscribed since.
+        if sub.is_receiving:
+            return _confirmed(request, sub)
+        return _bad_link(request)
     if request.method == "POST":
         subscribing.confirm(sub, request.user)
-        return render(
-            request,
-            "digests/confirmed.html",
-            {"subscription": sub, "schedule": subscribing.schedule(sub)},
-        )
+        return _confirmed(request, sub)
     return render(request, "digests/confirm.html", {"subscription": sub, "token": token})
+
+
+def _confirmed(request, sub):
+    context = {"subscription": sub, "schedule": subscribing.schedule(sub)}
+    return render(request, "digests/confirmed.html", context)
 
 
 def _subscription_for(request, token):
