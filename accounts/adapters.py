@@ -3,13 +3,25 @@ from urllib.parse import urlencode, urlsplit
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
+from allauth.socialaccount.models import SocialApp
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.http import Http404
 from django.urls import reverse
 
 
 class AccountAdapter(DefaultAccountAdapter):
     def is_open_for_signup(self, request):
         return settings.ACCOUNT_ALLOW_SIGNUP
+
+    def pre_authenticate(self, request, **credentials):
+        # Over allauth's failed-login limit: the form shows allauth's message and
+        # accounts.middleware answers 429 instead of 200.
+        try:
+            super().pre_authenticate(request, **credentials)
+        except ValidationError:
+            request.login_rate_limited = True
+            raise
 
     def send_mail(self, template_prefix, email, context):
         # Without django.contrib.sites allauth names the site after the request's host
@@ -29,5 +41,13 @@ class AccountAdapter(DefaultAccountAdapter):
 
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):
+    def get_app(self, request, provider, client_id=None):
+        # Every provider's URLs are routed, configured or not (settings decide at run
+        # time); /accounts/github/login/ without GitHub's keys is a 404, not a 500.
+        try:
+            return super().get_app(request, provider, client_id=client_id)
+        except SocialApp.DoesNotExist:
+            raise Http404("This sign-in provider is not configured here.") from None
+
     def is_open_for_signup(self, request, sociallogin):
         return settings.ACCOUNT_ALLOW_SIGNUP

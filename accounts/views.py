@@ -64,7 +64,7 @@ def _claim_rate(group, request):
 
 def _claim_answer(request, author, message, level="success", status=200, in_place=True):
     """With htmx, the author's claim section again, saying what happened (a refusal
-    with its error status, which the section's hx-on handler swaps in too); without,
+    with its error status, which the section's data-swap-statuses swaps in too); without,
     the message on the author page. `in_place=False`: the section says it already."""
     if request.htmx:
         author = Author.objects.select_related("claimed_by").get(pk=author.pk)

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django.contrib.postgres",
     "django_htmx",
+    "csp",
     "allauth",
     "allauth.account",
     "allauth.socialaccount",
@@ -76,8 +77,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "accounts.middleware.RateLimitStatusMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -222,6 +225,27 @@ if env.bool("SECURE_PROXY_SSL_HEADER", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SILENCED_SYSTEM_CHECKS = env.list("SILENCED_SYSTEM_CHECKS", default=[])
 
+# Content-Security-Policy (django-csp): scripts and styles only from our own origin, no
+# inline script, no eval. htmx runs with allowEval off and without its indicator style
+# (the htmx-config meta tag in base.html); the swap-on-error handlers live in
+# static/js/site.js. KaTeX sets its styles through the DOM (element.style), which CSP
+# does not govern, so style-src needs no 'unsafe-inline' either; only the digest's
+# "view in browser" page (an email's inlined styles) relaxes it (papers.digests.views).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -301,6 +325,21 @@ if _hf_id and _hf_secret:
 # Rate limits count in the cache. While Redis is unreachable the cache can't count
 # (config/cache.py), and requests are let through rather than all refused.
 RATELIMIT_FAIL_OPEN = True
+
+# Sign-in with a provider POSTs here and is redirected to the provider: browsers apply
+# CSP's form-action to that redirect, so each configured provider's origin is allowed.
+_PROVIDER_ORIGINS = {
+    "github": "https://github.com",
+    "google": "https://accounts.google.com",
+    "orcid": f"https://{SOCIALACCOUNT_PROVIDERS.get('orcid', {}).get('BASE_DOMAIN', 'orcid.org')}",
+}
+for _provider in SOCIALACCOUNT_PROVIDERS:
+    _origin = _PROVIDER_ORIGINS.get(_provider)
+    if _provider == "openid_connect":
+        _server = urlsplit(SOCIALACCOUNT_PROVIDERS[_provider]["APPS"][0]["settings"]["server_url"])
+        _origin = f"{_server.scheme}://{_server.netloc}"
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"].append(_origin)
+
 # Upvotes a signed-in user may cast or withdraw (django-ratelimit syntax).
 VOTE_RATE_LIMIT = env.str("VOTE_RATE_LIMIT", default="60/m")
 # Author claims a signed-in user may file: each one waits for a moderator.

@@ -1,4 +1,5 @@
 from django import forms
+from django.core.validators import ProhibitNullCharactersValidator
 
 from . import search
 from .dates import FIRST_YEAR, LAST_YEAR
@@ -21,6 +22,16 @@ class SearchForm(forms.Form):
         choices=[("relevance", "Best match"), ("newest", "Newest")],
         initial="relevance",
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A NUL byte in the words is dropped by search.clean_query (PostgreSQL refuses
+        # it), not refused: a pasted query still searches. In filters it is an error.
+        self.fields["q"].validators = [
+            v
+            for v in self.fields["q"].validators
+            if not isinstance(v, ProhibitNullCharactersValidator)
+        ]
 
     def clean_q(self):
         self.is_shortened = search.is_shortened(self.cleaned_data["q"])

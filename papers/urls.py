@@ -2,6 +2,8 @@ from django.contrib.sitemaps import views as sitemap_views
 from django.urls import path, register_converter
 from django.views.decorators.cache import cache_page
 
+from config import converters  # noqa: F401  (registers <text:...>)
+
 from . import api, feeds, views
 from .arxiv_ids import URL_PATTERN
 from .sitemaps import SITEMAPS
@@ -27,15 +29,15 @@ urlpatterns = [
     path("", views.daily, name="home"),
     # Periods are matched loosely and parsed in the view, so a malformed one gets a
     # 404 that says what is wrong with it.
-    path("papers/date/<str:day>/", views.day, name="day"),
-    path("papers/week/<str:week>/", views.week, name="week"),
-    path("papers/month/<str:month>/", views.month, name="month"),
+    path("papers/date/<text:day>/", views.day, name="day"),
+    path("papers/week/<text:week>/", views.week, name="week"),
+    path("papers/month/<text:month>/", views.month, name="month"),
     path("trending/", views.trending, name="trending"),
     path("new/", views.new, name="new"),
     path("search/", views.search_papers, name="search"),
     path("papers/<arxiv:arxiv_id>/", views.paper_detail, name="detail"),
     path("papers/<arxiv:arxiv_id>/vote/", views.vote, name="vote"),
-    path("authors/<str:slug>/", views.author_detail, name="author"),
+    path("authors/<text:slug>/", views.author_detail, name="author"),
     path("about/ranking/", views.about_ranking, name="about_ranking"),
     path("submit/", views.submit, name="submit"),
     path("submit/<int:pk>/status/", views.submission_status, name="submission_status"),

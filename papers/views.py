@@ -157,7 +157,13 @@ def author_detail(request, slug):
 def search_papers(request):
     form = SearchForm(request.GET)
     context = {"form": form, "page": None, "query": "", "max_words": search.MAX_QUERY_WORDS}
-    if form.is_valid() and form.cleaned_data["q"]:
+    if not form.is_valid():
+        # A malformed filter (since=bad, cat=<script>): nothing is searched, and the page
+        # says which field is wrong rather than showing an empty result.
+        return render(request, "papers/search.html", context, status=400)
+    if not form.cleaned_data["q"] and form.has_filters:
+        return _browse_filtered(request, form, context)
+    if form.cleaned_data["q"]:
         data = form.cleaned_data
         query = context["query"] = data["q"]
         found = _paper_for_id(query)
@@ -179,6 +185,22 @@ def search_papers(request):
             search.mark_fallback(page.object_list, query)
             context["page"] = page
             context["is_capped"] = page.paginator.count >= search.CANDIDATE_LIMIT
+    return render(request, "papers/search.html", context)
+
+
+def _browse_filtered(request, form, context):
+    """Filters without words (/search/?cat=cs.LG): the papers they select, newest
+    first, paged like /new/ (no count: a whole category can be most of the site)."""
+    data = form.cleaned_data
+    papers = Paper.objects.published_between(data["since"], data["until"])
+    if data["cat"]:
+        papers = papers.in_category(data["cat"])
+    page = paginate_uncounted(request, papers.for_listing(request.user).newest(), NEW_MAX_PAGES)
+    if page is None:
+        raise PublicNotFound(
+            f"Browsing goes back {NEW_MAX_PAGES} pages: add words or narrow the dates."
+        )
+    context.update(browsing=True, page=page)
     return render(request, "papers/search.html", context)
 
 
@@ -259,6 +281,16 @@ def page_not_found(request, exception):
 # it can be tried again. A 503 with Retry-After says so to people, proxies and clients.
 UNAVAILABLE = (OperationalError, InterfaceError, KombuOperationalError, QueueUnavailable)
 RETRY_AFTER_SECONDS = 5
+
+
+def permission_denied(request, exception):
+    if request.path.startswith("/api/"):
+        return api.error("Forbidden.", status=403)
+    return render(request, "errors/403.html", status=403)
+
+
+def too_many_requests(request):
+    return render(request, "errors/429.html", status=429)
 
 
 def server_error(request):

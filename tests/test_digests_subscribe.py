@@ -115,7 +115,8 @@ def test_the_same_address_is_rate_limited_across_networks(client):
     assert limited.status_code == 429
     assert "try again in an hour" in limited.content.decode()
     htmx = subscribe(client, "victim@example.org", htmx=True, ip="198.51.100.4")
-    assert htmx.status_code == 200  # htmx swaps 2xx only; the partial says why
+    assert htmx.status_code == 429  # the box swaps it in (data-swap-statuses)
+    assert 'data-swap-statuses="400 429"' in htmx.content.decode()
     assert "try again in an hour" in htmx.content.decode()
 
 

@@ -127,18 +127,59 @@ def test_filters_narrow_by_category_and_publication_date(client):
     assert "Kernel methods physics" not in computing and "Kernel methods new" in computing
 
 
+def refused(client, **params):
+    response = client.get("/search/", params)
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "Nothing was searched" in html
+    return html
+
+
 def test_bad_filters_get_a_message_and_keep_the_input(client):
-    html = results(client, q="kernel", cat="<script>", since="2026-13-45")
+    PaperFactory(title="Kernel methods")
+    html = refused(client, q="kernel", cat="<script>", since="2026-13-45")
     assert "Use an arXiv category such as cs.LG" in html
+    assert "Kernel methods" not in html
     assert "Enter a valid date." in html
     assert 'value="kernel"' in html
     assert 'value="&lt;script&gt;"' in html
 
-    html = results(client, q="kernel", since="2026-11-20", until="2026-11-01")
+    html = refused(client, q="kernel", since="2026-11-20", until="2026-11-01")
     assert "The end date is before the start date." in html
 
-    html = results(client, q="kernel", since="0001-01-01")
+    html = refused(client, q="kernel", since="0001-01-01")
     assert "Pick a date between" in html
+
+
+def test_since_bad_is_refused_with_a_message_not_an_empty_result(client):
+    PaperFactory(title="Kernel methods")
+    html = refused(client, q="kernel", since="bad")
+    assert "Enter a valid date." in html
+    assert 'value="bad"' in html
+
+
+def test_a_category_without_words_lists_that_categorys_papers_newest_first(client):
+    now = timezone.now()
+    PaperFactory(
+        title="Older learning paper",
+        primary_category="cs.LG",
+        categories=["cs.LG"],
+        published_at=now - dt.timedelta(days=3),
+    )
+    PaperFactory(
+        title="Newer learning paper",
+        primary_category="cs.LG",
+        categories=["cs.LG", "stat.ML"],
+        published_at=now - dt.timedelta(days=1),
+    )
+    PaperFactory(title="A physics paper", primary_category="hep-th", categories=["hep-th"])
+
+    html = results(client, q="", cat="cs.LG")
+
+    assert "Papers in cs.LG" in html
+    assert html.index("Newer learning paper") < html.index("Older learning paper")
+    assert "A physics paper" not in html
+    assert "No papers here yet" in results(client, cat="math.AG")
 
 
 def test_results_can_be_ordered_newest_first(client):

@@ -12,14 +12,21 @@ _VIEW = "papers.digests.view"
 
 def confirm_token(subscription) -> str:
     """Expires (DIGEST_CONFIRM_MAX_AGE), and names the address, so a link sent to an
-    earlier address of the subscription can't confirm a later one."""
-    return signing.dumps([subscription.pk, subscription.email], salt=_CONFIRM)
+    earlier address of the subscription can't confirm a later one. It also carries
+    the count of confirmation mails sent when it was made: confirming resets that count
+    to 0, so the link can't be replayed (after an unsubscribe, say) to restart mail."""
+    return signing.dumps(
+        [subscription.pk, subscription.email, subscription.confirmations_sent], salt=_CONFIRM
+    )
 
 
-def read_confirm_token(token: str) -> tuple[int, str] | None:
+def read_confirm_token(token: str) -> tuple[int, str, int] | None:
+    """(subscription id, address, mails sent when it was made), or None."""
     try:
-        pk, email = signing.loads(token, salt=_CONFIRM, max_age=settings.DIGEST_CONFIRM_MAX_AGE)
-        return int(pk), str(email)
+        pk, email, sent = signing.loads(
+            token, salt=_CONFIRM, max_age=settings.DIGEST_CONFIRM_MAX_AGE
+        )
+        return int(pk), str(email), int(sent)
     except (signing.BadSignature, ValueError, TypeError):
         return None
 

@@ -1,6 +1,7 @@
 """Digest pages reachable without an account: subscribing, confirming, the signed
 links in every digest (view in browser, unsubscribe), and following authors."""
 
+from csp.decorators import csp_update
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
@@ -83,8 +84,8 @@ def subscribe(request):
         "weekly_day": weekly_day_name(),
     }
     if request.htmx:
-        # htmx swaps only 2xx responses; the partial carries the error itself.
-        return render(request, "papers/_subscribe_box.html", context)
+        # The box swaps in 400 and 429 too (its data-swap-statuses), with the message.
+        return render(request, "papers/_subscribe_box.html", context, status=status)
     return render(request, "digests/subscribe.html", context, status=status)
 
 
@@ -95,18 +96,25 @@ def confirm(request, token):
     found = tokens.read_confirm_token(token)
     if found is None:
         return _bad_link(request)
-    pk, email = found
+    pk, email, sent = found
     sub = DigestSubscription.objects.filter(pk=pk, email=email).first()
     if sub is None:
         return _bad_link(request, status=404)
+    if sub.confirmations_sent < sent:
+        # Used already (confirming resets the count): a replayed link changes nothing,
+        # so it can't restart mail to an address that unsubscribed since.
+        if sub.is_receiving:
+            return _confirmed(request, sub)
+        return _bad_link(request)
     if request.method == "POST":
         subscribing.confirm(sub, request.user)
-        return render(
-            request,
-            "digests/confirmed.html",
-            {"subscription": sub, "schedule": subscribing.schedule(sub)},
-        )
+        return _confirmed(request, sub)
     return render(request, "digests/confirm.html", {"subscription": sub, "token": token})
+
+
+def _confirmed(request, sub):
+    context = {"subscription": sub, "schedule": subscribing.schedule(sub)}
+    return render(request, "digests/confirmed.html", context)
 
 
 def _subscription_for(request, token):
@@ -177,6 +185,9 @@ def one_click_unsubscribe(request, token):
     return _manage_page(request, sub, token, done="unsubscribed")
 
 
+# The mail's styles are inlined into style attributes (css_inline), which a strict
+# style-src would drop; the page has no script, and script-src stays 'self'.
+@csp_update({"style-src": ["'unsafe-inline'"]})
 def view_in_browser(request, token):
     """The digest as it was mailed, for mail clients that mangle it."""
     pk = tokens.read_view_token(token)

@@ -71,6 +71,20 @@
     setUpCopyButtons(document);
   });
 
+  // htmx swaps only 2xx answers. A fragment that also carries refusals (403 unverified,
+  // 429 too fast, ...) lists those statuses in data-swap-statuses, and the refusal's
+  // message is swapped in like a success. One delegated listener instead of hx-on
+  // attributes, which htmx would have to eval (the Content-Security-Policy forbids it).
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var holder = event.target.closest && event.target.closest("[data-swap-statuses]");
+    if (!holder) return;
+    var statuses = holder.getAttribute("data-swap-statuses").split(/\s+/);
+    if (statuses.indexOf(String(event.detail.xhr.status)) !== -1) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+
   // Fragments swapped in by htmx get the same treatment.
   document.addEventListener("htmx:afterSwap", function (event) {
     renderMath(event.target);
