@@ -1,6 +1,5 @@
 import datetime as dt
 import json
-from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -17,7 +16,7 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 from django_ratelimit.core import is_ratelimited
 
-from accounts import pending_votes
+from accounts import pending_votes, signin
 
 from . import api, citation, ranking, search
 from .arxiv_ids import parse_arxiv_id
@@ -297,7 +296,7 @@ def vote(request, arxiv_id):
         # Cast after sign-in (or sign-up and verification): accounts.pending_votes.
         if action == "up":
             pending_votes.remember(request, paper, back)
-        login_url = f"{reverse('account_login')}?{urlencode({'next': back})}"
+        login_url = signin.login_url(back, "vote")
         if request.htmx:
             return HttpResponseClientRedirect(login_url)
         return redirect(login_url)

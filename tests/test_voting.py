@@ -115,13 +115,13 @@ def test_votes_are_rate_limited_per_user(client, member, settings):
 def test_an_anonymous_htmx_click_is_sent_to_sign_in(client, paper):
     response = client.post(vote_url(paper), {"action": "up"}, **HTMX)
     assert response.status_code == 200
-    assert response["HX-Redirect"] == "/accounts/login/?next=%2Ftrending%2F"
+    assert response["HX-Redirect"] == "/accounts/login/?next=%2Ftrending%2F&for=vote"
 
 
 def test_an_anonymous_vote_is_cast_after_sign_in_and_lands_back(client, member, paper):
     response = client.post(vote_url(paper), {"action": "up", "next": "/trending/"})
     assert response.status_code == 302
-    assert response["Location"] == "/accounts/login/?next=%2Ftrending%2F"
+    assert response["Location"] == "/accounts/login/?next=%2Ftrending%2F&for=vote"
     login_page = client.get(response["Location"])
     check_page(login_page.content)
     assert 'href="/accounts/signup/?next=%2Ftrending%2F"' in login_page.content.decode()
