@@ -1,5 +1,6 @@
 import datetime as dt
 import json
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib import messages
@@ -113,17 +114,21 @@ def paper_detail(request, arxiv_id):
     papers = Paper.objects.visible().with_user_votes(request.user).select_related("submitted_by")
     paper = get_object_or_404(papers, arxiv_id=arxiv_id)
     authorships = list(paper.authorships.select_related("author").order_by("position"))
-    voters = paper.voters_for_display(VOTERS_SHOWN)
     context = {
         "paper": paper,
         "authorships": authorships,
-        "voters": voters,
-        "more_voters": max(paper.upvote_count - VOTERS_SHOWN, 0),
+        **_voters(paper),
         "related": _related_papers(paper),
         "bibtex": citation.bibtex(paper, [a.author.name for a in authorships]),
         "canonical_url": settings.SITE_URL + paper.get_absolute_url(),
     }
     return render(request, "papers/detail.html", context)
+
+
+def _voters(paper) -> dict:
+    """The context of papers/_voters.html: no query when nobody has voted."""
+    voters = paper.voters_for_display(VOTERS_SHOWN) if paper.upvote_count else []
+    return {"voters": voters, "more_voters": max(paper.upvote_count - VOTERS_SHOWN, 0)}
 
 
 def _related_papers(paper):
@@ -282,7 +287,15 @@ def _vote_refused(request, paper, back, message, status):
         context = {"paper": paper, "vote_error": message}
         return render(request, "papers/_vote_button.html", context, status=status)
     messages.error(request, message)
-    return redirect(back)
+    return redirect(_at_card(back, paper))
+
+
+def _at_card(back, paper):
+    """`back` scrolled to the paper's card (cards have id="paper-<pk>"), so a vote
+    without JavaScript lands where the reader was, not at the top of the list."""
+    if urlsplit(back).path == paper.get_absolute_url():
+        return back
+    return f"{back}#paper-{paper.pk}"
 
 
 @require_POST
@@ -308,7 +321,7 @@ def vote(request, arxiv_id):
     if is_ratelimited(
         request, group="papers:vote", key="user", rate=settings.VOTE_RATE_LIMIT, increment=True
     ):
-        message = "You are voting too fast. Wait a minute and try again."
+        message = "You are voting too fast: wait a minute."
         return _vote_refused(request, paper, back, message, 429)
     try:
         if action == "remove":
@@ -322,8 +335,14 @@ def vote(request, arxiv_id):
         return _vote_refused(request, paper, back, "Your account no longer exists.", 403)
     if request.htmx:
         paper = Paper.objects.with_user_votes(request.user).get(pk=paper.pk)
-        return render(request, "papers/_vote_button.html", {"paper": paper})
-    return redirect(back)
+        html = loader.render_to_string("papers/_vote_button.html", {"paper": paper}, request)
+        here = urlsplit(request.htmx.current_url_abs_path or "").path
+        if here == paper.get_absolute_url():
+            # On the paper page the list of voters changes too (an out-of-band swap).
+            context = {"paper": paper, "oob": True, **_voters(paper)}
+            html += loader.render_to_string("papers/_voters.html", context, request)
+        return HttpResponse(html)
+    return redirect(_at_card(back, paper))
 
 
 # --- Submitting papers (issue 4) --------------------------------------------------------
