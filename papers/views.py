@@ -101,8 +101,8 @@ def new(request):
     page = paginate_uncounted(request, papers, NEW_MAX_PAGES)
     if page is None:
         raise PublicNotFound(
-            f"The newest papers go back {NEW_MAX_PAGES} pages. For older papers, search or "
-            "browse the daily lists."
+            "There is no such page of new papers: the list ends earlier (it goes back at "
+            f"most {NEW_MAX_PAGES} pages). For older papers, search or browse the daily lists."
         )
     return render(request, "papers/new.html", {"page": page})
 

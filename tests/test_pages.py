@@ -276,9 +276,21 @@ def test_new_pages_without_counting_and_stops_far_back(client, settings):
     assert 'rel="next" href="?page=2"' in first and "Page 1<" in first
     second = client.get("/new/?page=2").content.decode()
     assert 'rel="next"' not in second
-    assert client.get("/new/?page=3").status_code == 200
+    # Past the end, as past the limit: a 404 that says so, never an empty page.
+    past_end = client.get("/new/?page=3")
+    assert past_end.status_code == 404
+    assert "There is no such page of new papers" in past_end.content.decode()
     assert client.get(f"/new/?page={views.NEW_MAX_PAGES + 1}").status_code == 404
     assert client.get("/new/?page=banana").status_code == 200
+
+
+def test_new_never_links_to_a_page_it_would_refuse(client, settings, monkeypatch):
+    settings.PAPERS_PER_PAGE = 1
+    for _ in range(3):
+        PaperFactory()
+    monkeypatch.setattr(views, "NEW_MAX_PAGES", 2)
+    last = client.get("/new/?page=2").content.decode()
+    assert 'rel="next"' not in last  # a third paper exists, but page 3 is past the limit
 
 
 def test_empty_trending_and_new_explain_themselves(client):
