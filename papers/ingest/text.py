@@ -172,7 +172,8 @@ _TEXT_ACCENT_RE = re.compile(
     rf"|\\(?P<f>{_SYMBOL}) ?(?P<g>{_BASE})"
     rf"|\\(?P<h>{_LETTER_ACCENT})\s+(?P<i>[A-Za-z])"
 )
-_TEXT_LETTER_RE = re.compile(r"\{\\(ss|ae|AE|oe|OE|aa|AA|o|O|l|L)\}|\\(ss|ae|AE|oe|OE|aa|AA|o|O|l|L)(?:\{\}| (?=[a-z])|(?![A-Za-z]))")
+_NAMED = r"(ss|ae|AE|oe|OE|aa|AA|o|O|l|L)"
+_TEXT_LETTER_RE = re.compile(rf"\{{\\{_NAMED}\}}|\\{_NAMED}(?:\{{\}}| (?=[a-z])|(?![A-Za-z]))")
 
 
 def _accent(match) -> str:
