@@ -67,3 +67,61 @@ def test_on_the_paper_page_the_voters_list_follows_the_vote(page, client, live_s
     expect(voters.get_by_role("link", name="Mia Member")).to_be_visible()
     page.get_by_role("button", name=re.compile("^Remove your upvote")).click()
     expect(voters).to_contain_text("No upvotes yet")
+
+
+def overlaps(a, b):
+    return not (
+        a["x"] + a["width"] <= b["x"]
+        or b["x"] + b["width"] <= a["x"]
+        or a["y"] + a["height"] <= b["y"]
+        or b["y"] + b["height"] <= a["y"]
+    )
+
+
+@pytest.mark.parametrize("signed_in", [False, True])
+def test_at_320px_the_header_fits_and_nothing_in_it_overlaps(page, client, live_server, signed_in):
+    PaperFactory()
+    if signed_in:
+        person = verified(
+            UserFactory(username="max", display_name="Maximilian Alexander von Humboldt")
+        )
+        sign_in(page, client, person, live_server)
+    page.set_viewport_size({"width": 320, "height": 640})
+    page.goto("/")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320
+    brand = page.locator(".brand").bounding_box()
+    account = page.locator(".nav-account").bounding_box()
+    assert not overlaps(brand, account)
+    assert account["x"] + account["width"] <= 320
+    # All five sections are on screen, none clipped.
+    for link in page.locator(".nav-main a").all():
+        box = link.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 320, link.inner_text()
+
+
+@pytest.mark.parametrize("width", [320, 375])
+def test_the_week_page_s_earlier_and_later_links_fit_a_phone(page, width):
+    from papers.dates import parse_week
+
+    week = parse_week("2026-W47")
+    for day in (week.first.replace(day=9), week.first, week.first.replace(day=23)):
+        PaperFactory(daily_date=day)
+    page.set_viewport_size({"width": width, "height": 700})
+    page.goto("/papers/week/2026-W47/")
+    nav = page.locator(".period-nav").first
+    expect(nav.get_by_role("link", name="Week 46, 2026")).to_be_visible()
+    expect(nav.get_by_role("link", name="Week 48, 2026")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    for link in nav.get_by_role("link").all():
+        box = link.bounding_box()
+        assert box["x"] + box["width"] <= width
+
+
+def test_api_tables_on_a_phone_label_each_cell(page):
+    page.set_viewport_size({"width": 320, "height": 700})
+    page.goto("/api/")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320
+    cell = page.locator("td[data-label='Example']").first
+    label = page.evaluate("el => getComputedStyle(el, '::before').content", cell.element_handle())
+    assert label == '"Example: "'
+    assert page.locator("table").first.bounding_box()["width"] <= 320
