@@ -12,6 +12,7 @@ from django.http import Http404, HttpResponse, HttpResponseServerError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template import loader
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
@@ -71,6 +72,10 @@ def _period_page(request, period: Period, is_latest=False):
         Paper.objects.for_listing(request.user).featured_between(period.first, period.last).ranked()
     )
     page = paginate(request, papers)
+    if period.first > timezone.localdate() and not page.object_list:
+        raise PublicNotFound(
+            f"{period.label} is still to come: nothing has been featured for it yet."
+        )
     before, after = Paper.objects.neighbour_days(period.first, period.last)
     context = {
         "period": period,

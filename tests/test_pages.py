@@ -138,6 +138,36 @@ def test_a_day_without_papers_says_so_and_points_to_its_neighbours(client):
     assert f"/papers/date/{TODAY.isoformat()}/" in html
 
 
+def test_days_weeks_and_months_still_to_come_are_not_found(client):
+    PaperFactory(daily_date=TODAY)
+    tomorrow = TODAY + dt.timedelta(days=1)
+    response = client.get(reverse("papers:day", args=[tomorrow.isoformat()]))
+    assert response.status_code == 404
+    assert "is still to come" in response.content.decode()
+    next_week = tomorrow + dt.timedelta(days=7)
+    assert client.get(f"/papers/week/{parse_week_slug(next_week)}/").status_code == 404
+    next_month = (TODAY.replace(day=1) + dt.timedelta(days=32)).strftime("%Y-%m")
+    assert client.get(f"/papers/month/{next_month}/").status_code == 404
+    # Today's day, week and month are there.
+    assert client.get(reverse("papers:day", args=[TODAY.isoformat()])).status_code == 200
+    assert client.get(f"/papers/week/{parse_week_slug(TODAY)}/").status_code == 200
+
+
+def parse_week_slug(day):
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def test_links_to_a_day_of_another_year_name_the_year(client):
+    last_year = TODAY.replace(year=TODAY.year - 1, month=12, day=31)
+    PaperFactory(daily_date=last_year)
+    PaperFactory(daily_date=TODAY)
+    html = client.get(reverse("papers:day", args=[TODAY.isoformat()])).content.decode()
+    assert f"{last_year:%a} 31 Dec {last_year.year}" in html
+    html = client.get(reverse("papers:day", args=[last_year.isoformat()])).content.decode()
+    assert f"Next: </span>{TODAY:%a} {TODAY.day} {TODAY:%b} <span" in html  # no year
+
+
 def test_a_fresh_site_explains_that_there_are_no_papers_yet(client):
     html = client.get("/").content.decode()
     assert "No papers yet" in html
