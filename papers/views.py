@@ -1,5 +1,6 @@
 import datetime as dt
 import json
+import math
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -16,7 +17,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
-from django_ratelimit.core import is_ratelimited
+from django_ratelimit.core import get_usage, is_ratelimited
 
 from accounts import pending_votes, signin
 
@@ -356,7 +357,6 @@ def vote(request, arxiv_id):
 # submission's status with htmx until the fetch is done.
 
 from django.contrib.auth.decorators import login_required  # noqa: E402
-from django_ratelimit.decorators import ratelimit  # noqa: E402
 
 from .ingest.submit import SubmitPaperForm, submit_paper  # noqa: E402
 from .models import Submission  # noqa: E402
@@ -380,14 +380,37 @@ def _rate_in_words(rate: str) -> str:
     return f"{count} paper{'s' * (count != '1')} {per}"
 
 
+def _submit_usage(request, increment=False) -> dict | None:
+    """The user's submissions in the current window (django-ratelimit's count)."""
+    return get_usage(
+        request, group="papers:submit", key="user", rate=_submit_rate, increment=increment
+    )
+
+
+def _wait_in_words(seconds: int) -> str:
+    minutes = max(math.ceil(seconds / 60), 1)
+    if minutes < 60:
+        return f"{minutes} minute{'s' * (minutes != 1)}"
+    hours = round(minutes / 60)
+    return f"about {hours} hour{'s' * (hours != 1)}"
+
+
 @login_required
-@ratelimit(key="user", rate=_submit_rate, method="POST", block=False)
 def submit(request):
     form = SubmitPaperForm(request.POST or None)
-    featured_paper, status = None, 200
+    featured_paper, status, retry_after = None, 200, None
     if request.method == "POST":
-        if getattr(request, "limited", False):
-            form.add_error(None, "You have submitted many papers recently. Please wait a while.")
+        # Only submissions that were made count against the limit: a typo, a paper that
+        # is already featured or any other refusal costs nothing. (Two submissions at
+        # the same instant may both pass the check: the limit is a brake, not a quota.)
+        usage = _submit_usage(request)
+        if usage and usage["count"] >= usage["limit"]:
+            retry_after = max(usage["time_left"], 1)
+            form.add_error(
+                None,
+                f"You have submitted {usage['limit']} papers recently, as many as the site "
+                f"takes from one person at a time. Try again in {_wait_in_words(retry_after)}.",
+            )
             status = 429
         elif form.is_valid():
             outcome = submit_paper(request.user, form.cleaned_data["paper"])
@@ -395,6 +418,7 @@ def submit(request):
             if outcome.refused:
                 form.add_error("paper", outcome.refused)
             if outcome.submission:
+                _submit_usage(request, increment=True)
                 if outcome.submission.is_pending:
                     fetch_submission.delay_on_commit(outcome.submission.pk)
                 url = reverse("papers:submit")
@@ -409,7 +433,10 @@ def submit(request):
         "recent": submissions[:10],
         "rate_limit": _rate_in_words(settings.SUBMIT_RATE_LIMIT),
     }
-    return render(request, "papers/submit.html", context, status=status)
+    response = render(request, "papers/submit.html", context, status=status)
+    if retry_after:
+        response["Retry-After"] = str(retry_after)
+    return response
 
 
 @login_required
