@@ -39,6 +39,14 @@ class PublicNotFound(Http404):
     """A 404 whose message is written for the visitor and shown on the error page."""
 
 
+class PaperNotHere(PublicNotFound):
+    """A paper this site has never had: the 404 page offers to submit it."""
+
+    def __init__(self, arxiv_id):
+        super().__init__(f"arXiv:{arxiv_id} is not on {settings.SITE_NAME} yet.")
+        self.arxiv_id = arxiv_id
+
+
 # --- Daily, weekly and monthly lists ----------------------------------------------------
 
 
@@ -118,7 +126,11 @@ def new(request):
 
 def paper_detail(request, arxiv_id):
     papers = Paper.objects.visible().with_user_votes(request.user).select_related("submitted_by")
-    paper = get_object_or_404(papers, arxiv_id=arxiv_id)
+    paper = papers.filter(arxiv_id=arxiv_id).first()
+    if paper is None:
+        if Paper.objects.filter(arxiv_id=arxiv_id).exists():
+            raise Http404("hidden")  # by the moderators: nothing to offer
+        raise PaperNotHere(arxiv_id)
     authorships = list(paper.authorships.select_related("author").order_by("position"))
     context = {
         "paper": paper,
@@ -167,9 +179,12 @@ def search_papers(request):
     if form.is_valid() and form.cleaned_data["q"]:
         data = form.cleaned_data
         query = context["query"] = data["q"]
-        found = _paper_for_id(query)
+        arxiv_id = _arxiv_id_in(query)
+        found = Paper.objects.visible().filter(arxiv_id=arxiv_id).first() if arxiv_id else None
         if found and not form.has_filters:
             return redirect(found)
+        if arxiv_id and not found and not Paper.objects.filter(arxiv_id=arxiv_id).exists():
+            context["submit_arxiv_id"] = arxiv_id
         papers = Paper.objects.published_between(data["since"], data["until"])
         if data["cat"]:
             papers = papers.in_category(data["cat"])
@@ -189,13 +204,12 @@ def search_papers(request):
     return render(request, "papers/search.html", context)
 
 
-def _paper_for_id(query):
-    """The paper a query names by arXiv id or URL, if it is here."""
+def _arxiv_id_in(query) -> str | None:
+    """The arXiv id a query names (an id or an arXiv URL), if it is one."""
     try:
-        arxiv_id = parse_arxiv_id(query).id
+        return parse_arxiv_id(query).id
     except ValidationError:
         return None
-    return Paper.objects.visible().filter(arxiv_id=arxiv_id).first()
 
 
 # --- About pages ------------------------------------------------------------------------
@@ -258,7 +272,8 @@ def page_not_found(request, exception):
     if request.path.startswith("/api/"):
         return api.error("Not found.", status=404)
     message = str(exception) if isinstance(exception, PublicNotFound) else ""
-    return render(request, "errors/404.html", {"message": message}, status=404)
+    context = {"message": message, "submit_arxiv_id": getattr(exception, "arxiv_id", "")}
+    return render(request, "errors/404.html", context, status=404)
 
 
 def server_error(request):
@@ -397,7 +412,10 @@ def _wait_in_words(seconds: int) -> str:
 
 @login_required
 def submit(request):
-    form = SubmitPaperForm(request.POST or None)
+    # ?arxiv_id= comes from "Submit this paper" on a search or a paper's 404.
+    form = SubmitPaperForm(
+        request.POST or None, initial={"paper": request.GET.get("arxiv_id", "")[:200]}
+    )
     featured_paper, status, retry_after = None, 200, None
     if request.method == "POST":
         # Only submissions that were made count against the limit: a typo, a paper that

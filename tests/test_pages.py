@@ -423,6 +423,22 @@ def test_a_missing_or_hidden_paper_is_404(client):
     assert client.get("/papers/hep-th/9901001/").status_code == 404
 
 
+def test_a_missing_paper_s_404_offers_to_submit_it_but_a_hidden_one_s_does_not(client):
+    response = client.get("/papers/hep-th/9901001/")
+    check_page(response.content)
+    html = response.content.decode()
+    assert "arXiv:hep-th/9901001 is not on" in html
+    assert 'href="/submit/?arxiv_id=hep-th/9901001">Submit this paper</a>' in html
+    hidden = PaperFactory(is_hidden=True)
+    assert "Submit this paper" not in client.get(hidden.get_absolute_url()).content.decode()
+
+
+def test_the_submit_form_is_filled_in_from_the_link(client, voter):
+    client.force_login(voter)
+    html = client.get("/submit/?arxiv_id=2406.12345").content.decode()
+    assert 'value="2406.12345"' in html
+
+
 def test_the_vote_button_shows_a_signed_in_readers_vote(client, voter):
     paper = PaperFactory()
     VoteFactory(paper=paper, user=voter)
