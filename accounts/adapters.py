@@ -3,7 +3,9 @@ from urllib.parse import urlencode, urlsplit
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
+from allauth.socialaccount.models import SocialApp
 from django.conf import settings
+from django.http import Http404
 from django.urls import reverse
 
 
@@ -31,3 +33,16 @@ class AccountAdapter(DefaultAccountAdapter):
 class SocialAccountAdapter(DefaultSocialAccountAdapter):
     def is_open_for_signup(self, request, sociallogin):
         return settings.ACCOUNT_ALLOW_SIGNUP
+
+    def get_app(self, request, provider, client_id=None):
+        # A provider without its client id and secret has no app, and allauth lets that
+        # escape its login and callback views as a 500. Those URLs lead nowhere then:
+        # a 404 (still a SocialApp.DoesNotExist for allauth code that catches it).
+        try:
+            return super().get_app(request, provider, client_id)
+        except SocialApp.DoesNotExist:
+            raise ProviderNotConfigured(provider) from None
+
+
+class ProviderNotConfigured(SocialApp.DoesNotExist, Http404):
+    pass

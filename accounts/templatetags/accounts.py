@@ -21,3 +21,10 @@ def signin_reason(context):
     """Why the visitor is asked to sign in (accounts.signin.reason), or ""."""
     request = context.get("request")
     return reason(request) if request is not None else ""
+
+
+@register.simple_tag
+def social_login_configured():
+    """Whether any social provider is configured: without one, "Connected accounts"
+    has nothing to connect and is left out of the settings."""
+    return bool(settings.SOCIALACCOUNT_PROVIDERS)
