@@ -125,3 +125,49 @@ def test_api_tables_on_a_phone_label_each_cell(page):
     label = page.evaluate("el => getComputedStyle(el, '::before').content", cell.element_handle())
     assert label == '"Example: "'
     assert page.locator("table").first.bounding_box()["width"] <= 320
+
+
+def contrast(fg, bg):
+    def luminance(rgb):
+        def channel(c):
+            c /= 255
+            return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+        r, g, b = (channel(c) for c in rgb)
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+    high, low = sorted([luminance(fg), luminance(bg)], reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def rgb(css):
+    return [int(float(c)) for c in css[css.index("(") + 1 : -1].split(",")[:3]]
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_digest_settings_text_and_buttons_have_enough_contrast(
+    page, client, live_server, member, scheme
+):
+    page.emulate_media(color_scheme=scheme)
+    PaperFactory()
+    page.goto("/")  # the subscribe box, signed out
+    assert_contrast(page, [".digest-box p", ".digest-box .digest-button"], scheme)
+    sign_in(page, client, member, live_server)
+    page.goto("/settings/digest/")
+    assert_contrast(page, [".helptext", ".digest-lead", ".digest-empty", ".button-primary"], scheme)
+
+
+def assert_contrast(page, selectors, scheme):
+    for selector in selectors:
+        colours = page.locator(selector).first.evaluate(
+            """el => {
+                let bg = el;
+                while (bg && getComputedStyle(bg).backgroundColor === 'rgba(0, 0, 0, 0)') {
+                    bg = bg.parentElement;
+                }
+                const back = getComputedStyle(bg || document.body).backgroundColor;
+                return [getComputedStyle(el).color, back];
+            }"""
+        )
+        ratio = contrast(rgb(colours[0]), rgb(colours[1]))
+        assert ratio >= 4.5, f"{selector} in {scheme} mode: {ratio:.2f}"
