@@ -41,13 +41,18 @@ class AccountAdapter(DefaultAccountAdapter):
 
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):
-    def get_app(self, request, provider, client_id=None):
-        # Every provider's URLs are routed, configured or not (settings decide at run
-        # time); /accounts/github/login/ without GitHub's keys is a 404, not a 500.
-        try:
-            return super().get_app(request, provider, client_id=client_id)
-        except SocialApp.DoesNotExist:
-            raise Http404("This sign-in provider is not configured here.") from None
-
     def is_open_for_signup(self, request, sociallogin):
         return settings.ACCOUNT_ALLOW_SIGNUP
+
+    def get_app(self, request, provider, client_id=None):
+        # A provider without its client id and secret has no app, and allauth lets that
+        # escape its login and callback views as a 500. Those URLs lead nowhere then:
+        # a 404 (still a SocialApp.DoesNotExist for allauth code that catches it).
+        try:
+            return super().get_app(request, provider, client_id)
+        except SocialApp.DoesNotExist:
+            raise ProviderNotConfigured(provider) from None
+
+
+class ProviderNotConfigured(SocialApp.DoesNotExist, Http404):
+    pass

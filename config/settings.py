@@ -79,6 +79,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "accounts.signin.HtmxLoginRedirectMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "accounts.middleware.RateLimitStatusMiddleware",
 ]
@@ -179,6 +180,9 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default=f"{SITE_NAME} <noreply@localhost>")
 SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
+# Where people write when they are stuck (shown where allauth says "contact us": an
+# inactive account, a reset or verification mail that never came). Empty: not shown.
+CONTACT_EMAIL = env.str("CONTACT_EMAIL", default="")
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 
 # --- Static files ---------------------------------------------------------------
@@ -203,6 +207,8 @@ STORAGES = {
 LANGUAGE_CODE = "en"
 TIME_ZONE = "UTC"
 USE_I18N = True
+# Our wording of allauth's English strings (sentence case): locale/en/LC_MESSAGES.
+LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_TZ = True
 
 # --- Security -------------------------------------------------------------------

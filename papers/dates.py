@@ -9,6 +9,8 @@ import datetime as dt
 import re
 from typing import NamedTuple
 
+from django.utils import timezone
+
 DAY_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 WEEK_RE = re.compile(r"^(\d{4})-[Ww](\d{1,2})$")
 MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
@@ -52,7 +54,7 @@ class Period(NamedTuple):
         """For buttons: "Wed 18 Nov" (with the year when it is not this year)."""
         if self.kind == "day":
             label = f"{self.first:%a} {self.first.day} {self.first:%b}"
-            if self.first.year != dt.date.today().year:
+            if self.first.year != timezone.localdate().year:
                 label += f" {self.first.year}"
             return label
         if self.kind == "week":

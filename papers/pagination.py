@@ -6,6 +6,8 @@ bounded, and counting a million rows on every request buys nothing, so it is pag
 fetching one row more than it shows.
 """
 
+import math
+
 from django.conf import settings
 from django.core.paginator import Paginator
 
@@ -28,12 +30,13 @@ class UncountedPage:
 
     paginator = None
 
-    def __init__(self, queryset, number: int, per_page: int):
+    def __init__(self, queryset, number: int, per_page: int, last: float = math.inf):
         start = (number - 1) * per_page
         rows = list(queryset[start : start + per_page + 1])
         self.object_list = rows[:per_page]
         self.number = number
-        self._has_next = len(rows) > per_page
+        # Never a "Next" link to a page that would be refused (past `last`).
+        self._has_next = len(rows) > per_page and number < last
 
     def __iter__(self):
         return iter(self.object_list)
@@ -69,8 +72,12 @@ def page_number(request, last: int) -> int | None:
 
 
 def paginate_uncounted(request, queryset, max_pages: int, per_page=None):
-    """A page of an unbounded list; None when ?page= goes past `max_pages`."""
+    """A page of an unbounded list; None when ?page= goes past `max_pages` or past the
+    end of the list (an empty page after the first)."""
     number = page_number(request, max_pages)
     if number is None:
         return None
-    return UncountedPage(queryset, number, per_page or settings.PAPERS_PER_PAGE)
+    page = UncountedPage(queryset, number, per_page or settings.PAPERS_PER_PAGE, max_pages)
+    if number > 1 and not page.object_list:
+        return None
+    return page

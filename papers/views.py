@@ -1,7 +1,8 @@
 import datetime as dt
 import json
+import math
 import sys
-from urllib.parse import urlencode
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib import messages
@@ -13,13 +14,14 @@ from django.http import Http404, HttpResponse, HttpResponseServerError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template import loader
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
-from django_ratelimit.core import is_ratelimited
+from django_ratelimit.core import get_usage, is_ratelimited
 from kombu.exceptions import OperationalError as KombuOperationalError
 
-from accounts import pending_votes
+from accounts import pending_votes, signin
 
 from . import api, citation, ranking, search
 from .arxiv_ids import parse_arxiv_id
@@ -38,6 +40,14 @@ RELATED_CACHE_SECONDS = 6 * 60 * 60
 
 class PublicNotFound(Http404):
     """A 404 whose message is written for the visitor and shown on the error page."""
+
+
+class PaperNotHere(PublicNotFound):
+    """A paper this site has never had: the 404 page offers to submit it."""
+
+    def __init__(self, arxiv_id):
+        super().__init__(f"arXiv:{arxiv_id} is not on {settings.SITE_NAME} yet.")
+        self.arxiv_id = arxiv_id
 
 
 # --- Daily, weekly and monthly lists ----------------------------------------------------
@@ -74,6 +84,10 @@ def _period_page(request, period: Period, is_latest=False):
         Paper.objects.for_listing(request.user).featured_between(period.first, period.last).ranked()
     )
     page = paginate(request, papers)
+    if period.first > timezone.localdate() and not page.object_list:
+        raise PublicNotFound(
+            f"{period.label} is still to come: nothing has been featured for it yet."
+        )
     before, after = Paper.objects.neighbour_days(period.first, period.last)
     context = {
         "period": period,
@@ -104,8 +118,8 @@ def new(request):
     page = paginate_uncounted(request, papers, NEW_MAX_PAGES)
     if page is None:
         raise PublicNotFound(
-            f"The newest papers go back {NEW_MAX_PAGES} pages. For older papers, search or "
-            "browse the daily lists."
+            "There is no such page of new papers: the list ends earlier (it goes back at "
+            f"most {NEW_MAX_PAGES} pages). For older papers, search or browse the daily lists."
         )
     return render(request, "papers/new.html", {"page": page})
 
@@ -115,19 +129,27 @@ def new(request):
 
 def paper_detail(request, arxiv_id):
     papers = Paper.objects.visible().with_user_votes(request.user).select_related("submitted_by")
-    paper = get_object_or_404(papers, arxiv_id=arxiv_id)
+    paper = papers.filter(arxiv_id=arxiv_id).first()
+    if paper is None:
+        if Paper.objects.filter(arxiv_id=arxiv_id).exists():
+            raise Http404("hidden")  # by the moderators: nothing to offer
+        raise PaperNotHere(arxiv_id)
     authorships = list(paper.authorships.select_related("author").order_by("position"))
-    voters = paper.voters_for_display(VOTERS_SHOWN)
     context = {
         "paper": paper,
         "authorships": authorships,
-        "voters": voters,
-        "more_voters": max(paper.upvote_count - VOTERS_SHOWN, 0),
+        **_voters(paper),
         "related": _related_papers(paper),
         "bibtex": citation.bibtex(paper, [a.author.name for a in authorships]),
         "canonical_url": settings.SITE_URL + paper.get_absolute_url(),
     }
     return render(request, "papers/detail.html", context)
+
+
+def _voters(paper) -> dict:
+    """The context of papers/_voters.html: no query when nobody has voted."""
+    voters = paper.voters_for_display(VOTERS_SHOWN) if paper.upvote_count else []
+    return {"voters": voters, "more_voters": max(paper.upvote_count - VOTERS_SHOWN, 0)}
 
 
 def _related_papers(paper):
@@ -166,9 +188,12 @@ def search_papers(request):
     if form.cleaned_data["q"]:
         data = form.cleaned_data
         query = context["query"] = data["q"]
-        found = _paper_for_id(query)
+        arxiv_id = _arxiv_id_in(query)
+        found = Paper.objects.visible().filter(arxiv_id=arxiv_id).first() if arxiv_id else None
         if found and not form.has_filters:
             return redirect(found)
+        if arxiv_id and not found and not Paper.objects.filter(arxiv_id=arxiv_id).exists():
+            context["submit_arxiv_id"] = arxiv_id
         papers = Paper.objects.published_between(data["since"], data["until"])
         if data["cat"]:
             papers = papers.in_category(data["cat"])
@@ -204,13 +229,12 @@ def _browse_filtered(request, form, context):
     return render(request, "papers/search.html", context)
 
 
-def _paper_for_id(query):
-    """The paper a query names by arXiv id or URL, if it is here."""
+def _arxiv_id_in(query) -> str | None:
+    """The arXiv id a query names (an id or an arXiv URL), if it is one."""
     try:
-        arxiv_id = parse_arxiv_id(query).id
+        return parse_arxiv_id(query).id
     except ValidationError:
         return None
-    return Paper.objects.visible().filter(arxiv_id=arxiv_id).first()
 
 
 # --- About pages ------------------------------------------------------------------------
@@ -273,7 +297,8 @@ def page_not_found(request, exception):
     if request.path.startswith("/api/"):
         return api.error("Not found.", status=404)
     message = str(exception) if isinstance(exception, PublicNotFound) else ""
-    return render(request, "errors/404.html", {"message": message}, status=404)
+    context = {"message": message, "submit_arxiv_id": getattr(exception, "arxiv_id", "")}
+    return render(request, "errors/404.html", context, status=404)
 
 
 # A dependency out of reach for a moment (PostgreSQL restarting, a statement timeout,
@@ -332,7 +357,15 @@ def _vote_refused(request, paper, back, message, status):
         context = {"paper": paper, "vote_error": message}
         return render(request, "papers/_vote_button.html", context, status=status)
     messages.error(request, message)
-    return redirect(back)
+    return redirect(_at_card(back, paper))
+
+
+def _at_card(back, paper):
+    """`back` scrolled to the paper's card (cards have id="paper-<pk>"), so a vote
+    without JavaScript lands where the reader was, not at the top of the list."""
+    if urlsplit(back).path == paper.get_absolute_url():
+        return back
+    return f"{back}#paper-{paper.pk}"
 
 
 @require_POST
@@ -346,7 +379,7 @@ def vote(request, arxiv_id):
         # Cast after sign-in (or sign-up and verification): accounts.pending_votes.
         if action == "up":
             pending_votes.remember(request, paper, back)
-        login_url = f"{reverse('account_login')}?{urlencode({'next': back})}"
+        login_url = signin.login_url(back, "vote")
         if request.htmx:
             return HttpResponseClientRedirect(login_url)
         return redirect(login_url)
@@ -358,7 +391,7 @@ def vote(request, arxiv_id):
     if is_ratelimited(
         request, group="papers:vote", key="user", rate=settings.VOTE_RATE_LIMIT, increment=True
     ):
-        message = "You are voting too fast. Wait a minute and try again."
+        message = "You are voting too fast: wait a minute."
         return _vote_refused(request, paper, back, message, 429)
     try:
         if action == "remove":
@@ -372,8 +405,14 @@ def vote(request, arxiv_id):
         return _vote_refused(request, paper, back, "Your account no longer exists.", 403)
     if request.htmx:
         paper = Paper.objects.with_user_votes(request.user).get(pk=paper.pk)
-        return render(request, "papers/_vote_button.html", {"paper": paper})
-    return redirect(back)
+        html = loader.render_to_string("papers/_vote_button.html", {"paper": paper}, request)
+        here = urlsplit(request.htmx.current_url_abs_path or "").path
+        if here == paper.get_absolute_url():
+            # On the paper page the list of voters changes too (an out-of-band swap).
+            context = {"paper": paper, "oob": True, **_voters(paper)}
+            html += loader.render_to_string("papers/_voters.html", context, request)
+        return HttpResponse(html)
+    return redirect(_at_card(back, paper))
 
 
 # --- Submitting papers (issue 4) --------------------------------------------------------
@@ -382,7 +421,6 @@ def vote(request, arxiv_id):
 # submission's status with htmx until the fetch is done.
 
 from django.contrib.auth.decorators import login_required  # noqa: E402
-from django_ratelimit.decorators import ratelimit  # noqa: E402
 
 from .ingest.submit import SubmitPaperForm, submit_paper  # noqa: E402
 from .models import Submission  # noqa: E402
@@ -407,14 +445,40 @@ def _rate_in_words(rate: str) -> str:
     return f"{count} paper{'s' * (count != '1')} {per}"
 
 
+def _submit_usage(request, increment=False) -> dict | None:
+    """The user's submissions in the current window (django-ratelimit's count)."""
+    return get_usage(
+        request, group="papers:submit", key="user", rate=_submit_rate, increment=increment
+    )
+
+
+def _wait_in_words(seconds: int) -> str:
+    minutes = max(math.ceil(seconds / 60), 1)
+    if minutes < 60:
+        return f"{minutes} minute{'s' * (minutes != 1)}"
+    hours = round(minutes / 60)
+    return f"about {hours} hour{'s' * (hours != 1)}"
+
+
 @login_required
-@ratelimit(key="user", rate=_submit_rate, method="POST", block=False)
 def submit(request):
-    form = SubmitPaperForm(request.POST or None)
-    featured_paper, status = None, 200
+    # ?arxiv_id= comes from "Submit this paper" on a search or a paper's 404.
+    form = SubmitPaperForm(
+        request.POST or None, initial={"paper": request.GET.get("arxiv_id", "")[:200]}
+    )
+    featured_paper, status, retry_after = None, 200, None
     if request.method == "POST":
-        if getattr(request, "limited", False):
-            form.add_error(None, "You have submitted many papers recently. Please wait a while.")
+        # Only submissions that were made count against the limit: a typo, a paper that
+        # is already featured or any other refusal costs nothing. (Two submissions at
+        # the same instant may both pass the check: the limit is a brake, not a quota.)
+        usage = _submit_usage(request)
+        if usage and usage["count"] >= usage["limit"]:
+            retry_after = max(usage["time_left"], 1)
+            form.add_error(
+                None,
+                f"You have submitted {usage['limit']} papers recently, as many as the site "
+                f"takes from one person at a time. Try again in {_wait_in_words(retry_after)}.",
+            )
             status = 429
         elif form.is_valid():
             outcome = submit_paper(request.user, form.cleaned_data["paper"])
@@ -422,6 +486,7 @@ def submit(request):
             if outcome.refused:
                 form.add_error("paper", outcome.refused)
             if outcome.submission:
+                _submit_usage(request, increment=True)
                 if outcome.submission.is_pending:
                     enqueue_on_commit(
                         fetch_submission,
@@ -440,7 +505,10 @@ def submit(request):
         "recent": submissions[:10],
         "rate_limit": _rate_in_words(settings.SUBMIT_RATE_LIMIT),
     }
-    return render(request, "papers/submit.html", context, status=status)
+    response = render(request, "papers/submit.html", context, status=status)
+    if retry_after:
+        response["Retry-After"] = str(retry_after)
+    return response
 
 
 @login_required

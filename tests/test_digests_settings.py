@@ -1,6 +1,8 @@
 """/settings/digest/ for signed-in users, followed interests, and following authors
 from their pages."""
 
+import re
+
 import pytest
 from django.template import Context, Template
 from django.test import RequestFactory
@@ -257,3 +259,32 @@ def test_the_weekly_day_is_named_as_configured(client, vera, settings):
     assert "Weekly (Fridays)" in page and "Monday" not in page
     assert "every Friday at 07:00" in page
     assert "once a week, on Fridays" in client.get("/digest/subscribe/").content.decode()
+
+
+def test_the_page_is_laid_out_like_the_other_settings_and_help_is_announced(client, vera):
+    from .page_checks import check_page
+
+    response = client.get("/settings/digest/")
+    check_page(response.content)
+    html = response.content.decode()
+    assert 'class="panel" aria-labelledby="digest-delivery-heading"' in html
+    assert 'class="panel" aria-labelledby="digest-interests-heading"' in html
+    assert 'class="button button-primary">Save digest settings</button>' in html
+    for field, help_id in [
+        ("time_zone", "time-zone-help"),
+        ("category", "category-help"),
+        ("keyword", "keyword-help"),
+    ]:
+        assert re.search(
+            rf'<(input|select) [^>]*name="{field}"[^>]*aria-describedby="{help_id}', html
+        )
+        assert f'id="{help_id}"' in html
+
+
+def test_a_bad_category_s_error_is_announced_with_the_help(client, vera):
+    html = client.post(
+        "/settings/digest/interests/",
+        {"action": "add_category", "category": "Computer Vision"},
+        headers={"HX-Request": "true"},
+    ).content.decode()
+    assert 'aria-describedby="category-help category-error"' in html

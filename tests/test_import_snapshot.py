@@ -249,7 +249,7 @@ def test_html_is_removed_and_latex_and_unicode_stay(db, tmp_path):
         ("On $p<q$ and $q>r$", "On $p<q$ and $q>r$"),
         ("Bounds for $0<s<1$ <b>and</b> more", "Bounds for $0<s<1$ and more"),
         ("A &lt;script&gt;alert(1)&lt;/script&gt; title <br/>", "A title"),
-        ("Sure\\'e $\\alpha$ -- \\emph{x}", "Sure\\'e $\\alpha$ -- \\emph{x}"),
+        ("Sure\\'e $\\alpha$ -- \\emph{x}", "Sureé $\\alpha$ -- \\emph{x}"),
         ("Tables < 5 rows and > 2", "Tables < 5 rows and > 2"),
         ("$$<script>x</script>E=mc^2$$ end", "$$xE=mc^2$$ end"),
     ],
@@ -291,6 +291,54 @@ def test_a_record_that_breaks_the_cleaning_fails_alone(db, tmp_path, capsys):
     assert "line 2 (0704.9002): could not be read (TypeError" in captured.err
     assert "line 3: could not be read (AttributeError" in captured.err
     assert "line 4: could not be read (TypeError" in captured.err
+
+
+def test_tex_accents_in_titles_and_abstracts_become_unicode_outside_math(db):
+    call_command("import_snapshot", str(SAMPLE))
+    papers = Paper.objects.in_bulk(
+        ["0704.0019", "0704.0028", "0704.0073", "0704.0068", "0704.0106", "0704.0110"],
+        field_name="arxiv_id",
+    )
+    assert papers["0704.0019"].title.endswith("the Gröbner basis")
+    assert "lower bound of Révész and Sarantopoulos" in papers["0704.0028"].abstract
+    kollar = papers["0704.0073"]
+    assert kollar.title == "A transcendental approach to Kollár's injectivity theorem"
+    assert "compact Kähler manifold" in kollar.abstract and "\\" not in kollar.abstract
+    assert "A. Petojević verified" in papers["0704.0068"].abstract  # written with a space
+    # Math and commands that are not accents stay as written, for KaTeX.
+    assert "$\\cal{O}(\\alpha_s^2)$" in papers["0704.0106"].abstract
+    assert "$G$-$\\cla$ module" in papers["0704.0110"].abstract
+
+
+@pytest.mark.parametrize(
+    "raw, clean",
+    [
+        (r"R\'{e}nyi and G\"odel", "Rényi and Gödel"),
+        (r"\"{o} \c{c} Espa\~na {\o}rsted na\"{\i}ve", "ö ç España ørsted naïve"),
+        (r"$\"o$ and $\c{c}$ and \(\'a\)", r"$\"o$ and $\c{c}$ and \(\'a\)"),
+        (
+            r"{GPT} \cite{x} {\cal K} \vartheta \v{S}koda",
+            r"{GPT} \cite{x} {\cal K} \vartheta Škoda",
+        ),
+    ],
+)
+def test_only_accents_outside_math_are_resolved(raw, clean):
+    assert clean_title(raw) == clean
+
+
+def test_stored_rows_are_fixed_by_a_command(db, capsys):
+    from .factories import PaperFactory
+
+    old = PaperFactory(title=r"R\'{e}nyi entropies", abstract=r"After G\"odel, $\"o$.")
+    untouched = PaperFactory(title="Plain", abstract=r"$\alpha$ only")
+    call_command("resolve_tex_accents")
+    old.refresh_from_db()
+    assert (old.title, old.abstract) == ("Rényi entropies", r"After Gödel, $\"o$.")
+    assert "1 of 2 papers" in capsys.readouterr().out
+    untouched.refresh_from_db()
+    assert untouched.abstract == r"$\alpha$ only"
+    call_command("resolve_tex_accents")  # again: nothing left to do
+    assert "0 of 2 papers" in capsys.readouterr().out
 
 
 def test_abstract_paragraphs_are_kept_and_hard_wraps_undone():

@@ -138,6 +138,36 @@ def test_a_day_without_papers_says_so_and_points_to_its_neighbours(client):
     assert f"/papers/date/{TODAY.isoformat()}/" in html
 
 
+def test_days_weeks_and_months_still_to_come_are_not_found(client):
+    PaperFactory(daily_date=TODAY)
+    tomorrow = TODAY + dt.timedelta(days=1)
+    response = client.get(reverse("papers:day", args=[tomorrow.isoformat()]))
+    assert response.status_code == 404
+    assert "is still to come" in response.content.decode()
+    next_week = tomorrow + dt.timedelta(days=7)
+    assert client.get(f"/papers/week/{parse_week_slug(next_week)}/").status_code == 404
+    next_month = (TODAY.replace(day=1) + dt.timedelta(days=32)).strftime("%Y-%m")
+    assert client.get(f"/papers/month/{next_month}/").status_code == 404
+    # Today's day, week and month are there.
+    assert client.get(reverse("papers:day", args=[TODAY.isoformat()])).status_code == 200
+    assert client.get(f"/papers/week/{parse_week_slug(TODAY)}/").status_code == 200
+
+
+def parse_week_slug(day):
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def test_links_to_a_day_of_another_year_name_the_year(client):
+    last_year = TODAY.replace(year=TODAY.year - 1, month=12, day=31)
+    PaperFactory(daily_date=last_year)
+    PaperFactory(daily_date=TODAY)
+    html = client.get(reverse("papers:day", args=[TODAY.isoformat()])).content.decode()
+    assert f"{last_year:%a} 31 Dec {last_year.year}" in html
+    html = client.get(reverse("papers:day", args=[last_year.isoformat()])).content.decode()
+    assert f"Next: </span>{TODAY:%a} {TODAY.day} {TODAY:%b} <span" in html  # no year
+
+
 def test_a_fresh_site_explains_that_there_are_no_papers_yet(client):
     html = client.get("/").content.decode()
     assert "No papers yet" in html
@@ -276,9 +306,21 @@ def test_new_pages_without_counting_and_stops_far_back(client, settings):
     assert 'rel="next" href="?page=2"' in first and "Page 1<" in first
     second = client.get("/new/?page=2").content.decode()
     assert 'rel="next"' not in second
-    assert client.get("/new/?page=3").status_code == 200
+    # Past the end, as past the limit: a 404 that says so, never an empty page.
+    past_end = client.get("/new/?page=3")
+    assert past_end.status_code == 404
+    assert "There is no such page of new papers" in past_end.content.decode()
     assert client.get(f"/new/?page={views.NEW_MAX_PAGES + 1}").status_code == 404
     assert client.get("/new/?page=banana").status_code == 200
+
+
+def test_new_never_links_to_a_page_it_would_refuse(client, settings, monkeypatch):
+    settings.PAPERS_PER_PAGE = 1
+    for _ in range(3):
+        PaperFactory()
+    monkeypatch.setattr(views, "NEW_MAX_PAGES", 2)
+    last = client.get("/new/?page=2").content.decode()
+    assert 'rel="next"' not in last  # a third paper exists, but page 3 is past the limit
 
 
 def test_empty_trending_and_new_explain_themselves(client):
@@ -379,6 +421,22 @@ def test_a_missing_or_hidden_paper_is_404(client):
     assert client.get("/papers/2401.00001/").status_code == 404
     assert client.get(hidden.get_absolute_url()).status_code == 404
     assert client.get("/papers/hep-th/9901001/").status_code == 404
+
+
+def test_a_missing_paper_s_404_offers_to_submit_it_but_a_hidden_one_s_does_not(client):
+    response = client.get("/papers/hep-th/9901001/")
+    check_page(response.content)
+    html = response.content.decode()
+    assert "arXiv:hep-th/9901001 is not on" in html
+    assert 'href="/submit/?arxiv_id=hep-th/9901001">Submit this paper</a>' in html
+    hidden = PaperFactory(is_hidden=True)
+    assert "Submit this paper" not in client.get(hidden.get_absolute_url()).content.decode()
+
+
+def test_the_submit_form_is_filled_in_from_the_link(client, voter):
+    client.force_login(voter)
+    html = client.get("/submit/?arxiv_id=2406.12345").content.decode()
+    assert 'value="2406.12345"' in html
 
 
 def test_the_vote_button_shows_a_signed_in_readers_vote(client, voter):

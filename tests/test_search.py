@@ -346,3 +346,19 @@ def test_a_search_that_takes_too_long_gets_a_message_not_an_error(client, monkey
 
     assert "That search took too long" in html
     assert "without the quotes" in html
+
+
+def test_searching_for_an_id_the_site_lacks_offers_to_submit_it(client):
+    PaperFactory(title="Unrelated")
+    response = client.get("/search/", {"q": "https://arxiv.org/abs/2406.99999v2"})
+    html = response.content.decode()
+    assert "arXiv:2406.99999 is not on" in html
+    assert 'href="/submit/?arxiv_id=2406.99999">Submit this paper</a>' in html
+    # Words are not an id: no such offer.
+    assert "Submit this paper" not in client.get("/search/", {"q": "attention"}).content.decode()
+
+
+def test_searching_for_a_hidden_paper_s_id_offers_nothing(client):
+    hidden = PaperFactory(is_hidden=True)
+    html = client.get("/search/", {"q": hidden.arxiv_id}).content.decode()
+    assert "Submit this paper" not in html

@@ -343,3 +343,29 @@ def test_a_social_sign_in_with_a_taken_email_neither_joins_nor_reveals_the_accou
     assert not SocialAccount.objects.exists()
     assert "_auth_user_id" not in client.session
     assert [m["To"] for m in smtp_server.messages] == ["octocat@github.com"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/accounts/github/login/",
+        "/accounts/github/login/callback/",
+        "/accounts/google/login/",
+        "/accounts/orcid/login/callback/",
+        "/accounts/oidc/huggingface/login/",
+    ],
+)
+def test_a_provider_that_is_not_configured_has_no_pages(client, db, settings, path):
+    settings.SOCIALACCOUNT_PROVIDERS = {}
+    assert client.get(path).status_code == 404
+    assert client.post(path).status_code == 404
+
+
+def test_connected_accounts_are_left_out_of_settings_without_providers(client, voter, settings):
+    client.force_login(voter)
+    settings.SOCIALACCOUNT_PROVIDERS = {}
+    for url in ("/settings/", "/accounts/email/"):
+        assert "Connected accounts" not in client.get(url).content.decode()
+    settings.SOCIALACCOUNT_PROVIDERS = {"github": app("gh-client", "GitHub")}
+    for url in ("/settings/", "/accounts/email/"):
+        assert "Connected accounts" in client.get(url).content.decode()

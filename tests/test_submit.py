@@ -356,11 +356,26 @@ def test_submissions_are_rate_limited_per_user(signed_in, settings, voter, clien
     response = post(signed_in, "2406.10002")
 
     assert response.status_code == 429
-    assert "Please wait a while" in response.content.decode()
+    html = response.content.decode()
+    assert "You have submitted 2 papers recently" in html
+    wait = int(response["Retry-After"])
+    assert 0 < wait <= 3600
+    assert re.search(r"Try again in (about 1 hour|\d+ minutes?)\.", html)
     # Another user is not affected.
     client.force_login(voter)
     PaperFactory(arxiv_id="2406.10003", daily_date=None)
     assert post(client, "2406.10003").status_code == 302
+
+
+def test_only_submissions_that_were_made_count_against_the_limit(signed_in, settings):
+    settings.SUBMIT_RATE_LIMIT = "1/h"
+    PaperFactory(arxiv_id="2406.20001")  # already featured: refused
+    for attempt in ["not an id", "2406.20001", "https://example.org/x"]:
+        assert post(signed_in, attempt).status_code == 200  # the form, with its error
+    PaperFactory(arxiv_id="2406.20002", daily_date=None)
+    assert post(signed_in, "2406.20002").status_code == 302  # still allowed
+    PaperFactory(arxiv_id="2406.20003", daily_date=None)
+    assert post(signed_in, "2406.20003").status_code == 429  # now the limit is reached
 
 
 def test_posting_without_the_csrf_token_is_refused(submitter, db):

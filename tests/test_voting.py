@@ -47,12 +47,38 @@ def test_htmx_vote_returns_the_button_with_the_new_count(client, member, paper):
     assert 'aria-pressed="false"' in response.content.decode()
 
 
-def test_plain_form_vote_redirects_back_to_the_page(client, member, paper):
+def test_plain_form_vote_redirects_back_to_the_card_on_the_page(client, member, paper):
     client.force_login(member)
     response = client.post(vote_url(paper), {"action": "up", "next": "/trending/?page=2"})
     assert response.status_code == 302
-    assert response["Location"] == "/trending/?page=2"
+    assert response["Location"] == f"/trending/?page=2#paper-{paper.pk}"
     assert Vote.objects.filter(user=member, paper=paper).exists()
+    # The card carries that id.
+    assert f'id="paper-{paper.pk}"' in client.get("/trending/?page=1").content.decode()
+    # From the paper's own page: back to the page, no anchor needed.
+    back = client.post(vote_url(paper), {"action": "remove", "next": paper.get_absolute_url()})
+    assert back["Location"] == paper.get_absolute_url()
+
+
+def test_an_htmx_vote_keeps_its_button_id_so_focus_stays_on_it(client, member, paper):
+    client.force_login(member)
+    html = client.post(vote_url(paper), {"action": "up"}, **HTMX).content.decode()
+    assert f'<button type="submit" id="vote-{paper.pk}"' in html
+
+
+def test_an_htmx_vote_on_the_paper_page_updates_the_voters_too(client, member, paper):
+    client.force_login(member)
+    on_paper = {**HTMX, "HTTP_HX_CURRENT_URL": "http://testserver" + paper.get_absolute_url()}
+    html = client.post(vote_url(paper), {"action": "up"}, **on_paper).content.decode()
+    assert 'id="paper-voters" aria-labelledby' in html and 'hx-swap-oob="true"' in html
+    assert "Mia Member" in html
+    html = client.post(vote_url(paper), {"action": "remove"}, **on_paper).content.decode()
+    assert "No upvotes yet" in html
+    # From a list, the voters are not there to update.
+    assert (
+        "paper-voters"
+        not in client.post(vote_url(paper), {"action": "up"}, **HTMX).content.decode()
+    )
 
 
 def test_a_foreign_next_is_ignored(client, member, paper):
@@ -115,13 +141,13 @@ def test_votes_are_rate_limited_per_user(client, member, settings):
 def test_an_anonymous_htmx_click_is_sent_to_sign_in(client, paper):
     response = client.post(vote_url(paper), {"action": "up"}, **HTMX)
     assert response.status_code == 200
-    assert response["HX-Redirect"] == "/accounts/login/?next=%2Ftrending%2F"
+    assert response["HX-Redirect"] == "/accounts/login/?next=%2Ftrending%2F&for=vote"
 
 
 def test_an_anonymous_vote_is_cast_after_sign_in_and_lands_back(client, member, paper):
     response = client.post(vote_url(paper), {"action": "up", "next": "/trending/"})
     assert response.status_code == 302
-    assert response["Location"] == "/accounts/login/?next=%2Ftrending%2F"
+    assert response["Location"] == "/accounts/login/?next=%2Ftrending%2F&for=vote"
     login_page = client.get(response["Location"])
     check_page(login_page.content)
     assert 'href="/accounts/signup/?next=%2Ftrending%2F"' in login_page.content.decode()

@@ -4,7 +4,6 @@ links in every digest (view in browser, unsubscribe), and following authors."""
 from csp.decorators import csp_update
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -12,6 +11,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 from django_ratelimit.core import is_ratelimited
 
+from accounts import signin
 from accounts.models import (
     MAX_FOLLOWS,
     DigestSubscription,
@@ -224,7 +224,7 @@ def follow_author(request, slug):
     author = get_object_or_404(Author, slug=slug)
     back = _back(request, author.get_absolute_url())
     if not request.user.is_authenticated:
-        return redirect_to_login(back)
+        return redirect(signin.login_url(back, "follow_author"))
     error = ""
     if request.POST.get("action") == "unfollow":
         FollowedAuthor.objects.filter(user=request.user, author=author).delete()

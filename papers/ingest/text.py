@@ -96,11 +96,11 @@ def sanitise(text: str) -> str:
 
 
 def clean_title(text: str | None) -> str:
-    return squash(sanitise(text or ""))
+    return squash(accents_outside_math(sanitise(text or "")))
 
 
 def clean_abstract(text: str | None) -> str:
-    return paragraphs(sanitise(text or ""))
+    return paragraphs(accents_outside_math(sanitise(text or "")))
 
 
 # --- Names -------------------------------------------------------------------------------
@@ -157,6 +157,45 @@ def tex_to_unicode(name: str) -> str:
     name = _ACCENT_RE.sub(accent, name)
     name = _LETTER_RE.sub(lambda m: _LETTERS[m.group(1)], name)
     return name.replace("{", "").replace("}", "")
+
+
+# In titles and abstracts only the accent forms are resolved, and only outside math
+# (KaTeX reads $\'a$ itself), keeping every brace that isn't part of one: "{GPT}" and
+# "\cite{x}" stay as written. \cal, \chi, \vartheta... are not accents: a letter
+# accent (\c, \v, \u...) counts only before a space or a brace.
+_SYMBOL = r"[`'^\"~=.]"
+_LETTER_ACCENT = r"[uvHckr]"
+_BASE = r"(?:\\[ij](?![A-Za-z])|[A-Za-z])"
+_TEXT_ACCENT_RE = re.compile(
+    rf"\{{\\(?P<a>{_SYMBOL}|{_LETTER_ACCENT}(?=[\s{{]))\s*(?:\{{(?P<b>{_BASE})\}}|(?P<c>{_BASE}))\}}"
+    rf"|\\(?P<d>{_SYMBOL}|{_LETTER_ACCENT})\s*\{{(?P<e>{_BASE})\}}"
+    rf"|\\(?P<f>{_SYMBOL}) ?(?P<g>{_BASE})"
+    rf"|\\(?P<h>{_LETTER_ACCENT})\s+(?P<i>[A-Za-z])"
+)
+_NAMED = r"(ss|ae|AE|oe|OE|aa|AA|o|O|l|L)"
+_TEXT_LETTER_RE = re.compile(rf"\{{\\{_NAMED}\}}|\\{_NAMED}(?:\{{\}}| (?=[a-z])|(?![A-Za-z]))")
+
+
+def _accent(match) -> str:
+    command = match["a"] or match["d"] or match["f"] or match["h"]
+    base = match["b"] or match["c"] or match["e"] or match["g"] or match["i"]
+    base = base[-1]  # \i and \j: the accent sits where the dot was
+    return unicodedata.normalize("NFC", base + _ACCENTS[command])
+
+
+def accents_outside_math(text: str) -> str:
+    r"""R\'{e}nyi, G\"odel, \c{c}, \~n, {\o} -> Rényi, Gödel, ç, ñ, ø in running text."""
+    if "\\" not in text:
+        return text
+    out, start = [], 0
+    for math in [*_MATH.finditer(text), None]:
+        end = math.start() if math else len(text)
+        plain = _TEXT_ACCENT_RE.sub(_accent, text[start:end])
+        out.append(_TEXT_LETTER_RE.sub(lambda m: _LETTERS[m[1] or m[2]], plain))
+        if math:
+            out.append(math.group(0))
+            start = math.end()
+    return "".join(out)
 
 
 def clean_name(name: str | None) -> str:
