@@ -78,6 +78,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # Last: it reads the user and the messages, and serves cached pages to anonymous
+    # visitors before the view runs (papers.pagecache).
+    "papers.pagecache.AnonymousPageCacheMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -95,6 +98,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "config.context_processors.site",
+                # After Django's csrf processor: pages being cached get a placeholder.
+                "papers.pagecache.csrf_placeholder",
             ],
         },
     },
@@ -137,6 +142,10 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# How long anonymous visitors may be served a cached page (papers.pagecache): how late
+# a vote or a new paper may show to them. 0 turns the page cache off.
+PAGE_CACHE_SECONDS = env.int("PAGE_CACHE_SECONDS", default=5)
 
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 # Without a broker, tasks run in-process so the embedded default needs no worker.
@@ -304,6 +313,8 @@ PAPERS_PER_PAGE = env.int("PAPERS_PER_PAGE", default=30)
 # /bench/constant/, the minimal view the pages are measured against. Off by default.
 BENCHMARK_VIEWS = env.bool("BENCHMARK_VIEWS", default=False)
 # An X-SQL-Queries header on every response. Off by default.
+# bench/load.py measures pages uncached: a request header turns the page cache off.
+BENCH_PAGE_CACHE_BYPASS = env.bool("BENCH_COUNT_QUERIES", default=False)
 if env.bool("BENCH_COUNT_QUERIES", default=False):
     MIDDLEWARE.insert(0, "config.bench.QueryCountMiddleware")
 
