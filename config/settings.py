@@ -69,6 +69,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.middleware.QueryTimeoutMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -123,10 +124,14 @@ if USING_POSTGRES:
     # A statement timeout (milliseconds, 0 = none) keeps one slow query from holding a
     # web worker; gunicorn's config sets it for web processes only.
     _timeout = env.int("DATABASE_STATEMENT_TIMEOUT", default=0)
-    if _timeout:
-        DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
-            f"-c statement_timeout={_timeout}"
-        )
+    _options = [f"-c statement_timeout={_timeout}"] if _timeout else []
+    # Parallel query workers help one big report, not a web server answering many small
+    # requests on two cores: gunicorn's config turns them off for web processes (0).
+    _parallel = env.str("DATABASE_PARALLEL_WORKERS", default="")
+    if _parallel:
+        _options.append(f"-c max_parallel_workers_per_gather={int(_parallel)}")
+    if _options:
+        DATABASES["default"].setdefault("OPTIONS", {})["options"] = " ".join(_options)
 
 # --- Cache and Celery (Redis) -------------------------------------------------
 
