@@ -120,11 +120,20 @@ def paper_detail(request, arxiv_id):
         "authorships": authorships,
         "voters": voters,
         "more_voters": max(paper.upvote_count - VOTERS_SHOWN, 0),
-        "related": _related_papers(paper),
         "bibtex": citation.bibtex(paper, [a.author.name for a in authorships]),
         "canonical_url": settings.SITE_URL + paper.get_absolute_url(),
     }
     return render(request, "papers/detail.html", context)
+
+
+def related_papers(request, arxiv_id):
+    """The paper page's related papers: a section htmx swaps in, or a page of its own."""
+    papers = Paper.objects.visible().only("pk", "arxiv_id", "title", "primary_category")
+    paper = get_object_or_404(papers, arxiv_id=arxiv_id)
+    context = {"paper": paper, "related": _related_papers(paper)}
+    if request.htmx:
+        return render(request, "papers/_related.html", context)
+    return render(request, "papers/related.html", context)
 
 
 def _related_papers(paper):
