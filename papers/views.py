@@ -172,20 +172,27 @@ def search_papers(request):
         papers = Paper.objects.published_between(data["since"], data["until"])
         if data["cat"]:
             papers = papers.in_category(data["cat"])
-        papers = papers.search(query).for_listing(request.user)
-        if data["sort"] == "newest":
-            papers = papers.newest()
         try:
             with search.time_limit():
-                page = paginate(request, papers)
-                page.object_list = list(page.object_list)
+                ids = papers.search_ids(query, newest=data["sort"] == "newest")
+                page = paginate(request, ids)
+                page.object_list = _papers_in_order(
+                    Paper.objects.for_listing(request.user).with_search_marks(query),
+                    page.object_list,
+                )
         except search.SearchTookTooLong:
             context["too_slow"] = True
         else:
             search.mark_fallback(page.object_list, query)
             context["page"] = page
-            context["is_capped"] = page.paginator.count >= search.CANDIDATE_LIMIT
+            context["is_capped"] = len(ids) >= search.CANDIDATE_LIMIT
     return render(request, "papers/search.html", context)
+
+
+def _papers_in_order(papers, ids):
+    """The papers with these ids, in the order of `ids` (one query)."""
+    by_id = {paper.pk: paper for paper in papers.filter(pk__in=ids)}
+    return [by_id[pk] for pk in ids if pk in by_id]
 
 
 def _paper_for_id(query):
