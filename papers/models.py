@@ -18,10 +18,9 @@ from django.db.models import (
     Value,
 )
 from django.db.models.lookups import GreaterThan
-from django.urls import reverse
 from django.utils import timezone
 
-from . import ranking, search
+from . import links, ranking, search
 from .arxiv_ids import is_old_style, validate_arxiv_id
 
 AUTHORS_ON_CARD = 5
@@ -401,7 +400,7 @@ class Paper(models.Model):
         return f"{self.arxiv_id}: {self.title[:80]}"
 
     def get_absolute_url(self):
-        return reverse("papers:detail", args=[self.arxiv_id])
+        return links.url_for("papers:detail", self.arxiv_id)
 
     @property
     def abs_url(self):
@@ -486,7 +485,7 @@ class Author(models.Model):
         return self.name
 
     def get_absolute_url(self):
-        return reverse("papers:author", args=[self.slug])
+        return links.url_for("papers:author", self.slug)
 
 
 class Authorship(models.Model):
