@@ -47,6 +47,13 @@ def slug_for(normalised: str) -> str:
     return normalised.replace(" ", "-")
 
 
+def _newest_key(row):
+    """Sort key of (pk, published_at) rows in newest()'s order, descending: published
+    first (NULLS LAST), the latest first, then the highest id."""
+    pk, published_at = row
+    return (published_at is not None, published_at.timestamp() if published_at else 0.0, pk)
+
+
 class PaperQuerySet(models.QuerySet):
     def visible(self):
         return self.filter(is_hidden=False)
@@ -141,6 +148,14 @@ class PaperQuerySet(models.QuerySet):
 
     def by_author(self, author):
         return self.filter(authorships__author=author)
+
+    def ids_by_author_newest(self, author) -> list[int]:
+        """The ids of `author`'s visible papers, newest first (as newest()). All of them
+        (a few thousand for the busiest author) through the author's authorships and
+        paper_visible_sort_keys, then sorted here: a LIMIT on the joined query makes
+        PostgreSQL walk every paper newest first, looking for the author's."""
+        rows = self.visible().by_author(author).values_list("pk", "published_at")
+        return [r[0] for r in sorted(rows, key=_newest_key, reverse=True)]
 
     # --- A user's papers (the tabs of their profile) ----------------------------------
     # Each starts from the user's own rows through an index that leads with the user
@@ -238,11 +253,9 @@ class PaperQuerySet(models.QuerySet):
             "pk", "search_rank", "upvote_count", "published_at"
         )[: search.CANDIDATE_LIMIT]
         if newest:
-            # NULLS LAST, then the newest id first, as PaperQuerySet.newest().
-            key = lambda r: (r[3] is not None, r[3].timestamp() if r[3] else 0.0, r[0])  # noqa: E731
-        else:
-            key = lambda r: (r[1], r[2], r[0])  # noqa: E731
-        return [r[0] for r in sorted(rows, key=key, reverse=True)]
+            rows = [(pk, published_at) for pk, _, _, published_at in rows]
+            return [r[0] for r in sorted(rows, key=_newest_key, reverse=True)]
+        return [r[0] for r in sorted(rows, key=lambda r: (r[1], r[2], r[0]), reverse=True)]
 
     def with_search_marks(self, query: str):
         """`title_marked` and `abstract_marked`: the text with the matches of `query`
@@ -394,6 +407,14 @@ class Paper(models.Model):
             # paper_newest (published_at DESC NULLS LAST, id DESC), in exactly newest()'s
             # order, is PostgreSQL-only (SQLite can't index NULLS LAST): migration 0004.
             models.Index(fields=["primary_category", "published_at"], name="paper_category"),
+            # Visible papers with what their lists sort by: an author's papers and search
+            # candidates are joined to it by id and sorted without reading the wide rows.
+            models.Index(
+                fields=["id"],
+                include=["published_at", "upvote_count"],
+                name="paper_visible_sort_keys",
+                condition=Q(is_hidden=False),
+            ),
         ]
 
     def __str__(self):

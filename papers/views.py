@@ -151,10 +151,9 @@ def _related_papers(paper):
 
 def author_detail(request, slug):
     author = get_object_or_404(Author.objects.select_related("claimed_by"), slug=slug)
-    papers = Paper.objects.for_listing(request.user).by_author(author).newest()
-    return render(
-        request, "papers/author.html", {"author": author, "page": paginate(request, papers)}
-    )
+    page = paginate(request, Paper.objects.ids_by_author_newest(author))
+    page.object_list = _papers_in_order(Paper.objects.for_listing(request.user), page.object_list)
+    return render(request, "papers/author.html", {"author": author, "page": page})
 
 
 # --- Search ---------------------------------------------------------------------------
