@@ -10,5 +10,10 @@ timeout = int(os.environ.get("WEB_TIMEOUT", 30))
 max_requests = 5000
 max_requests_jitter = 500
 accesslog = os.environ.get("WEB_ACCESS_LOG") or None
-# No SQL statement from a web request may hold a worker for long.
-raw_env = [f"DATABASE_STATEMENT_TIMEOUT={os.environ.get('DATABASE_STATEMENT_TIMEOUT', '3000')}"]
+# No SQL statement from a web request may hold a worker for long (a cancelled one ends
+# in config.middleware.QueryTimeoutMiddleware's 503 page), and none takes more than its
+# own core: parallel query workers would compete with the other web workers.
+raw_env = [
+    f"DATABASE_STATEMENT_TIMEOUT={os.environ.get('DATABASE_STATEMENT_TIMEOUT', '3000')}",
+    f"DATABASE_PARALLEL_WORKERS={os.environ.get('DATABASE_PARALLEL_WORKERS', '0')}",
+]

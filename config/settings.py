@@ -70,6 +70,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.middleware.QueryTimeoutMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -82,6 +83,9 @@ MIDDLEWARE = [
     "accounts.signin.HtmxLoginRedirectMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "accounts.middleware.RateLimitStatusMiddleware",
+    # Last: it reads the user and the messages, and serves cached pages to anonymous
+    # visitors before the view runs (papers.pagecache).
+    "papers.pagecache.AnonymousPageCacheMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -99,6 +103,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "config.context_processors.site",
+                # After Django's csrf processor: pages being cached get a placeholder.
+                "papers.pagecache.csrf_placeholder",
             ],
         },
     },
@@ -127,10 +133,14 @@ if USING_POSTGRES:
     # A statement timeout (milliseconds, 0 = none) keeps one slow query from holding a
     # web worker; gunicorn's config sets it for web processes only.
     _timeout = env.int("DATABASE_STATEMENT_TIMEOUT", default=0)
-    if _timeout:
-        DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
-            f"-c statement_timeout={_timeout}"
-        )
+    _options = [f"-c statement_timeout={_timeout}"] if _timeout else []
+    # Parallel query workers help one big report, not a web server answering many small
+    # requests on two cores: gunicorn's config turns them off for web processes (0).
+    _parallel = env.str("DATABASE_PARALLEL_WORKERS", default="")
+    if _parallel:
+        _options.append(f"-c max_parallel_workers_per_gather={int(_parallel)}")
+    if _options:
+        DATABASES["default"].setdefault("OPTIONS", {})["options"] = " ".join(_options)
 
 # --- Cache and Celery (Redis) -------------------------------------------------
 
@@ -151,6 +161,10 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# How long anonymous visitors may be served a cached page (papers.pagecache): how late
+# a vote or a new paper may show to them. 0 turns the page cache off.
+PAGE_CACHE_SECONDS = env.int("PAGE_CACHE_SECONDS", default=5)
 
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 # Without a broker, tasks run in-process so the embedded default needs no worker.
@@ -362,6 +376,8 @@ PAPERS_PER_PAGE = env.int("PAPERS_PER_PAGE", default=30)
 # /bench/constant/, the minimal view the pages are measured against. Off by default.
 BENCHMARK_VIEWS = env.bool("BENCHMARK_VIEWS", default=False)
 # An X-SQL-Queries header on every response. Off by default.
+# bench/load.py measures pages uncached: a request header turns the page cache off.
+BENCH_PAGE_CACHE_BYPASS = env.bool("BENCH_COUNT_QUERIES", default=False)
 if env.bool("BENCH_COUNT_QUERIES", default=False):
     MIDDLEWARE.insert(0, "config.bench.QueryCountMiddleware")
 

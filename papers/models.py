@@ -3,6 +3,7 @@ import re
 import unicodedata
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.db import IntegrityError, connection, models, transaction
 from django.db.models import (
     Exists,
@@ -17,10 +18,9 @@ from django.db.models import (
     Value,
 )
 from django.db.models.lookups import GreaterThan
-from django.urls import reverse
 from django.utils import timezone
 
-from . import ranking, search
+from . import links, ranking, search
 from .arxiv_ids import is_old_style, validate_arxiv_id
 
 AUTHORS_ON_CARD = 5
@@ -45,6 +45,13 @@ def normalise_name(name: str) -> str:
 
 def slug_for(normalised: str) -> str:
     return normalised.replace(" ", "-")
+
+
+def _newest_key(row):
+    """Sort key of (pk, published_at) rows in newest()'s order, descending: published
+    first (NULLS LAST), the latest first, then the highest id."""
+    pk, published_at = row
+    return (published_at is not None, published_at.timestamp() if published_at else 0.0, pk)
 
 
 class PaperQuerySet(models.QuerySet):
@@ -142,6 +149,14 @@ class PaperQuerySet(models.QuerySet):
     def by_author(self, author):
         return self.filter(authorships__author=author)
 
+    def ids_by_author_newest(self, author) -> list[int]:
+        """The ids of `author`'s visible papers, newest first (as newest()). All of them
+        (a few thousand for the busiest author) through the author's authorships and
+        paper_visible_sort_keys, then sorted here: a LIMIT on the joined query makes
+        PostgreSQL walk every paper newest first, looking for the author's."""
+        rows = self.visible().by_author(author).values_list("pk", "published_at")
+        return [r[0] for r in sorted(rows, key=_newest_key, reverse=True)]
+
     # --- A user's papers (the tabs of their profile) ----------------------------------
     # Each starts from the user's own rows through an index that leads with the user
     # (votes: one_vote_per_user_per_paper; papers: submitted_by; authors: claimed_by),
@@ -199,51 +214,71 @@ class PaperQuerySet(models.QuerySet):
 
     # --- Search ---------------------------------------------------------------------
 
-    def search(self, query: str):
-        """Papers matching `query` over title, authors and abstract, best first, with
-        `search_rank`, and `title_marked`/`abstract_marked` (text with highlight
-        markers: render with papers.search.render_marked, never as HTML).
+    def search_matches(self, query: str):
+        """Papers matching `query` over title, authors and abstract, unordered, with
+        `search_rank` (higher is better).
 
         On PostgreSQL: websearch_to_tsquery syntax ("quoted phrases", -exclusions, or),
-        matched through the GIN index on the generated search_vector. Only the first
-        search.CANDIDATE_LIMIT matches are ranked, so a common word costs no more than a
-        rare one. Filters applied to this queryset before search() narrow the matches
-        before that limit; apply for_listing() after it.
+        matched through the GIN index on SearchDocument.vector (or, for a word most
+        papers contain, a scan of those narrow rows that stops at the first matches).
+        Elsewhere: every word in the title, abstract or authors, all ranked 0.
         """
         query = search.clean_query(query)
         if not search.has_words(query):
-            return self.none()
+            return self.none().annotate(search_rank=Value(0.0))
         if connection.vendor != "postgresql":
             return self._search_without_full_text(query)
-        from django.contrib.postgres.search import SearchHeadline, SearchRank, SearchVectorExact
+        from django.contrib.postgres.search import SearchRank
 
         tsquery = search.web_query(query)
-        vector = search.SearchVectorColumn()
-        candidates = (
+        return (
             self.visible()
             # A query of only punctuation parses to an empty tsquery. PostgreSQL
             # checks this constant condition once, before any scan ("One-Time Filter").
             .filter(GreaterThan(Func(tsquery, function="numnode", output_field=IntegerField()), 0))
-            .filter(SearchVectorExact(vector, tsquery))
-            .values("pk")[: search.CANDIDATE_LIMIT]
+            .filter(search_document__vector=tsquery)
+            .annotate(search_rank=SearchRank(F("search_document__vector"), tsquery))
         )
+
+    def search_ids(self, query: str, newest: bool = False) -> list[int]:
+        """The ids of the first search.CANDIDATE_LIMIT papers matching `query`, best
+        first (or newest first), in one query.
+
+        Only that many matches are ranked, so a common word costs no more than a rare
+        one; they are fetched with their rank and sorted here, so the list's length is
+        the result count and a page of it is fetched by id (with_search_marks) without
+        matching again. Filters applied to this queryset narrow the matches first.
+        """
+        rows = self.search_matches(query).values_list(
+            "pk", "search_rank", "upvote_count", "published_at"
+        )[: search.CANDIDATE_LIMIT]
+        if newest:
+            rows = [(pk, published_at) for pk, _, _, published_at in rows]
+            return [r[0] for r in sorted(rows, key=_newest_key, reverse=True)]
+        return [r[0] for r in sorted(rows, key=lambda r: (r[1], r[2], r[0]), reverse=True)]
+
+    def with_search_marks(self, query: str):
+        """`title_marked` and `abstract_marked`: the text with the matches of `query`
+        between highlight markers (render with papers.search.render_marked, never as
+        HTML). PostgreSQL's ts_headline; elsewhere search.mark_fallback does it."""
+        query = search.clean_query(query)
+        if connection.vendor != "postgresql":
+            return self.annotate(title_marked=F("title"), abstract_marked=F("abstract"))
+        from django.contrib.postgres.search import SearchHeadline
+
+        tsquery = search.web_query(query)
         marks = {"start_sel": search.START, "stop_sel": search.STOP, "config": "english"}
-        return (
-            self.model.objects.filter(pk__in=candidates)
-            .annotate(
-                search_rank=SearchRank(vector, tsquery),
-                title_marked=SearchHeadline("title", tsquery, highlight_all=True, **marks),
-                abstract_marked=SearchHeadline(
-                    "abstract",
-                    tsquery,
-                    max_fragments=2,
-                    min_words=15,
-                    max_words=35,
-                    fragment_delimiter=" … ",
-                    **marks,
-                ),
-            )
-            .order_by("-search_rank", "-upvote_count", "-id")
+        return self.annotate(
+            title_marked=SearchHeadline("title", tsquery, highlight_all=True, **marks),
+            abstract_marked=SearchHeadline(
+                "abstract",
+                tsquery,
+                max_fragments=2,
+                min_words=15,
+                max_words=35,
+                fragment_delimiter=" … ",
+                **marks,
+            ),
         )
 
     def _search_without_full_text(self, query: str):
@@ -256,9 +291,7 @@ class PaperQuerySet(models.QuerySet):
                 | Q(abstract__icontains=term)
                 | Q(author_names__icontains=term)
             )
-        return papers.annotate(
-            search_rank=Value(0.0), title_marked=F("title"), abstract_marked=F("abstract")
-        ).newest()
+        return papers.annotate(search_rank=Value(0.0)).newest()
 
     def related_to(self, paper, limit: int = RELATED_PAPERS):
         """Papers whose text shares words with `paper`'s title, most similar first.
@@ -274,7 +307,7 @@ class PaperQuerySet(models.QuerySet):
             if not paper.primary_category:
                 return others.none()
             return others.filter(primary_category=paper.primary_category).newest()[:limit]
-        from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVectorExact
+        from django.contrib.postgres.search import SearchQuery, SearchRank
 
         words = title_keywords(paper.title)
         if not words:
@@ -287,9 +320,9 @@ class PaperQuerySet(models.QuerySet):
             )
         else:
             matching = any_word
-        vector = search.SearchVectorColumn()
+        vector = F("search_document__vector")
         candidates = others.filter(
-            SearchVectorExact(vector, SearchQuery(matching, search_type="raw", config="english"))
+            search_document__vector=SearchQuery(matching, search_type="raw", config="english")
         ).values("pk")[:RELATED_CANDIDATES]
         # Ranked against any of the words, so that papers sharing more of them come first.
         shared = SearchQuery(any_word, search_type="raw", config="english")
@@ -374,13 +407,21 @@ class Paper(models.Model):
             # paper_newest (published_at DESC NULLS LAST, id DESC), in exactly newest()'s
             # order, is PostgreSQL-only (SQLite can't index NULLS LAST): migration 0004.
             models.Index(fields=["primary_category", "published_at"], name="paper_category"),
+            # Visible papers with what their lists sort by: an author's papers and search
+            # candidates are joined to it by id and sorted without reading the wide rows.
+            models.Index(
+                fields=["id"],
+                include=["published_at", "upvote_count"],
+                name="paper_visible_sort_keys",
+                condition=Q(is_hidden=False),
+            ),
         ]
 
     def __str__(self):
         return f"{self.arxiv_id}: {self.title[:80]}"
 
     def get_absolute_url(self):
-        return reverse("papers:detail", args=[self.arxiv_id])
+        return links.url_for("papers:detail", self.arxiv_id)
 
     @property
     def abs_url(self):
@@ -465,7 +506,7 @@ class Author(models.Model):
         return self.name
 
     def get_absolute_url(self):
-        return reverse("papers:author", args=[self.slug])
+        return links.url_for("papers:author", self.slug)
 
 
 class Authorship(models.Model):
@@ -510,6 +551,31 @@ class Vote(models.Model):
 
     def __str__(self):
         return f"{self.user} ↑ {self.paper.arxiv_id}"
+
+
+class SearchDocument(models.Model):
+    """A paper's full-text search vector, in a narrow table of its own (migration
+    0008): title (weight A), authors (B) and abstract (C). Written by PostgreSQL
+    triggers whenever a paper's title, abstract or authors change, never by Django.
+
+    Not a column of papers_paper: there the 1.6 kB vector went to TOAST with the
+    abstract, and ranking a few thousand matches meant a TOAST lookup for each (about
+    90 ms for 2,000 at a million papers); here it is stored inline, and the same
+    matches are read in about 10 ms. On SQLite the table stays empty: search falls
+    back to LIKE there."""
+
+    paper = models.OneToOneField(
+        Paper,
+        primary_key=True,
+        related_name="search_document",
+        # The database deletes it with its paper (ON DELETE CASCADE, migration 0008).
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+    )
+    vector = SearchVectorField(null=True)
+
+    def __str__(self):
+        return f"search document of {self.paper_id}"
 
 
 class SubmissionQuerySet(models.QuerySet):

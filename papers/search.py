@@ -1,5 +1,5 @@
-"""Full-text search helpers: query cleaning, the PostgreSQL search_vector column as an
-expression, and highlighting that cannot inject HTML.
+"""Full-text search helpers: query cleaning, the tsquery of a visitor's query, and
+highlighting that cannot inject HTML.
 
 Highlighting works in two steps so that no text from a paper is ever trusted:
 PostgreSQL's ts_headline (or mark_terms on SQLite) wraps matches in two private-use
@@ -10,9 +10,7 @@ only those characters into <mark> and </mark>, always balanced.
 import re
 from contextlib import contextmanager
 
-from django.contrib.postgres.search import SearchVectorField
 from django.db import OperationalError, connection
-from django.db.models import Expression
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from psycopg.errors import QueryCanceled
@@ -161,7 +159,7 @@ def render_marked(text: str | None) -> str:
 def web_query(query: str):
     """The tsquery for a visitor's query, in web search syntax ("a phrase", -word, or).
 
-    search_vector holds titles and abstracts stemmed in English but author names as
+    SearchDocument.vector holds titles and abstracts stemmed in English but author names as
     they are ('simple'), so the query is read both ways: "diffusion" must find
     "diffusions" in a title, and "Williams" or "Kaiming He" must find those authors,
     whose names English stemming and stop words would change.
@@ -171,14 +169,3 @@ def web_query(query: str):
     return SearchQuery(query, search_type="websearch", config="english") | SearchQuery(
         query, search_type="websearch", config="simple"
     )
-
-
-class SearchVectorColumn(Expression):
-    """The generated `search_vector` column (migration 0002), which the model state
-    does not know: title (weight A), authors (B) and abstract (C)."""
-
-    output_field = SearchVectorField()
-
-    def as_sql(self, compiler, connection):
-        alias = compiler.query.get_initial_alias()
-        return f"{compiler.quote_name_unless_alias(alias)}.search_vector", []

@@ -36,6 +36,7 @@ urlpatterns = [
     path("new/", views.new, name="new"),
     path("search/", views.search_papers, name="search"),
     path("papers/<arxiv:arxiv_id>/", views.paper_detail, name="detail"),
+    path("papers/<arxiv:arxiv_id>/related/", views.related_papers, name="related"),
     path("papers/<arxiv:arxiv_id>/vote/", views.vote, name="vote"),
     path("authors/<text:slug>/", views.author_detail, name="author"),
     path("about/ranking/", views.about_ranking, name="about_ranking"),

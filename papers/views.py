@@ -139,7 +139,6 @@ def paper_detail(request, arxiv_id):
         "paper": paper,
         "authorships": authorships,
         **_voters(paper),
-        "related": _related_papers(paper),
         "bibtex": citation.bibtex(paper, [a.author.name for a in authorships]),
         "canonical_url": settings.SITE_URL + paper.get_absolute_url(),
     }
@@ -150,6 +149,16 @@ def _voters(paper) -> dict:
     """The context of papers/_voters.html: no query when nobody has voted."""
     voters = paper.voters_for_display(VOTERS_SHOWN) if paper.upvote_count else []
     return {"voters": voters, "more_voters": max(paper.upvote_count - VOTERS_SHOWN, 0)}
+
+
+def related_papers(request, arxiv_id):
+    """The paper page's related papers: a section htmx swaps in, or a page of its own."""
+    papers = Paper.objects.visible().only("pk", "arxiv_id", "title", "primary_category")
+    paper = get_object_or_404(papers, arxiv_id=arxiv_id)
+    context = {"paper": paper, "related": _related_papers(paper)}
+    if request.htmx:
+        return render(request, "papers/_related.html", context)
+    return render(request, "papers/related.html", context)
 
 
 def _related_papers(paper):
@@ -167,10 +176,9 @@ def _related_papers(paper):
 
 def author_detail(request, slug):
     author = get_object_or_404(Author.objects.select_related("claimed_by"), slug=slug)
-    papers = Paper.objects.for_listing(request.user).by_author(author).newest()
-    return render(
-        request, "papers/author.html", {"author": author, "page": paginate(request, papers)}
-    )
+    page = paginate(request, Paper.objects.ids_by_author_newest(author))
+    page.object_list = _papers_in_order(Paper.objects.for_listing(request.user), page.object_list)
+    return render(request, "papers/author.html", {"author": author, "page": page})
 
 
 # --- Search ---------------------------------------------------------------------------
@@ -197,19 +205,20 @@ def search_papers(request):
         papers = Paper.objects.published_between(data["since"], data["until"])
         if data["cat"]:
             papers = papers.in_category(data["cat"])
-        papers = papers.search(query).for_listing(request.user)
-        if data["sort"] == "newest":
-            papers = papers.newest()
         try:
             with search.time_limit():
-                page = paginate(request, papers)
-                page.object_list = list(page.object_list)
+                ids = papers.search_ids(query, newest=data["sort"] == "newest")
+                page = paginate(request, ids)
+                page.object_list = _papers_in_order(
+                    Paper.objects.for_listing(request.user).with_search_marks(query),
+                    page.object_list,
+                )
         except search.SearchTookTooLong:
             context["too_slow"] = True
         else:
             search.mark_fallback(page.object_list, query)
             context["page"] = page
-            context["is_capped"] = page.paginator.count >= search.CANDIDATE_LIMIT
+            context["is_capped"] = len(ids) >= search.CANDIDATE_LIMIT
     return render(request, "papers/search.html", context)
 
 
@@ -227,6 +236,12 @@ def _browse_filtered(request, form, context):
         )
     context.update(browsing=True, page=page)
     return render(request, "papers/search.html", context)
+
+
+def _papers_in_order(papers, ids):
+    """The papers with these ids, in the order of `ids` (one query)."""
+    by_id = {paper.pk: paper for paper in papers.filter(pk__in=ids)}
+    return [by_id[pk] for pk in ids if pk in by_id]
 
 
 def _arxiv_id_in(query) -> str | None:

@@ -88,6 +88,14 @@ def _fresh_cache_and_eager_tasks():
 
 
 @pytest.fixture(autouse=True)
+def _no_page_cache(settings):
+    """Tests change the database between two anonymous requests and expect the second
+    page to show it at once; the anonymous page cache (papers.pagecache) would serve
+    it for PAGE_CACHE_SECONDS. tests/test_page_cache.py turns it back on."""
+    settings.PAGE_CACHE_SECONDS = 0
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     """Django's PBKDF2 costs ~0.3 s a password by design, and the tests create users by
     the hundred (factory.django.Password hashes each). A fast hasher here; production

@@ -123,7 +123,14 @@ def test_seed_puts_back_every_index_and_constraint(seeded, db):
     """The seeder drops indexes and foreign keys around COPY; the result must have the
     same ones as a database the migrations built (the test database)."""
     conn, _ = seeded
-    tables = ["papers_paper", "papers_author", "papers_authorship", "papers_vote", "accounts_user"]
+    tables = [
+        "papers_paper",
+        "papers_author",
+        "papers_authorship",
+        "papers_vote",
+        "papers_searchdocument",
+        "accounts_user",
+    ]
     indexes = "SELECT indexname FROM pg_indexes WHERE tablename = ANY(%s) ORDER BY 1"
     constraints = (
         "SELECT conname FROM pg_constraint WHERE conrelid::regclass::text = ANY(%s) ORDER BY 1"

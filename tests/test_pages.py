@@ -383,35 +383,63 @@ def test_the_paper_page_shows_everything_about_it(client, arxiv_id, submitter):
     assert f'<meta name="citation_arxiv_id" content="{arxiv_id}">' in html
 
 
-def test_the_paper_page_lists_papers_with_similar_titles(client):
+def related_url(paper):
+    return reverse("papers:related", args=[paper.arxiv_id])
+
+
+def test_the_paper_page_loads_papers_with_similar_titles_when_scrolled_to(client):
     paper = PaperFactory(title="Contrastive Loss Scaling for Batch Memory")
     PaperFactory(title="Memory Efficient Contrastive Loss", abstract="Batch scaling.")
     PaperFactory(title="Protein Folding with Graphs", abstract="Proteins fold.")
 
-    html = client.get(paper.get_absolute_url()).content.decode()
+    page = client.get(paper.get_absolute_url()).content.decode()
+    section = client.get(related_url(paper), headers={"HX-Request": "true"}).content.decode()
 
-    related = html[html.index("Related papers") :]
-    assert "Memory Efficient Contrastive Loss" in related
-    assert "Protein Folding with Graphs" not in related
+    assert f'hx-get="{related_url(paper)}" hx-trigger="revealed"' in page
+    assert "Memory Efficient Contrastive Loss" not in page
+    assert "Related papers" in section
+    assert "Memory Efficient Contrastive Loss" in section
+    assert "Protein Folding with Graphs" not in section
+    assert "<html" not in section
+
+
+def test_related_papers_are_a_page_of_their_own_without_javascript(client):
+    paper = PaperFactory(title="Contrastive Loss Scaling for Batch Memory")
+    PaperFactory(title="Memory Efficient Contrastive Loss", abstract="Batch scaling.")
+
+    page = client.get(paper.get_absolute_url()).content.decode()
+    response = client.get(related_url(paper))
+
+    assert f'<a href="{related_url(paper)}">' in page
+    check_page(response.content)
+    assert "Memory Efficient Contrastive Loss" in response.content.decode()
 
 
 def test_related_papers_are_remembered_and_hidden_ones_dropped(client, django_assert_num_queries):
     paper = PaperFactory(title="Contrastive Loss Scaling for Batch Memory")
     other = PaperFactory(title="Memory Efficient Contrastive Loss")
-    client.get(paper.get_absolute_url())
+    client.get(related_url(paper), headers={"HX-Request": "true"})
     Paper.objects.filter(pk=other.pk).update(is_hidden=True)
 
-    # paper, authors, related by id from the cache (no votes: no voters query)
-    with django_assert_num_queries(3):
-        html = client.get(paper.get_absolute_url()).content.decode()
+    # the paper, the related ones by id from the cache
+    with django_assert_num_queries(2):
+        html = client.get(related_url(paper), headers={"HX-Request": "true"}).content.decode()
 
     assert "Memory Efficient Contrastive Loss" not in html
+
+
+def test_related_papers_of_a_hidden_or_unknown_paper_are_not_found(client):
+    hidden = PaperFactory(is_hidden=True)
+    assert client.get(related_url(hidden)).status_code == 404
+    assert client.get("/papers/2401.99999/related/").status_code == 404
 
 
 def test_a_paper_without_related_papers_or_votes_still_reads_well(client):
     paper = PaperFactory(title="$\\int$", abstract="")
     html = client.get(paper.get_absolute_url()).content.decode()
-    assert "Related papers" not in html
+    section = client.get(related_url(paper), headers={"HX-Request": "true"}).content.decode()
+    assert section.strip() == ""
+    assert "No related papers" in client.get(related_url(paper)).content.decode()
     assert "No upvotes yet" in html
     assert "arXiv lists no abstract" in html
 
@@ -686,6 +714,6 @@ def test_the_front_page_takes_seven_queries_for_a_signed_in_reader(
 def test_the_paper_page_takes_a_fixed_number_of_queries(client, django_assert_num_queries):
     paper = PaperFactory(authors=[f"Writer {j}" for j in range(40)])
     vote_times(paper, 12)
-    # paper, authors, voters, related
-    with django_assert_num_queries(4):
+    # paper, authors, voters (related papers load separately)
+    with django_assert_num_queries(3):
         client.get(paper.get_absolute_url())

@@ -23,8 +23,7 @@ from collections import defaultdict
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import BooleanField, Q
-from django.db.models.expressions import RawSQL
+from django.db.models import Q
 
 from accounts.models import FollowedAuthor, FollowedCategory, FollowedKeyword
 
@@ -51,15 +50,13 @@ def paper_ids(sections: list[dict]) -> list[int]:
 
 
 def matching_keyword(papers, keyword: str):
-    """Full-text match on PostgreSQL (the generated search_vector of migration
-    papers.0002); a substring match of title or abstract on SQLite."""
+    """Full-text match on PostgreSQL (papers.models.SearchDocument); a substring
+    match of title or abstract on SQLite."""
     if connection.vendor == "postgresql":
-        match = RawSQL(
-            "papers_paper.search_vector @@ websearch_to_tsquery('english', %s)",
-            [keyword],
-            output_field=BooleanField(),
-        )
-        return papers.alias(keyword_match=match).filter(keyword_match=True)
+        from django.contrib.postgres.search import SearchQuery
+
+        query = SearchQuery(keyword, search_type="websearch", config="english")
+        return papers.filter(search_document__vector=query)
     return papers.filter(Q(title__icontains=keyword) | Q(abstract__icontains=keyword))
 
 

@@ -1,0 +1,161 @@
+"""A cache of whole pages for anonymous visitors (issue 6), in Redis.
+
+Anonymous visitors all see the same list and paper pages, except for one thing: the CSRF
+token that every page embeds (base.html's hx-headers, the subscribe box, the vote
+buttons). So a page that may be cached is rendered with PLACEHOLDER where the token goes
+(`csrf_placeholder`, a context processor listed after Django's own csrf one, overrides
+`csrf_token`), stored like that, and each response, fresh or from the cache, gets the
+current visitor's own masked token substituted; `get_token` also makes
+CsrfViewMiddleware set the visitor's CSRF cookie if they have none.
+
+What is cached: GET requests for the pages in CACHED_PAGES by a visitor who is not
+signed in and has no messages pending, answered 200 without setting a cookie, with no
+message added and nothing written to the session. Entries are keyed on the host, the
+path with its query string and the htmx headers a view may answer differently to, and
+live PAGE_CACHE_SECONDS: a vote shows to others within that time; signed-in visitors
+(the voter among them, who sees their vote at once) are never served from the cache,
+so nobody's own vote state is ever in it. A short lifetime instead of invalidating on
+every vote: a busy site has a vote every second, which would empty the front page's entry
+as fast as it is filled; every change (votes, ingestion, moderation) shows within
+seconds all the same.
+
+The cache may fail (Redis down): then pages are served uncached, never an error.
+"""
+
+import hashlib
+import logging
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.cache import cache
+from django.http import HttpResponse
+from django.middleware.csrf import get_token
+
+logger = logging.getLogger(__name__)
+
+# Letters only, so that escaping (HTML attribute, JSON in hx-headers) leaves it as is.
+PLACEHOLDER = "csrfTokenPlaceholderOfThePageCache"
+_PLACEHOLDER_BYTES = PLACEHOLDER.encode()
+
+CACHED_PAGES = frozenset(
+    {
+        "papers:home",
+        "papers:day",
+        "papers:week",
+        "papers:month",
+        "papers:trending",
+        "papers:new",
+        "papers:detail",
+        "papers:author",
+        "papers:search",
+        "papers:related",
+    }
+)
+# Request headers a view may answer differently to, besides the URL.
+VARY_HEADERS = (
+    "HTTP_HX_REQUEST",
+    "HTTP_HX_TARGET",
+    "HTTP_HX_BOOSTED",
+    "HTTP_HX_HISTORY_RESTORE_REQUEST",
+)
+# bench/load.py measures pages uncached with this header; honoured only in bench mode.
+BENCH_BYPASS_HEADER = "HTTP_X_BENCH_PAGE_CACHE"
+KEY_VERSION = 1
+
+_KEY_ATTR = "_page_cache_key"
+
+
+def csrf_placeholder(request):
+    """Context processor: the placeholder instead of a token, on pages being cached."""
+    if getattr(request, _KEY_ATTR, None):
+        return {"csrf_token": PLACEHOLDER}
+    return {}
+
+
+def _key(request) -> str:
+    parts = [request.get_host(), request.get_full_path()]
+    parts += [request.META.get(header, "") for header in VARY_HEADERS]
+    digest = hashlib.sha256("\n".join(parts).encode()).hexdigest()
+    return f"pagecache:{KEY_VERSION}:{digest}"
+
+
+def _has_messages(request) -> bool:
+    # len() loads the pending messages without marking them as shown.
+    return len(messages.get_messages(request)) > 0
+
+
+def _personalise(request, content: bytes) -> bytes:
+    if _PLACEHOLDER_BYTES not in content:
+        return content
+    return content.replace(_PLACEHOLDER_BYTES, get_token(request).encode())
+
+
+class AnonymousPageCacheMiddleware:
+    """After AuthenticationMiddleware and MessageMiddleware (it reads both), so that
+    on the way out CsrfViewMiddleware sets the CSRF cookie `get_token` asked for."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        key = getattr(request, _KEY_ATTR, None)
+        if not key:
+            return response
+        if response.streaming:
+            return response
+        if self._may_store(request, response):
+            headers = [(k, v) for k, v in response.items() if k.lower() != "content-length"]
+            entry = (response.content, headers)
+            try:
+                cache.set(key, entry, settings.PAGE_CACHE_SECONDS)
+            except Exception:
+                logger.warning("Page cache unavailable: page not stored", exc_info=True)
+        response["X-Page-Cache"] = "miss"
+        response.content = _personalise(request, response.content)
+        return response
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        if not self._may_serve(request):
+            return None
+        key = _key(request)
+        try:
+            entry = cache.get(key)
+        except Exception:
+            logger.warning("Page cache unavailable: page served uncached", exc_info=True)
+            return None
+        if entry is None:
+            setattr(request, _KEY_ATTR, key)
+            return None
+        content, headers = entry
+        response = HttpResponse(_personalise(request, content))
+        for name, value in headers:
+            response[name] = value
+        response["X-Page-Cache"] = "hit"
+        return response
+
+    @staticmethod
+    def _may_serve(request) -> bool:
+        if settings.PAGE_CACHE_SECONDS <= 0 or request.method != "GET":
+            return False
+        match = request.resolver_match
+        if match is None or match.view_name not in CACHED_PAGES:
+            return False
+        if settings.BENCH_PAGE_CACHE_BYPASS and request.META.get(BENCH_BYPASS_HEADER) == "off":
+            return False
+        return not request.user.is_authenticated and not _has_messages(request)
+
+    @staticmethod
+    def _may_store(request, response) -> bool:
+        if response.status_code != 200 or response.cookies:
+            return False
+        if "private" in response.get("Cache-Control", "") or response.has_header("Vary"):
+            return False
+        session = getattr(request, "session", None)
+        if session is not None and session.modified:
+            return False
+        stored_messages = getattr(request, "_messages", None)
+        if stored_messages is not None and stored_messages.added_new:
+            return False
+        # Something asked for the real token while the page rendered: it is in the page.
+        return not request.META.get("CSRF_COOKIE_NEEDS_UPDATE")
