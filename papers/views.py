@@ -283,7 +283,8 @@ def _vote_refused(request, paper, back, message, status):
         context = {"paper": paper, "vote_error": message}
         return render(request, "papers/_vote_button.html", context, status=status)
     messages.error(request, message)
-    return redirect(back)
+    # To the top of the page, where the message is, not down to the button.
+    return redirect(back.split("#", 1)[0])
 
 
 @require_POST
