@@ -13,7 +13,13 @@ $(BIN)/.installed: requirements.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
-install: $(BIN)/.installed
+# Test-only tools from npm (axe-core, vnu.jar), pinned in package-lock.json. Their install
+# scripts are skipped: vnu-jar's would download a Java runtime, and the machine's Java runs it.
+node_modules/.installed: package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(BIN)/.installed node_modules/.installed
 
 ## run: the site on the embedded default (SQLite in var/, no Redis) with demo data, as
 ## visitors see it in production (DEBUG off: the site's own error pages, hashed static

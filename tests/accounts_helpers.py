@@ -25,6 +25,49 @@ def sign_in(client, user, password=PASSWORD):
     return response
 
 
+def sign_in_browser(context, user, live_server):
+    """Give a Playwright browser context the session of `user` signed in, as the
+    sign-in form would (the form itself is tested in test_accounts_browser)."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    cookie = client.cookies["sessionid"].value
+    context.add_cookies([{"name": "sessionid", "value": cookie, "url": live_server.url}])
+
+
+def sign_up_with_form(page, smtp_server, email, username):
+    """Sign up on the site's form, then confirm from the mail that arrives at
+    `smtp_server`, which signs the person in."""
+    page.goto("/")
+    page.get_by_role("link", name="Sign up").click()
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_label("Password (again)").fill(PASSWORD)
+    page.get_by_role("button", name="Sign Up").click()
+    page.get_by_role("heading", name="Verify Your Email Address").wait_for()
+
+    link = link_in(smtp_server.messages[-1], "/accounts/confirm-email/")
+    page.goto(link)
+    page.get_by_role("button", name="Confirm").click()
+    page.locator("summary", has_text=username).wait_for()
+
+
+def sign_out_with_menu(page, username):
+    page.locator("summary", has_text=username).click()
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("link", name="Sign in").first.wait_for()
+
+
+def sign_in_with_form(page, email, username):
+    page.goto("/accounts/login/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign In").click()
+    page.locator("summary", has_text=username).wait_for()
+
+
 def mail_text(message) -> str:
     body = message.get_body(preferencelist=("plain",))
     return body.get_content()

@@ -10,7 +10,13 @@ from allauth.mfa.models import Authenticator
 from accounts.models import AuthorClaim, User
 from papers.models import Paper, Vote
 
-from .accounts_helpers import PASSWORD, link_in, totp_code
+from .accounts_helpers import (
+    PASSWORD,
+    sign_in_with_form,
+    sign_out_with_menu,
+    sign_up_with_form,
+    totp_code,
+)
 from .factories import PaperFactory
 
 
@@ -18,31 +24,10 @@ def test_a_person_signs_up_votes_claims_enables_totp_and_leaves(page, live_serve
     paper = PaperFactory(title="Browsers Considered Helpful", authors=["Bea Browser", "Co Writer"])
     author = paper.authorships.get(position=0).author
 
-    # Sign up.
-    page.goto("/")
-    page.get_by_role("link", name="Sign up").click()
-    page.get_by_label("Email").fill("bea@example.org")
-    page.get_by_label("Username").fill("bea")
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_label("Password (again)").fill(PASSWORD)
-    page.get_by_role("button", name="Sign Up").click()
-    page.get_by_role("heading", name="Verify Your Email Address").wait_for()
-
-    # Verify from the mail; that signs them in.
-    link = link_in(smtp_server.messages[-1], "/accounts/confirm-email/")
-    page.goto(link)
-    page.get_by_role("button", name="Confirm").click()
-    page.locator("summary", has_text="bea").wait_for()
-
-    # Sign out (a POST from the menu) and back in with email and password.
-    page.locator("summary", has_text="bea").click()
-    page.get_by_role("button", name="Sign out").click()
-    page.get_by_role("link", name="Sign in").first.wait_for()
-    page.goto("/accounts/login/")
-    page.get_by_label("Email").fill("bea@example.org")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
-    page.locator("summary", has_text="bea").wait_for()
+    # Sign up, verify from the mail (that signs them in), sign out and back in.
+    sign_up_with_form(page, smtp_server, "bea@example.org", "bea")
+    sign_out_with_menu(page, "bea")
+    sign_in_with_form(page, "bea@example.org", "bea")
 
     # Upvote from the daily list: the button swaps in place, the page does not reload.
     page.goto("/")
@@ -109,11 +94,7 @@ def test_a_refused_vote_shows_its_message_in_place(page, live_server, settings):
     settings.VOTE_RATE_LIMIT = "1/m"
     verified(UserFactory(username="quick", email="quick@example.org"))
     first, second = PaperFactory(title="First Paper"), PaperFactory(title="Second Paper")
-    page.goto("/accounts/login/")
-    page.get_by_label("Email").fill("quick@example.org")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
-    page.locator("summary", has_text="quick").wait_for()
+    sign_in_with_form(page, "quick@example.org", "quick")
     page.goto("/")
     page.evaluate("window.__notReloaded = true")
     page.locator(f"#paper-{first.pk}").get_by_role("button", name=re.compile("^Upvote")).click()

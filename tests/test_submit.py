@@ -15,6 +15,7 @@ from papers.ingest.submit import process_submission
 from papers.models import Paper, Submission
 from papers.tasks import fetch_submission
 
+from .accounts_helpers import sign_in_browser
 from .factories import PaperFactory
 from .recorded_http import RecordedServer
 
@@ -400,21 +401,15 @@ def test_a_hostile_title_is_escaped_on_the_page(signed_in, submitter):
 # --- In a browser ----------------------------------------------------------------------------
 
 
-def sign_in(page, client, user, live_server):
-    client.force_login(user)
-    cookie = client.cookies["sessionid"]
-    page.context.add_cookies([{"name": "sessionid", "value": cookie.value, "url": live_server.url}])
-
-
 @pytest.mark.browser
 def test_submitting_in_a_browser_shows_the_paper_when_it_is_ready(
-    page, live_server, client, submitter, settings, tmp_path
+    page, live_server, submitter, settings, tmp_path
 ):
     with RecordedServer() as server:
         settings.ARXIV_API_URL = f"{server.url}/api/query"
         settings.ARXIV_REQUEST_INTERVAL = 0
         server.add("/api/query", file=PAPER_1707)
-        sign_in(page, client, submitter, live_server)
+        sign_in_browser(page.context, submitter, live_server)
 
         page.goto("/submit/")
         page.get_by_label("arXiv id or link").fill("1707.08567")
@@ -428,9 +423,9 @@ def test_submitting_in_a_browser_shows_the_paper_when_it_is_ready(
 
 
 @pytest.mark.browser
-def test_a_pending_submission_updates_itself(page, live_server, client, submitter):
+def test_a_pending_submission_updates_itself(page, live_server, submitter):
     submission = Submission.objects.create(user=submitter, arxiv_id="1707.08567")
-    sign_in(page, client, submitter, live_server)
+    sign_in_browser(page.context, submitter, live_server)
 
     page.goto(f"/submit/?submission={submission.pk}")
     page.get_by_text("Fetching arXiv:1707.08567 from arXiv").wait_for()

@@ -1,0 +1,86 @@
+"""The site as a reader sees it, for the checks that go over every page (the Nu HTML
+Checker, axe-core, screenshots): the demo data `make run` shows (two weeks of real
+papers, demo users, votes), one signed-in reader with a digest, and the list of pages,
+each as a visitor or as that reader."""
+
+import dataclasses
+import datetime as dt
+
+from django.utils import timezone
+
+from accounts.models import DigestSubscription, FollowedAuthor
+from papers.dates import day_period, month_of, week_of
+from papers.digests import tokens
+from papers.ingest import demo
+from papers.models import Paper
+
+from .accounts_helpers import verified
+from .factories import DigestSubscriptionFactory, UserFactory
+
+
+@dataclasses.dataclass(frozen=True)
+class SitePage:
+    name: str  # a file name for screenshots and reports
+    url: str
+    signed_in: bool = False
+    status: int = 200
+
+
+def build_site(settings):
+    """Load the demo and add a reader who has voted, follows an author and gets the
+    digest. Returns (reader, the pages). Lists show 10 papers a page: enough to check
+    the card and the pagination, and quicker to check than 30."""
+    settings.PAPERS_PER_PAGE = 10
+    demo.load()
+    reader = verified(UserFactory(username="reader", display_name="Rita Reader"))
+    paper = Paper.objects.visible().filter(daily_date=timezone.localdate()).ranked().first()
+    paper.add_vote(reader)
+    author = paper.authorships.order_by("position").first().author
+    FollowedAuthor.objects.create(user=reader, author=author)
+    DigestSubscription.objects.create(
+        user=reader, email=reader.email, confirmed_at=timezone.now(), time_zone="UTC"
+    )
+    visitor_sub = DigestSubscriptionFactory(email="visitor@example.org", confirmed_at=None)
+    today = timezone.localdate()
+    older_day = today - dt.timedelta(days=3)
+    voter = paper.votes.exclude(user=reader).select_related("user").first().user
+
+    pages = [
+        SitePage("daily", "/"),
+        SitePage("day", f"/papers/date/{day_period(older_day).slug}/"),
+        SitePage("week", f"/papers/week/{week_of(today).slug}/"),
+        SitePage("month", f"/papers/month/{month_of(today).slug}/"),
+        SitePage("trending", "/trending/"),
+        SitePage("new", "/new/"),
+        SitePage("paper", paper.get_absolute_url()),
+        SitePage("author", author.get_absolute_url()),
+        SitePage("search", "/search/?q=language+models"),
+        SitePage("search-empty", "/search/?q=zzyzx+quokka"),
+        SitePage("search-form", "/search/"),
+        SitePage("about-ranking", "/about/ranking/"),
+        SitePage("api-docs", "/api/"),
+        SitePage("not-found", "/no/such/page/", status=404),
+        SitePage("sign-in", "/accounts/login/"),
+        SitePage("sign-up", "/accounts/signup/"),
+        SitePage("password-reset", "/accounts/password/reset/"),
+        SitePage("profile", f"/u/{voter.username}/"),
+        SitePage("digest-subscribe", "/digest/subscribe/"),
+        SitePage("digest-confirm", f"/digest/confirm/{tokens.confirm_token(visitor_sub)}/"),
+        SitePage(
+            "digest-manage", f"/digest/unsubscribe/{tokens.unsubscribe_token(visitor_sub.pk)}/"
+        ),
+        SitePage("digest-bad-link", "/digest/unsubscribe/forged/", status=400),
+        # Signed in as the reader.
+        SitePage("daily-signed-in", "/", signed_in=True),
+        SitePage("paper-signed-in", paper.get_absolute_url(), signed_in=True),
+        SitePage("own-profile", "/u/reader/?show=upvoted", signed_in=True),
+        SitePage("settings", "/settings/", signed_in=True),
+        SitePage("settings-email", "/accounts/email/", signed_in=True),
+        SitePage("settings-digest", "/settings/digest/", signed_in=True),
+        SitePage("settings-password", "/accounts/password/change/", signed_in=True),
+        SitePage("settings-connections", "/accounts/3rdparty/", signed_in=True),
+        SitePage("settings-2fa", "/accounts/2fa/", signed_in=True),
+        SitePage("settings-delete", "/settings/delete/", signed_in=True),
+        SitePage("submit", "/submit/", signed_in=True),
+    ]
+    return reader, pages
