@@ -48,6 +48,7 @@ def arxiv_api(settings, monkeypatch):
         yield server
 
 
+@pytest.mark.worker
 def test_a_reader_signs_up_votes_submits_gets_the_digest_and_unsubscribes(
     page, smtp_server, arxiv_api, celery_worker
 ):
