@@ -15,13 +15,7 @@ from accounts.models import DigestSubscription
 from papers.models import Paper, Vote
 from papers.tasks import plan_digests
 
-from .accounts_helpers import (
-    sign_in_browser,
-    sign_in_with_form,
-    sign_out_with_menu,
-    sign_up_with_form,
-    verified,
-)
+from .accounts_helpers import join_and_sign_in_again, sign_in_browser, verified
 from .digest_helpers import body, site_path
 from .factories import PaperFactory, UserFactory
 from .recorded_http import RecordedServer
@@ -60,9 +54,7 @@ def test_a_reader_signs_up_votes_submits_gets_the_digest_and_unsubscribes(
         PaperFactory(title=f"Last Week's Paper {i}", daily_date=last_week, upvote_count=10 - i)
 
     # Sign up; the verification mail arrives; its link confirms; sign out and in.
-    sign_up_with_form(page, smtp_server, "journey@example.org", "journey")
-    sign_out_with_menu(page, "journey")
-    sign_in_with_form(page, "journey@example.org", "journey")
+    join_and_sign_in_again(page, smtp_server, "journey@example.org", "journey")
 
     # Upvote from the daily list: the count changes in place, no reload. Then undo.
     page.goto("/")
