@@ -44,7 +44,7 @@ def arxiv_api(settings, monkeypatch):
 
 @pytest.mark.worker
 def test_a_reader_signs_up_votes_submits_gets_the_digest_and_unsubscribes(
-    page, smtp_server, arxiv_api, celery_worker
+    page, live_server, smtp_server, arxiv_api, celery_worker
 ):
     today = PaperFactory(title="Sparse Attention Is All You Need Today")
     # Last week's papers: what the weekly issue due now is made of (the weekly issue
@@ -107,7 +107,7 @@ def test_a_reader_signs_up_votes_submits_gets_the_digest_and_unsubscribes(
     # with no session and no CSRF token.
     assert digest["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     one_click = site_path(re.search(r"<(https?://[^>]+)>", digest["List-Unsubscribe"])[1])
-    mail_client = page.context.browser.new_context(base_url=page.url.split("/settings")[0])
+    mail_client = page.context.browser.new_context(base_url=live_server.url)
     response = mail_client.request.post(
         one_click,
         data="List-Unsubscribe=One-Click",
