@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: install run test serve lint format chromium bench-import bench-digests bench-load \
+.PHONY: install run test serve lint format chromium checkers bench-import bench-digests bench-load \
 	bench-seed bench wrk soak
 
 $(BIN)/.installed: requirements.txt
@@ -14,10 +14,12 @@ $(BIN)/.installed: requirements.txt
 	touch $@
 
 # Test-only tools from npm (axe-core, vnu.jar), pinned in package-lock.json. Their install
-# scripts are skipped: vnu-jar's would download a Java runtime, and the machine's Java runs it.
+# scripts are skipped: vnu-jar's would download a Java runtime, and the machine's Java runs
+# it. Without npm, `make run` still works; `make test` installs npm (and Java) as root.
 node_modules/.installed: package.json package-lock.json
-	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
-	touch $@
+	@if command -v npm >/dev/null; then \
+	  npm ci --ignore-scripts --no-audit --no-fund --loglevel=error && touch $@; \
+	else echo "npm is missing: the page checks need it (apt-get install -y npm)"; fi
 
 install: $(BIN)/.installed node_modules/.installed
 
@@ -52,8 +54,19 @@ test: export SECURE_SSL_REDIRECT ?= 0
 test: export SESSION_COOKIE_SECURE ?= 0
 test: export CSRF_COOKIE_SECURE ?= 0
 test: export STATIC_MANIFEST ?= 0
-test: install chromium
+test: install chromium checkers
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## checkers: Java (for the Nu HTML Checker) and npm (for axe-core and vnu.jar).
+checkers:
+	@command -v java >/dev/null && command -v npm >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	        default-jre-headless npm >/dev/null; }; \
+	  else \
+	    echo "The page checks need Java and npm: sudo apt-get install -y default-jre-headless npm"; exit 1; \
+	  fi; }
+	@$(MAKE) --no-print-directory node_modules/.installed
 
 chromium:
 	@test -x $(CHROMIUM) || { \

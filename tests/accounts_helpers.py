@@ -68,6 +68,14 @@ def sign_in_with_form(page, email, username):
     page.locator("summary", has_text=username).wait_for()
 
 
+def join_and_sign_in_again(page, smtp_server, email, username):
+    """A new member's first steps: sign up, confirm from the mail, sign out and back in
+    with the form (so every step of signing in has run once)."""
+    sign_up_with_form(page, smtp_server, email, username)
+    sign_out_with_menu(page, username)
+    sign_in_with_form(page, email, username)
+
+
 def mail_text(message) -> str:
     body = message.get_body(preferencelist=("plain",))
     return body.get_content()

@@ -24,6 +24,7 @@ class SitePage:
     url: str
     signed_in: bool = False
     status: int = 200
+    form: dict | None = None  # POSTed instead of a GET: a form sent back with its errors
 
 
 def build_site(settings):
@@ -82,5 +83,16 @@ def build_site(settings):
         SitePage("settings-2fa", "/accounts/2fa/", signed_in=True),
         SitePage("settings-delete", "/settings/delete/", signed_in=True),
         SitePage("submit", "/submit/", signed_in=True),
+        # Forms sent back with errors.
+        SitePage("sign-in-errors", "/accounts/login/", form={"login": "x@example.org"}),
+        SitePage(
+            "sign-up-errors",
+            "/accounts/signup/",
+            form={"email": "not-an-address", "username": "reader", "password1": "a"},
+        ),
+        SitePage(
+            "digest-subscribe-errors", "/digest/subscribe/", form={"email": "ada@"}, status=400
+        ),
+        SitePage("submit-errors", "/submit/", signed_in=True, form={"paper": "not an id"}),
     ]
     return reader, pages

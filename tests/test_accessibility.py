@@ -1,7 +1,7 @@
 """Every page type under axe-core (npm's axe-core, pinned in package-lock.json, injected
 by Playwright into real Chromium): no serious or critical violation, in light and dark
-mode. And screenshots of the main pages at phone and desktop widths, for a person to
-look at: var/screenshots/ (git-ignored), see README, Tests."""
+mode. On the way, screenshots of the main pages at phone and desktop widths, for a
+person to look at: var/screenshots/ (git-ignored), see README, Tests."""
 
 import pytest
 
@@ -67,18 +67,43 @@ def serious_violations(tab, rules=None) -> list[str]:
     ]
 
 
-def test_no_page_has_a_serious_accessibility_violation_in_light_or_dark_mode(
+def screenshot(tab, name):
+    """The page at each width, into var/screenshots/<name>-<width>.png. The top of a
+    long list is enough to review, and much quicker to take."""
+    paths = []
+    for width, viewport in WIDTHS.items():
+        tab.set_viewport_size(viewport)
+        height = min(tab.evaluate("document.documentElement.scrollHeight"), MAX_HEIGHT)
+        path = SCREENSHOTS / f"{name}-{width}.png"
+        tab.screenshot(
+            path=path,
+            full_page=True,
+            clip={"x": 0, "y": 0, "width": viewport["width"], "height": height},
+        )
+        paths.append(path)
+    return paths
+
+
+def test_no_page_has_a_serious_accessibility_violation_and_the_main_ones_are_photographed(
     browser, live_server, settings
 ):
+    """One pass over the site, since loading the demo and each page is most of the cost:
+    axe in light mode, the screenshots, then axe's contrast rule in dark mode."""
     reader, pages = build_site(settings)
     visitor, signed_in = tabs(browser, live_server, reader)
-    found = []
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    found, photographed = [], []
     for page in pages:
+        if page.form is not None:
+            continue  # forms with errors: checked by the Nu HTML Checker only
         tab = signed_in if page.signed_in else visitor
         tab.emulate_media(color_scheme="light")
+        tab.set_viewport_size(WIDTHS["desktop"])
         response = tab.goto(page.url)
         assert response.status == page.status, page
         found += [f"{page.url}: {problem}" for problem in serious_violations(tab)]
+        if page.name in MAIN_PAGES:
+            photographed += screenshot(tab, page.name)
         # Dark mode changes colours only: contrast is the rule to run again.
         tab.emulate_media(color_scheme="dark")
         # Colours change through CSS transitions: measure where they end.
@@ -90,30 +115,5 @@ def test_no_page_has_a_serious_accessibility_violation_in_light_or_dark_mode(
     for tab in (visitor, signed_in):
         tab.context.close()
     assert not found, f"{len(found)} violations:\n" + "\n".join(found)
-
-
-def test_screenshots_of_the_main_pages_at_phone_and_desktop_widths(browser, live_server, settings):
-    reader, pages = build_site(settings)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    visitor, signed_in = tabs(browser, live_server, reader)
-    written = []
-    for page in pages:
-        if page.name not in MAIN_PAGES:
-            continue
-        tab = signed_in if page.signed_in else visitor
-        for width, viewport in WIDTHS.items():
-            tab.set_viewport_size(viewport)
-            tab.goto(page.url)
-            # The top of long lists is enough to review, and much quicker to take.
-            height = min(tab.evaluate("document.documentElement.scrollHeight"), MAX_HEIGHT)
-            path = SCREENSHOTS / f"{page.name}-{width}.png"
-            tab.screenshot(
-                path=path,
-                full_page=True,
-                clip={"x": 0, "y": 0, "width": viewport["width"], "height": height},
-            )
-            written.append(path)
-    for tab in (visitor, signed_in):
-        tab.context.close()
-    assert len(written) == 2 * len(MAIN_PAGES)
-    assert all(path.stat().st_size > 10_000 for path in written)
+    assert len(photographed) == len(WIDTHS) * len(MAIN_PAGES)
+    assert all(path.stat().st_size > 10_000 for path in photographed)

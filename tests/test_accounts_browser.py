@@ -10,13 +10,7 @@ from allauth.mfa.models import Authenticator
 from accounts.models import AuthorClaim, User
 from papers.models import Paper, Vote
 
-from .accounts_helpers import (
-    PASSWORD,
-    sign_in_with_form,
-    sign_out_with_menu,
-    sign_up_with_form,
-    totp_code,
-)
+from .accounts_helpers import PASSWORD, join_and_sign_in_again, sign_in_with_form, totp_code
 from .factories import PaperFactory
 
 
@@ -25,9 +19,7 @@ def test_a_person_signs_up_votes_claims_enables_totp_and_leaves(page, live_serve
     author = paper.authorships.get(position=0).author
 
     # Sign up, verify from the mail (that signs them in), sign out and back in.
-    sign_up_with_form(page, smtp_server, "bea@example.org", "bea")
-    sign_out_with_menu(page, "bea")
-    sign_in_with_form(page, "bea@example.org", "bea")
+    join_and_sign_in_again(page, smtp_server, "bea@example.org", "bea")
 
     # Upvote from the daily list: the button swaps in place, the page does not reload.
     page.goto("/")
@@ -72,7 +64,7 @@ def test_a_person_signs_up_votes_claims_enables_totp_and_leaves(page, live_serve
     secret = page.locator("#authenticator_secret").input_value()
     page.get_by_label("Authenticator code").fill(totp_code(secret))
     page.get_by_role("button", name="Activate").click()
-    after = re.compile("Recovery Codes|Two-Factor Authentication")
+    after = re.compile("Recovery codes|Two-factor authentication", re.IGNORECASE)
     page.get_by_role("heading", name=after).first.wait_for()
     user = User.objects.get(username="bea")
     assert Authenticator.objects.filter(user=user, type="totp").exists()

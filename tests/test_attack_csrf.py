@@ -86,6 +86,7 @@ ROUTES = {
     "papers:new": False,
     "papers:search": False,
     "papers:detail": False,
+    "papers:related": False,
     "papers:vote": True,
     "papers:author": False,
     "papers:about_ranking": False,

@@ -56,14 +56,26 @@ def test_every_page_type_passes_the_nu_html_checker(db, tmp_path, settings):
     signed_in.force_login(reader)
     files = {}
     for page in pages:
-        response = (signed_in if page.signed_in else visitor).get(page.url)
+        client = signed_in if page.signed_in else visitor
+        if page.form is None:
+            response = client.get(page.url)
+        else:
+            response = client.post(page.url, page.form)
         assert response.status_code == page.status, page
         assert response["Content-Type"].startswith("text/html"), page
         path = tmp_path / f"{page.name}.html"
         path.write_bytes(response.content)
         files[path.name] = page
 
-    messages = run_vnu(tmp_path / name for name in files)
+    # A page with a known error: proof that the checker read the files (given paths
+    # it can't read, or URLs it doesn't take, it reports nothing at all).
+    canary = tmp_path / "canary.html"
+    canary.write_text('<!doctype html><html lang="en"><title>c</title><img src="c.png">')
+
+    messages = run_vnu([canary, *(tmp_path / name for name in files)])
+
+    assert any(m["url"].endswith("/canary.html") and "alt" in m["message"] for m in messages)
+    messages = [m for m in messages if not m["url"].endswith("/canary.html")]
 
     problems = [
         f"{files[m['url'].rsplit('/', 1)[-1]].url} line {m.get('lastLine')}: {m['message']}"
