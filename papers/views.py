@@ -12,8 +12,10 @@ from django.db import IntegrityError
 from django.http import Http404, HttpResponse, HttpResponseServerError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template import loader
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_cache_control
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
@@ -263,6 +265,14 @@ def robots_txt(request):
         f"Sitemap: {settings.SITE_URL}{reverse('papers:sitemap')}",
     ]
     return HttpResponse("\n".join(lines) + "\n", content_type="text/plain; charset=utf-8")
+
+
+def favicon(request):
+    """Browsers ask for /favicon.ico whatever the page says: point them at the icon.
+    Not permanent: the static URL carries a hash that changes with the file."""
+    response = redirect(static("img/favicon.svg"))
+    patch_cache_control(response, public=True, max_age=24 * 60 * 60)
+    return response
 
 
 # --- Errors -------------------------------------------------------------------------------

@@ -524,6 +524,16 @@ def test_every_page_has_the_layout_landmarks_and_navigation(client):
     assert "vendor/katex/contrib/auto-render.min.js" in html
 
 
+def test_favicon_ico_leads_to_the_site_icon(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 302
+    assert response["Location"].endswith(".svg") and "favicon" in response["Location"]
+    assert "max-age=86400" in response["Cache-Control"]
+    from django.contrib.staticfiles import finders
+
+    assert finders.find("img/favicon.svg")
+
+
 def test_the_404_page_is_friendly(client):
     response = client.get("/no/such/page/")
     assert response.status_code == 404
