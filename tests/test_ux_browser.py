@@ -171,3 +171,23 @@ def assert_contrast(page, selectors, scheme):
         )
         ratio = contrast(rgb(colours[0]), rgb(colours[1]))
         assert ratio >= 4.5, f"{selector} in {scheme} mode: {ratio:.2f}"
+
+
+def test_the_account_menu_closes_with_escape_and_gives_focus_back(
+    page, client, live_server, member
+):
+    sign_in(page, client, member, live_server)
+    page.goto("/")
+    toggle = page.locator("details.account-menu > summary")
+    toggle.focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("link", name="Settings")).to_be_visible()
+    page.keyboard.press("Tab")  # into the menu
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("link", name="Settings")).to_be_hidden()
+    assert page.evaluate("document.activeElement.tagName") == "SUMMARY"
+    # A click elsewhere closes it too.
+    toggle.click()
+    expect(page.get_by_role("link", name="Settings")).to_be_visible()
+    page.locator("main h1").click()
+    expect(page.get_by_role("link", name="Settings")).to_be_hidden()
