@@ -25,8 +25,8 @@ def test_a_person_signs_up_votes_claims_enables_totp_and_leaves(page, live_serve
     page.get_by_label("Username").fill("bea")
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_label("Password (again)").fill(PASSWORD)
-    page.get_by_role("button", name="Sign Up").click()
-    page.get_by_role("heading", name="Verify Your Email Address").wait_for()
+    page.get_by_role("button", name="Sign up").click()
+    page.get_by_role("heading", name="Verify your email address").wait_for()
 
     # Verify from the mail; that signs them in.
     link = link_in(smtp_server.messages[-1], "/accounts/confirm-email/")
@@ -41,7 +41,7 @@ def test_a_person_signs_up_votes_claims_enables_totp_and_leaves(page, live_serve
     page.goto("/accounts/login/")
     page.get_by_label("Email").fill("bea@example.org")
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Sign in").click()
     page.locator("summary", has_text="bea").wait_for()
 
     # Upvote from the daily list: the button swaps in place, the page does not reload.
@@ -87,7 +87,7 @@ def test_a_person_signs_up_votes_claims_enables_totp_and_leaves(page, live_serve
     secret = page.locator("#authenticator_secret").input_value()
     page.get_by_label("Authenticator code").fill(totp_code(secret))
     page.get_by_role("button", name="Activate").click()
-    after = re.compile("Recovery Codes|Two-Factor Authentication")
+    after = re.compile("Recovery codes|Two-factor authentication", re.IGNORECASE)
     page.get_by_role("heading", name=after).first.wait_for()
     user = User.objects.get(username="bea")
     assert Authenticator.objects.filter(user=user, type="totp").exists()
@@ -95,7 +95,7 @@ def test_a_person_signs_up_votes_claims_enables_totp_and_leaves(page, live_serve
     # Delete the account.
     page.goto("/settings/")
     page.get_by_role("link", name="Delete my account…").click()
-    page.get_by_label("Your password").fill(PASSWORD)
+    page.get_by_label("Type your username").fill("bea")
     page.get_by_role("button", name="Delete my account").click()
     page.get_by_text("Your account is deleted").wait_for()
     assert not User.objects.filter(username="bea").exists()
@@ -112,7 +112,7 @@ def test_a_refused_vote_shows_its_message_in_place(page, live_server, settings):
     page.goto("/accounts/login/")
     page.get_by_label("Email").fill("quick@example.org")
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Sign in").click()
     page.locator("summary", has_text="quick").wait_for()
     page.goto("/")
     page.evaluate("window.__notReloaded = true")
