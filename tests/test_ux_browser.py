@@ -191,3 +191,17 @@ def test_the_account_menu_closes_with_escape_and_gives_focus_back(
     expect(page.get_by_role("link", name="Settings")).to_be_visible()
     page.locator("main h1").click()
     expect(page.get_by_role("link", name="Settings")).to_be_hidden()
+
+
+def test_links_in_a_card_are_underlined_and_show_keyboard_focus(page):
+    paper = PaperFactory(authors=["Ada Lovelace"])
+    page.goto("/")
+    card = page.locator(f"#paper-{paper.pk}")
+    for link in [card.locator(".card-authors a").first, card.get_by_role("link", name="PDF")]:
+        assert "underline" in link.evaluate("el => getComputedStyle(el).textDecorationLine")
+    title = card.locator(".card-title a")
+    title.focus()
+    style = title.evaluate(
+        "el => [getComputedStyle(el).textDecorationLine, getComputedStyle(el).outlineStyle]"
+    )
+    assert style == ["underline", "solid"]
