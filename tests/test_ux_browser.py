@@ -205,3 +205,13 @@ def test_links_in_a_card_are_underlined_and_show_keyboard_focus(page):
         "el => [getComputedStyle(el).textDecorationLine, getComputedStyle(el).outlineStyle]"
     )
     assert style == ["underline", "solid"]
+
+
+def test_settings_pages_fit_a_320px_phone(page, client, live_server):
+    person = verified(UserFactory(username="maximilianalexandervonhumboldt"))
+    sign_in(page, client, person, live_server)
+    page.set_viewport_size({"width": 320, "height": 640})
+    for url in ["/settings/", "/settings/digest/", "/accounts/email/", "/submit/"]:
+        page.goto(url)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 320, f"{url} is {width}px wide"
