@@ -436,8 +436,9 @@ def submit(request):
             retry_after = max(usage["time_left"], 1)
             form.add_error(
                 None,
-                f"You have submitted {usage['limit']} papers recently, as many as the site "
-                f"takes from one person at a time. Try again in {_wait_in_words(retry_after)}.",
+                "You have submitted many papers recently: the limit is "
+                f"{_rate_in_words(settings.SUBMIT_RATE_LIMIT)}. "
+                f"Try again in {_wait_in_words(retry_after)}.",
             )
             status = 429
         elif form.is_valid():
