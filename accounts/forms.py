@@ -15,33 +15,22 @@ class ProfileForm(forms.ModelForm):
 
 
 class DeleteAccountForm(forms.Form):
-    """Confirm with the password, or, for an account that has none (social sign-in
-    only), by typing the username."""
+    """A deliberate step: type the username. Who may delete was settled before the
+    form is shown (accounts.views.delete_account asks allauth to reauthenticate)."""
 
     def __init__(self, user, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
-        if user.has_usable_password():
-            self.fields["password"] = forms.CharField(
-                label="Your password",
-                strip=False,
-                widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
-            )
-        else:
-            self.fields["username"] = forms.CharField(
-                label=f"Type your username ({user.username}) to confirm",
-                widget=forms.TextInput(attrs={"autocomplete": "off"}),
-            )
-
-    def clean_password(self):
-        password = self.cleaned_data["password"]
-        if not self.user.check_password(password):
-            raise forms.ValidationError("That is not your password.")
-        return password
+        self.fields["username"] = forms.CharField(
+            label=f"Type your username ({user.username}) to confirm",
+            widget=forms.TextInput(
+                attrs={"autocomplete": "off", "autocapitalize": "off", "spellcheck": "false"}
+            ),
+        )
 
     def clean_username(self):
         username = self.cleaned_data["username"]
-        if username != self.user.username:
+        if username.strip() != self.user.username:
             raise forms.ValidationError("That is not your username.")
         return username
 

@@ -1,5 +1,7 @@
 import math
 
+from allauth.account.decorators import reauthentication_required
+from allauth.mfa.utils import is_mfa_enabled
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
@@ -46,7 +48,15 @@ def account_settings(request):
     return render(request, "accounts/settings.html", context)
 
 
+def _can_reauthenticate(request) -> bool:
+    """An account with a password or a second factor proves it is its owner again
+    (allauth's reauthentication) before it can be deleted. One that signs in only
+    through another site has neither and confirms with its username alone."""
+    return request.user.has_usable_password() or is_mfa_enabled(request.user)
+
+
 @login_required
+@reauthentication_required(enabled=_can_reauthenticate)
 def delete_account(request):
     form = DeleteAccountForm(request.user, request.POST or None)
     if request.method == "POST" and form.is_valid():

@@ -110,13 +110,47 @@ def is_category(text: str) -> bool:
     return bool(_CATEGORY_RE.match(text)) and len(text) <= 32
 
 
+def fallback_clauses(query: str) -> list[list[tuple[bool, str]]]:
+    """Web search syntax read without full-text search (SQLite), as the search tips
+    describe it: groups joined by "or", each a list of (excluded, text) that must all
+    hold. A word is matched as a substring, a "quoted phrase" as written, and -word or
+    -"phrase" must not appear. At most MAX_FALLBACK_TERMS texts in all."""
+    groups, clauses, exclude, count = [], [], False, 0
+    for token in _TOKEN.findall(query):
+        if token.casefold() == "or":
+            if clauses:
+                groups.append(clauses)
+            clauses, exclude = [], False
+            continue
+        if token == "-":  # before a "phrase": the tokenizer splits them
+            exclude = True
+            continue
+        if token.startswith("-"):
+            exclude, token = True, token[1:]
+        if token.startswith('"'):
+            phrase = " ".join(token.strip('"').split())
+            texts = [phrase] if _WORD.search(phrase) else []
+        else:
+            texts = _WORD.findall(token)
+        for text in texts:
+            if count < MAX_FALLBACK_TERMS:
+                clauses.append((exclude, text))
+                count += 1
+        exclude = False
+    if clauses:
+        groups.append(clauses)
+    # A group of exclusions alone would match nearly everything: it is left out.
+    return [group for group in groups if any(not excluded for excluded, _ in group)]
+
+
 def fallback_terms(query: str) -> list[str]:
-    """The words a query is matched on without full-text search (SQLite)."""
+    """The texts a query looks for without full-text search: what results highlight."""
     seen = []
-    for word in _WORD.findall(query):
-        if word.casefold() not in (w.casefold() for w in seen):
-            seen.append(word)
-    return seen[:MAX_FALLBACK_TERMS]
+    for group in fallback_clauses(query):
+        for excluded, text in group:
+            if not excluded and text.casefold() not in (t.casefold() for t in seen):
+                seen.append(text)
+    return seen
 
 
 def mark_terms(text: str, terms: list[str]) -> str:

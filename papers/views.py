@@ -13,8 +13,10 @@ from django.db import IntegrityError, InterfaceError, OperationalError
 from django.http import Http404, HttpResponse, HttpResponseServerError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template import loader
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_cache_control
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
@@ -305,6 +307,14 @@ def robots_txt(request):
     return HttpResponse("\n".join(lines) + "\n", content_type="text/plain; charset=utf-8")
 
 
+def favicon(request):
+    """Browsers ask for /favicon.ico whatever the page says: point them at the icon.
+    Not permanent: the static URL carries a hash that changes with the file."""
+    response = redirect(static("img/favicon.svg"))
+    patch_cache_control(response, public=True, max_age=24 * 60 * 60)
+    return response
+
+
 # --- Errors -------------------------------------------------------------------------------
 
 
@@ -491,8 +501,9 @@ def submit(request):
             retry_after = max(usage["time_left"], 1)
             form.add_error(
                 None,
-                f"You have submitted {usage['limit']} papers recently, as many as the site "
-                f"takes from one person at a time. Try again in {_wait_in_words(retry_after)}.",
+                "You have submitted many papers recently: the limit is "
+                f"{_rate_in_words(settings.SUBMIT_RATE_LIMIT)}. "
+                f"Try again in {_wait_in_words(retry_after)}.",
             )
             status = 429
         elif form.is_valid():

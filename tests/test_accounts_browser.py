@@ -72,7 +72,7 @@ def test_a_person_signs_up_votes_claims_enables_totp_and_leaves(page, live_serve
     # Delete the account.
     page.goto("/settings/")
     page.get_by_role("link", name="Delete my account…").click()
-    page.get_by_label("Your password").fill(PASSWORD)
+    page.get_by_label("Type your username").fill("bea")
     page.get_by_role("button", name="Delete my account").click()
     page.get_by_text("Your account is deleted").wait_for()
     assert not User.objects.filter(username="bea").exists()

@@ -243,14 +243,15 @@ def test_delete_account_withdraws_votes_and_keeps_submitted_papers(client, membe
         VoteFactory(user=member, paper=paper)
         VoteFactory(user=voter, paper=paper)
     sign_in(client, member)
+    reauthenticate(client)
 
-    wrong = client.post(reverse("accounts:delete"), {"password": "not my password"})
+    wrong = client.post(reverse("accounts:delete"), {"username": "not-me"})
     assert wrong.status_code == 200
-    assert "not your password" in wrong.content.decode()
+    assert "not your username" in wrong.content.decode()
     check_page(wrong.content)
     assert User.objects.filter(pk=member.pk).exists()
 
-    response = client.post(reverse("accounts:delete"), {"password": PASSWORD})
+    response = client.post(reverse("accounts:delete"), {"username": member.username})
     assert response.status_code == 302
     assert not User.objects.filter(pk=member.pk).exists()
     assert "_auth_user_id" not in client.session
@@ -259,6 +260,35 @@ def test_delete_account_withdraws_votes_and_keeps_submitted_papers(client, membe
     for paper in Paper.objects.all():
         assert paper.upvote_count == Vote.objects.filter(paper=paper).count()
     assert [p.upvote_count for p in Paper.objects.filter(pk__in=[p.pk for p in voted])] == [1] * 3
+
+
+def reauthenticate(client, password=PASSWORD):
+    response = client.post(reverse("account_reauthenticate"), {"password": password})
+    assert response.status_code == 302, response.content.decode()[:2000]
+
+
+def test_deleting_an_account_asks_for_the_password_again_first(client, member):
+    sign_in(client, member)  # a sign-in some time ago is not enough
+    page = client.get(reverse("accounts:delete"))
+    assert page.status_code == 302
+    assert page["Location"].startswith(reverse("account_reauthenticate"))
+    forced = client.post(reverse("accounts:delete"), {"username": member.username})
+    assert forced.status_code == 302 and User.objects.filter(pk=member.pk).exists()
+    reauthenticate(client)
+    assert client.get(reverse("accounts:delete")).status_code == 200
+
+
+def test_with_two_factor_on_deletion_asks_for_a_code_again(client, member):
+    from allauth.mfa.models import Authenticator
+    from allauth.mfa.totp.internal.auth import TOTP
+
+    TOTP.activate(member, "JBSWY3DPEHPK3PXP")
+    assert Authenticator.objects.filter(user=member).exists()
+    client.force_login(member)
+    response = client.get(reverse("accounts:delete"))
+    assert response.status_code == 302
+    assert "reauthenticate" in response["Location"]
+    assert User.objects.filter(pk=member.pk).exists()
 
 
 def test_a_user_deleted_outside_delete_account_takes_their_votes_off_the_counts(member, voter):
@@ -303,7 +333,7 @@ def test_an_account_without_a_password_confirms_deletion_with_its_username(clien
         ("/authors/{slug}/claim/", {"note": ""}),
         ("/authors/{slug}/claim/withdraw/", {}),
         ("/settings/", {"display_name": "Forged"}),
-        ("/settings/delete/", {"password": PASSWORD}),
+        ("/settings/delete/", {"username": "member"}),
         ("/accounts/email/", {"action_add": "", "email": "forged@example.org"}),
         ("/settings/digest/", {"enabled": "on", "frequency": "weekly"}),
         ("/settings/digest/interests/", {"action": "add_category", "category": "cs.CL"}),

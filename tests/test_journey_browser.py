@@ -128,7 +128,9 @@ def settled(page):
     that would submit the fresh form natively (no person types that fast)."""
     # A locator, not wait_for_function: the site's CSP forbids the eval that a string
     # predicate needs.
-    expect(page.locator(".htmx-request, .htmx-swapping, .htmx-settling, .htmx-added")).to_have_count(0)
+    expect(
+        page.locator(".htmx-request, .htmx-swapping, .htmx-settling, .htmx-added")
+    ).to_have_count(0)
 
 
 @pytest.fixture

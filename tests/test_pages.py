@@ -552,6 +552,24 @@ def test_every_page_has_the_layout_landmarks_and_navigation(client):
     assert "vendor/katex/contrib/auto-render.min.js" in html
 
 
+def test_category_chips_lead_to_the_category_s_papers(client):
+    paper = PaperFactory(primary_category="cs.LG", categories=["cs.LG", "stat.ML"])
+    card = client.get("/").content.decode()
+    assert 'class="chip" href="/search/?cat=cs.LG"' in card
+    page = client.get(paper.get_absolute_url()).content.decode()
+    assert 'href="/search/?cat=cs.LG"' in page and 'href="/search/?cat=stat.ML"' in page
+
+
+def test_favicon_ico_leads_to_the_site_icon(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 302
+    assert response["Location"].endswith(".svg") and "favicon" in response["Location"]
+    assert "max-age=86400" in response["Cache-Control"]
+    from django.contrib.staticfiles import finders
+
+    assert finders.find("img/favicon.svg")
+
+
 def test_the_404_page_is_friendly(client):
     response = client.get("/no/such/page/")
     assert response.status_code == 404

@@ -364,3 +364,30 @@ def test_searching_for_a_hidden_paper_s_id_offers_nothing(client):
     hidden = PaperFactory(is_hidden=True)
     html = client.get("/search/", {"q": hidden.arxiv_id}).content.decode()
     assert "Submit this paper" not in html
+
+
+def fallback(query):
+    return [p.title for p in Paper.objects.all()._search_without_full_text(query)]
+
+
+def test_the_fallback_reads_the_search_tips_phrases_exclusions_and_or():
+    PaperFactory(title="Diffusion model for images", abstract="We sample.")
+    PaperFactory(title="Language model scaling", abstract="Attention is used.")
+    PaperFactory(title="Vision attention", abstract="A model of diffusion.")
+
+    assert sorted(fallback('"diffusion model"')) == ["Diffusion model for images"]
+    assert sorted(fallback("attention -vision")) == ["Language model scaling"]
+    assert sorted(fallback('attention -"language model"')) == ["Vision attention"]
+    assert sorted(fallback('images or "language model"')) == [
+        "Diffusion model for images",
+        "Language model scaling",
+    ]
+    assert fallback("-model") == []  # only an exclusion: nothing to look for
+
+
+def test_the_fallback_puts_title_matches_first():
+    PaperFactory(title="Notes on sampling", abstract="About diffusion, briefly.")
+    PaperFactory(title="Diffusion at scale", abstract="Sampling.")
+    assert fallback("diffusion") == ["Diffusion at scale", "Notes on sampling"]
+    # Highlights are for what was looked for, not for what was excluded.
+    assert search.fallback_terms('diffusion -scale "at scale"') == ["diffusion", "at scale"]

@@ -358,7 +358,7 @@ def test_submissions_are_rate_limited_per_user(signed_in, settings, voter, clien
 
     assert response.status_code == 429
     html = response.content.decode()
-    assert "You have submitted 2 papers recently" in html
+    assert "You have submitted many papers recently: the limit is 2 papers an hour." in html
     wait = int(response["Retry-After"])
     assert 0 < wait <= 3600
     assert re.search(r"Try again in (about 1 hour|\d+ minutes?)\.", html)

@@ -171,3 +171,47 @@ def assert_contrast(page, selectors, scheme):
         )
         ratio = contrast(rgb(colours[0]), rgb(colours[1]))
         assert ratio >= 4.5, f"{selector} in {scheme} mode: {ratio:.2f}"
+
+
+def test_the_account_menu_closes_with_escape_and_gives_focus_back(
+    page, client, live_server, member
+):
+    sign_in(page, client, member, live_server)
+    page.goto("/")
+    toggle = page.locator("details.account-menu > summary")
+    toggle.focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("link", name="Settings")).to_be_visible()
+    page.keyboard.press("Tab")  # into the menu
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("link", name="Settings")).to_be_hidden()
+    assert page.evaluate("document.activeElement.tagName") == "SUMMARY"
+    # A click elsewhere closes it too.
+    toggle.click()
+    expect(page.get_by_role("link", name="Settings")).to_be_visible()
+    page.locator("main h1").click()
+    expect(page.get_by_role("link", name="Settings")).to_be_hidden()
+
+
+def test_links_in_a_card_are_underlined_and_show_keyboard_focus(page):
+    paper = PaperFactory(authors=["Ada Lovelace"])
+    page.goto("/")
+    card = page.locator(f"#paper-{paper.pk}")
+    for link in [card.locator(".card-authors a").first, card.get_by_role("link", name="PDF")]:
+        assert "underline" in link.evaluate("el => getComputedStyle(el).textDecorationLine")
+    title = card.locator(".card-title a")
+    title.focus()
+    style = title.evaluate(
+        "el => [getComputedStyle(el).textDecorationLine, getComputedStyle(el).outlineStyle]"
+    )
+    assert style == ["underline", "solid"]
+
+
+def test_settings_pages_fit_a_320px_phone(page, client, live_server):
+    person = verified(UserFactory(username="maximilianalexandervonhumboldt"))
+    sign_in(page, client, person, live_server)
+    page.set_viewport_size({"width": 320, "height": 640})
+    for url in ["/settings/", "/settings/digest/", "/accounts/email/", "/submit/"]:
+        page.goto(url)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 320, f"{url} is {width}px wide"

@@ -66,6 +66,21 @@
     );
   }
 
+  // The account menu is a <details>: Escape closes it and gives focus back to its
+  // toggle, and a click anywhere else closes it, as with any menu.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    var menu = document.querySelector("details.account-menu[open]");
+    if (!menu) return;
+    menu.open = false;
+    menu.querySelector("summary").focus();
+  });
+
+  document.addEventListener("click", function (event) {
+    var menu = document.querySelector("details.account-menu[open]");
+    if (menu && !menu.contains(event.target)) menu.open = false;
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     renderMath(document.body);
     setUpCopyButtons(document);
