@@ -81,7 +81,11 @@ def build_site(settings):
         SitePage("settings-password", "/accounts/password/change/", signed_in=True),
         SitePage("settings-connections", "/accounts/3rdparty/", signed_in=True),
         SitePage("settings-2fa", "/accounts/2fa/", signed_in=True),
-        SitePage("settings-delete", "/settings/delete/", signed_in=True),
+        # Deleting the account asks to confirm the password first (allauth's
+        # reauthentication); the deletion form itself is covered by the account tests.
+        SitePage(
+            "reauthenticate", "/accounts/reauthenticate/?next=/settings/delete/", signed_in=True
+        ),
         SitePage("submit", "/submit/", signed_in=True),
         # Forms sent back with errors.
         SitePage("sign-in-errors", "/accounts/login/", form={"login": "x@example.org"}),

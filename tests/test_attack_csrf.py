@@ -87,6 +87,7 @@ ROUTES = {
     "papers:search": False,
     "papers:detail": False,
     "papers:related": False,
+    "papers:favicon": False,
     "papers:vote": True,
     "papers:author": False,
     "papers:about_ranking": False,
