@@ -298,8 +298,9 @@ if _hf_id and _hf_secret:
         ]
     }
 
-# Rate limits count in the cache. While Redis is unreachable the cache can't count
-# (config/cache.py), and requests are let through rather than all refused.
+# Rate limits count in the cache. While Redis is unreachable the cache keeps nothing
+# (config/cache.py) and requests are let through rather than all refused; this covers
+# django-ratelimit's other way of failing (a count it couldn't read).
 RATELIMIT_FAIL_OPEN = True
 # Upvotes a signed-in user may cast or withdraw (django-ratelimit syntax).
 VOTE_RATE_LIMIT = env.str("VOTE_RATE_LIMIT", default="60/m")
