@@ -206,6 +206,26 @@ def test_rate_limits_let_requests_through_while_redis_is_unreachable(rf, setting
     assert limited == [False, False, False]
 
 
+def test_an_unreachable_database_or_broker_is_a_503_and_anything_else_a_500(rf):
+    from django.db import OperationalError
+    from kombu.exceptions import OperationalError as BrokerUnreachable
+
+    from papers.views import server_error
+
+    for error, status in [
+        (OperationalError("the database system is shutting down"), 503),
+        (BrokerUnreachable("Error 111 connecting to 127.0.0.1:6379"), 503),
+        (ValueError("a bug"), 500),
+    ]:
+        try:
+            raise error
+        except Exception:  # Django calls the handler while handling the exception
+            response = server_error(rf.get("/"))
+        assert response.status_code == status
+        assert (response.get("Retry-After") == "5") == (status == 503)
+        assert ("Back in a moment" in response.content.decode()) == (status == 503)
+
+
 # --- PostgreSQL restarted under load ------------------------------------------------------
 
 # Run with `manage.py shell` against the private cluster: voters with sessions, papers.
