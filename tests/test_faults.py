@@ -12,13 +12,15 @@ from collections import Counter
 import httpx
 import pytest
 from django.contrib.auth.hashers import make_password
+from django.utils import timezone
 
 from accounts.models import DigestSubscription
+from papers.digests import tokens
 from papers.models import Paper, Submission, Vote
 
 from .accounts_helpers import PASSWORD, verified
 from .conftest import database_url_for_tests
-from .factories import PaperFactory, UserFactory
+from .factories import DigestSubscriptionFactory, PaperFactory, UserFactory
 from .recorded_http import RecordedServer
 from .servers import (
     PostgresCluster,
@@ -140,6 +142,19 @@ def test_with_redis_stopped_pages_render_votes_count_and_tasks_resume_after(
     assert response.status_code == 503
     assert "We couldn't send the confirmation mail just now" in response.text
     assert DigestSubscription.objects.get(email="ada@example.org").confirmations_sent == 0
+    # As do the account's digest settings and the page a digest's link opens.
+    mine = DigestSubscriptionFactory(email=voter.email, user=voter, confirmed_at=None)
+    response = post(user, "/settings/digest/", {"action": "resend"})
+    assert response.status_code == 302
+    assert "send the confirmation link just now" in user.get("/settings/digest/").text
+    bounced = DigestSubscriptionFactory(paused_at=timezone.now(), pause_reason="bounced")
+    link = f"/digest/unsubscribe/{tokens.unsubscribe_token(bounced.pk)}/"
+    response = post(visitor, link, {"action": "confirm"})
+    assert response.status_code == 200
+    assert "We couldn't send the link just now" in response.text
+    mine.refresh_from_db()
+    bounced.refresh_from_db()
+    assert mine.confirmations_sent == bounced.confirmations_sent == 0
     assert "Internal Server Error" not in site.output()
     assert "Redis cache unreachable" in site.output()
 
