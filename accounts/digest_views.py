@@ -8,6 +8,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from papers.digests import subscribing
 from papers.digests.forms import CategoryForm, DigestSettingsForm, KeywordForm
+from papers.queueing import QueueUnavailable
 
 from .models import (
     DigestSubscription,
@@ -23,6 +24,7 @@ SUGGESTED_CATEGORIES = (
     "math.OC math.PR eess.AS eess.IV q-bio.NC physics.comp-ph quant-ph"
 ).split()
 
+_UNQUEUED = "We couldn't send the confirmation link just now. Please try again in a few minutes."
 _SAVED = {
     "on": "Your digest settings are saved.",
     "off": "The digest is off. Nothing more will be sent.",
@@ -56,15 +58,20 @@ def digest_settings(request):
         }
     form = DigestSettingsForm(request.POST or None, initial=initial)
     if request.method == "POST":
-        if request.POST.get("action") == "resend" and sub is not None:
-            if subscribing.request_confirmation(sub):
-                messages.success(request, f"We sent a new confirmation link to {sub.email}.")
-            else:
-                messages.info(request, "We sent a link recently; please check your inbox.")
-            return redirect("accounts:digest_settings")
-        if form.is_valid():
-            outcome = subscribing.save_for_user(request.user, **form.cleaned_data)
-            messages.success(request, _SAVED[outcome])
+        try:
+            if request.POST.get("action") == "resend" and sub is not None:
+                if subscribing.request_confirmation(sub):
+                    messages.success(request, f"We sent a new confirmation link to {sub.email}.")
+                else:
+                    messages.info(request, "We sent a link recently; please check your inbox.")
+                return redirect("accounts:digest_settings")
+            if form.is_valid():
+                outcome = subscribing.save_for_user(request.user, **form.cleaned_data)
+                messages.success(request, _SAVED[outcome])
+                return redirect("accounts:digest_settings")
+        except QueueUnavailable:
+            # Saved, but the confirmation mail couldn't be queued (Redis down).
+            messages.error(request, _UNQUEUED)
             return redirect("accounts:digest_settings")
     context = {
         "form": form,

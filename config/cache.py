@@ -2,12 +2,14 @@
 
 Django's RedisCache raises on a refused or timed-out connection, which would turn every
 page that reads the cache (and every rate limit) into a 500 while Redis restarts. Here
-an unreachable Redis is logged and treated as a miss: reads return the default, writes
-are dropped, `add` reports that it stored nothing and `incr` returns None, which
-django-ratelimit reads as "couldn't count" (RATELIMIT_FAIL_OPEN lets the request
-through). Errors that are not about reaching Redis (a bad command, a missing key for
-`incr`) still raise. Short socket timeouts (settings.CACHES OPTIONS) keep a hung Redis
-from holding a web worker.
+an unreachable Redis is logged and behaves like a cache that keeps nothing: reads miss
+(the default), writes are dropped, `add` succeeds (the key wasn't there) and `incr`
+returns None. So what uses the cache as a lock or a counter lets the request through
+rather than refusing everyone: allauth's rate-limit lock and django-ratelimit (whose
+count then stays at one) and the ingestion source lock (papers/ingest/locks.py, which
+correctness does not rely on). Errors that are not about reaching Redis (a bad command,
+a missing key for `incr`) still raise. Short socket timeouts (settings.CACHES OPTIONS)
+keep a hung Redis from holding a web worker.
 """
 
 import functools
@@ -60,7 +62,7 @@ class ResilientRedisCache(RedisCache):
     get = _degrade(_default)(RedisCache.get)
     get_many = _degrade(_returns(dict))(RedisCache.get_many)
     has_key = _degrade(_returns(False))(RedisCache.has_key)
-    add = _degrade(_returns(False))(RedisCache.add)
+    add = _degrade(_returns(True))(RedisCache.add)
     set = _degrade(_returns(None))(RedisCache.set)
     set_many = _degrade(_returns(list))(RedisCache.set_many)
     touch = _degrade(_returns(False))(RedisCache.touch)

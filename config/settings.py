@@ -342,8 +342,9 @@ if _hf_id and _hf_secret:
         ]
     }
 
-# Rate limits count in the cache. While Redis is unreachable the cache can't count
-# (config/cache.py), and requests are let through rather than all refused.
+# Rate limits count in the cache. While Redis is unreachable the cache keeps nothing
+# (config/cache.py) and requests are let through rather than all refused; this covers
+# django-ratelimit's other way of failing (a count it couldn't read).
 RATELIMIT_FAIL_OPEN = True
 
 # Sign-in with a provider POSTs here and is redirected to the provider: browsers apply

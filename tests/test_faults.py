@@ -11,13 +11,16 @@ from collections import Counter
 
 import httpx
 import pytest
+from django.contrib.auth.hashers import make_password
+from django.utils import timezone
 
 from accounts.models import DigestSubscription
+from papers.digests import tokens
 from papers.models import Paper, Submission, Vote
 
-from .accounts_helpers import verified
+from .accounts_helpers import PASSWORD, verified
 from .conftest import database_url_for_tests
-from .factories import PaperFactory, UserFactory
+from .factories import DigestSubscriptionFactory, PaperFactory, UserFactory
 from .recorded_http import RecordedServer
 from .servers import (
     PostgresCluster,
@@ -98,6 +101,9 @@ def test_with_redis_stopped_pages_render_votes_count_and_tasks_resume_after(
     site, worker = site_and_worker
     paper = PaperFactory(title="Resilient Caches Considered")
     voter = verified(UserFactory(username="voter"))
+    # The server checks passwords with the production hashers, not the tests' fast one.
+    voter.password = make_password(PASSWORD, hasher="pbkdf2_sha256")
+    voter.save(update_fields=["password"])
     visitor, user = client_for(site), client_for(site, voter)
 
     redis_server.stop()
@@ -108,6 +114,12 @@ def test_with_redis_stopped_pages_render_votes_count_and_tasks_resume_after(
         assert response.status_code == 200, (path, site.output()[-3000:])
     assert "Resilient Caches Considered" in visitor.get(paper.get_absolute_url()).text
     assert user.get("/submit/").status_code == 200
+
+    # Signing in works (allauth's login rate limit can't count either).
+    signing_in = client_for(site)
+    response = post(signing_in, "/accounts/login/", {"login": voter.email, "password": PASSWORD})
+    assert response.status_code == 302, response.text[-2000:]
+    assert signing_in.get("/submit/").status_code == 200  # signed in
 
     # A vote is recorded and counted (its rate limit can't count: it lets it through).
     response = post(user, f"{paper.get_absolute_url()}vote/", {"action": "up"})
@@ -130,6 +142,19 @@ def test_with_redis_stopped_pages_render_votes_count_and_tasks_resume_after(
     assert response.status_code == 503
     assert "We couldn't send the confirmation mail just now" in response.text
     assert DigestSubscription.objects.get(email="ada@example.org").confirmations_sent == 0
+    # As do the account's digest settings and the page a digest's link opens.
+    mine = DigestSubscriptionFactory(email=voter.email, user=voter, confirmed_at=None)
+    response = post(user, "/settings/digest/", {"action": "resend"})
+    assert response.status_code == 302
+    assert "send the confirmation link just now" in user.get("/settings/digest/").text
+    bounced = DigestSubscriptionFactory(paused_at=timezone.now(), pause_reason="bounced")
+    link = f"/digest/unsubscribe/{tokens.unsubscribe_token(bounced.pk)}/"
+    response = post(visitor, link, {"action": "confirm"})
+    assert response.status_code == 200
+    assert "We couldn't send the link just now" in response.text
+    mine.refresh_from_db()
+    bounced.refresh_from_db()
+    assert mine.confirmations_sent == bounced.confirmations_sent == 0
     assert "Internal Server Error" not in site.output()
     assert "Redis cache unreachable" in site.output()
 
@@ -160,7 +185,7 @@ def test_the_cache_answers_misses_while_redis_is_unreachable(caplog):
     assert closed.get("k") is None
     assert closed.get("k", "fallback") == "fallback"
     assert closed.get_many(["a", "b"]) == {}
-    assert closed.add("k", 1) is False
+    assert closed.add("k", 1) is True  # as an empty cache would: nothing is kept
     assert closed.incr("k") is None
     assert closed.has_key("k") is False
     assert closed.get_or_set("k", 5) == 5
@@ -194,6 +219,26 @@ def test_rate_limits_let_requests_through_while_redis_is_unreachable(rf, setting
         is_ratelimited(request, group="g", key="ip", rate="1/m", increment=True) for _ in range(3)
     ]
     assert limited == [False, False, False]
+
+
+def test_an_unreachable_database_or_broker_is_a_503_and_anything_else_a_500(rf):
+    from django.db import OperationalError
+    from kombu.exceptions import OperationalError as BrokerUnreachable
+
+    from papers.views import server_error
+
+    for error, status in [
+        (OperationalError("the database system is shutting down"), 503),
+        (BrokerUnreachable("Error 111 connecting to 127.0.0.1:6379"), 503),
+        (ValueError("a bug"), 500),
+    ]:
+        try:
+            raise error
+        except Exception:  # Django calls the handler while handling the exception
+            response = server_error(rf.get("/"))
+        assert response.status_code == status
+        assert (response.get("Retry-After") == "5") == (status == 503)
+        assert ("Back in a moment" in response.content.decode()) == (status == 503)
 
 
 # --- PostgreSQL restarted under load ------------------------------------------------------

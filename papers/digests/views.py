@@ -157,7 +157,10 @@ def unsubscribe(request, token):
             # Not a bounce pause: only a fresh confirmation lifts that (below).
             done = "resubscribed" if sub.undo_unsubscribe() else ""
         elif action == "confirm" and not sub.is_receiving:
-            done = "confirm-sent" if subscribing.request_confirmation(sub) else "confirm-wait"
+            try:
+                done = "confirm-sent" if subscribing.request_confirmation(sub) else "confirm-wait"
+            except QueueUnavailable:
+                done = "confirm-unavailable"
         elif action in DigestSubscription.Frequency.values:
             DigestSubscription.objects.filter(pk=sub.pk).update(frequency=action)
             sub.frequency = action
