@@ -246,8 +246,10 @@ def run_sqlmap(base: str, seed: dict) -> list[str]:
         )
         out = result.stdout
         (OUT / "sqlmap.log").open("a").write(f"\n===== {url}\n{out}")
-        injectable = re.findall(r"parameter '([^']+)' (?:is|appears to be) '?[^\n]*injectable", out)
-        injectable += re.findall(r"Parameter: (.+?) \(", out)
+        # Only what sqlmap confirms (it rejects its own false positives after a first
+        # "appears to be injectable").
+        confirmed = out.split("identified the following injection point", 1)[1:]
+        injectable = re.findall(r"Parameter: (.+?) \(", confirmed[0]) if confirmed else []
         verdict = "INJECTABLE: " + ", ".join(sorted(set(injectable))) if injectable else "clean"
         errors = len(re.findall(r"\b500 \(Internal Server Error\)", out))
         if errors:

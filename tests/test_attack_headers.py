@@ -178,3 +178,36 @@ def test_reading_and_voting_in_chromium_raise_no_csp_violation(page, live_server
     expect(page.locator(f"#paper-{paper.pk} .vote-error")).to_contain_text("voting too fast")
     assert page.url.endswith("/")  # no reload, no navigation
     assert seen() == [] and errors == [], (seen(), errors)
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_account_settings_and_admin_pages_raise_no_csp_violation(page, live_server):
+    paper = PaperFactory(arxiv_id="2406.12346", authors=["Grace Hopper"])
+    verified(UserFactory(username="staff", email="staff@example.org", is_staff=True,
+                         is_superuser=True))  # fmt: skip
+    seen = []
+    page.on("console", lambda m: "Content Security Policy" in m.text and seen.append(m.text))
+    for url in ("/accounts/login/", "/accounts/signup/", "/accounts/password/reset/",
+                "/digest/subscribe/"):  # fmt: skip
+        page.goto(url)
+        page.wait_for_load_state("networkidle")
+    page.goto("/admin/")  # to the sign-in page, and back after it
+    page.get_by_label("Email").fill("staff@example.org")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/admin/")
+    for url in (
+        "/admin/",
+        "/admin/papers/paper/",
+        f"/admin/papers/paper/{paper.pk}/change/",
+        "/admin/accounts/user/",
+        "/settings/",
+        "/settings/digest/",
+        "/submit/",
+        "/accounts/2fa/",
+        "/authors/grace-hopper/",
+    ):
+        page.goto(url)
+        page.wait_for_load_state("networkidle")
+        assert seen == [], (url, seen)
