@@ -211,3 +211,37 @@ def test_account_settings_and_admin_pages_raise_no_csp_violation(page, live_serv
         page.goto(url)
         page.wait_for_load_state("networkidle")
         assert seen == [], (url, seen)
+
+
+def test_form_action_allows_only_the_configured_sign_in_providers():
+    """Browsers apply form-action to the redirect after the sign-in POST."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import django; django.setup(); from django.conf import settings as s;"
+        "print(' '.join(s.CONTENT_SECURITY_POLICY['DIRECTIVES']['form-action']))"
+    )
+    base = {k: v for k, v in os.environ.items() if not k.endswith(("_CLIENT_ID", "_SECRET"))}
+    base |= {"DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "1"}
+
+    def form_action(**env):
+        out = subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=Path(__file__).resolve().parent.parent,
+            env=base | env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return out.stdout.split()
+
+    assert form_action() == ["'self'"]
+    assert form_action(
+        GITHUB_CLIENT_ID="a",
+        GITHUB_CLIENT_SECRET="b",
+        HUGGINGFACE_CLIENT_ID="c",
+        HUGGINGFACE_CLIENT_SECRET="d",
+    ) == ["'self'", "https://github.com", "https://huggingface.co"]
