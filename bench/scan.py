@@ -210,21 +210,23 @@ def sqlmap_targets(base: str, seed: dict) -> list[tuple[str, list[str]]]:
         (f"{base}/papers/month/2026-11*/", []),
         (f"{base}/papers/{paper}*/", []),
         (f"{base}/api/papers/{paper}*", []),
-        (f"{base}/authors/{author}*/?page=1", []),
-        (f"{base}/u/scanner*/?show=upvoted&page=1", []),
+        (f"{base}/authors/{author}*/", []),
+        (f"{base}/u/scanner*/", []),
+        (f"{base}/u/scanner/?show=upvoted&page=1", []),
+        (f"{base}/authors/{author}/?page=1", []),
         (f"{base}/digest/confirm/abc*/", []),
         (f"{base}/digest/unsubscribe/1:abc*/", []),
     ]  # fmt: skip
 
 
-def run_sqlmap(base: str, seed: dict) -> list[str]:
+def run_sqlmap(base: str, seed: dict, match: str = "") -> list[str]:
     sqlmap = shutil.which("sqlmap")
     if not sqlmap:
         raise SystemExit("sqlmap is missing: apt-get install -y sqlmap")
     findings = []
     common = [
         sqlmap, "--batch", "--dbms=PostgreSQL", "--flush-session", "--disable-coloring",
-        "--output-dir", str(OUT / "sqlmap"), "--threads", "2", "--timeout", "15",
+        "--output-dir", str(OUT / "sqlmap"), "--timeout", "15",
         "--cookie", seed["cookie"], "--time-sec", "3",
     ]  # fmt: skip
     posts = [
@@ -239,7 +241,11 @@ def run_sqlmap(base: str, seed: dict) -> list[str]:
              "--csrf-token", "csrfmiddlewaretoken", "--csrf-url", f"{base}/submit/"],
         ),
     ]  # fmt: skip
-    for url, extra in sqlmap_targets(base, seed) + posts:
+    # --csrf-url (a fresh token per request) can't run with --threads.
+    gets = [(url, [*extra, "--threads", "2"]) for url, extra in sqlmap_targets(base, seed)]
+    for url, extra in gets + posts:
+        if match not in url:
+            continue
         started = time.monotonic()
         result = subprocess.run(
             [*common, "-u", url, *extra], capture_output=True, text=True, cwd=OUT
@@ -252,10 +258,13 @@ def run_sqlmap(base: str, seed: dict) -> list[str]:
         injectable = re.findall(r"Parameter: (.+?) \(", confirmed[0]) if confirmed else []
         verdict = "INJECTABLE: " + ", ".join(sorted(set(injectable))) if injectable else "clean"
         errors = len(re.findall(r"\b500 \(Internal Server Error\)", out))
+        failed = re.findall(r"\[CRITICAL\] (.*)", out)
+        if failed or result.returncode:
+            verdict = f"sqlmap failed ({result.returncode}): " + "; ".join(failed)
         if errors:
             verdict += f"; {errors} responses were HTTP 500"
         print(f"  sqlmap {url.removeprefix(base)}  {verdict}  ({time.monotonic() - started:.0f} s)")
-        if injectable or errors:
+        if injectable or errors or failed or result.returncode:
             findings.append(f"sqlmap: {url.removeprefix(base)}: {verdict}")
     return findings
 
@@ -323,6 +332,7 @@ def main():
     parser.add_argument("--database", default="dailypapers_scan")
     parser.add_argument("--only", choices=["sqlmap", "wapiti"])
     parser.add_argument("--wapiti-time", type=int, default=600, help="seconds per crawl")
+    parser.add_argument("--match", default="", help="only the sqlmap targets whose URL has this")
     args = parser.parse_args()
 
     OUT.mkdir(parents=True, exist_ok=True)
@@ -337,7 +347,7 @@ def main():
     with Server(env, port, log_path):
         print(f"Scanning {base} (gunicorn, DEBUG off, database {args.database})")
         if args.only in (None, "sqlmap"):
-            findings += run_sqlmap(base, seed)
+            findings += run_sqlmap(base, seed, args.match)
         if args.only in (None, "wapiti"):
             findings += run_wapiti(base, seed, args.wapiti_time)
     findings += server_errors(log_path)
