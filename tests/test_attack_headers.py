@@ -88,6 +88,9 @@ def test_every_page_sends_the_other_security_headers(site):
         re.search(r"max-age=(\d+)", hsts) and int(re.search(r"max-age=(\d+)", hsts)[1]) >= 31536000
     )
     assert "includeSubDomains" in hsts and "preload" in hsts
+    # Cookies: HTTP-only, the CSRF one included (no script reads it).
+    login = client.get("/accounts/login/")
+    assert login.cookies["csrftoken"]["httponly"]
     # JSON and feeds too.
     for url in ("/api/papers/2411.10000", "/feeds/daily.atom", "/api/papers/nope"):
         response = client.get(url)
