@@ -54,6 +54,10 @@ RAISED_LIMITS = {
     "DIGEST_SUBSCRIBE_RATE_EMAIL": "100000/h",
 }
 CLOSED = "http://127.0.0.1:9"  # discard port: nothing listens, fetches fail at once
+# wapiti findings that come from scanning over plain HTTP, not from the site: in
+# production the cookies are secure (SESSION_COOKIE_SECURE, CSRF_COOKIE_SECURE, on unless
+# DEBUG, enforced by `check --deploy`).
+EXPECTED = {"Secure Flag cookie": "plain HTTP on 127.0.0.1; secure cookies in production"}
 
 
 def free_port() -> int:
@@ -244,7 +248,7 @@ def run_sqlmap(base: str, seed: dict, match: str = "") -> list[str]:
     # --csrf-url (a fresh token per request) can't run with --threads.
     gets = [(url, [*extra, "--threads", "2"]) for url, extra in sqlmap_targets(base, seed)]
     for url, extra in gets + posts:
-        if match not in url:
+        if match and not re.search(match, url):
             continue
         started = time.monotonic()
         result = subprocess.run(
@@ -308,11 +312,19 @@ def run_wapiti(base: str, seed: dict, max_time: int) -> list[str]:
         data = json.loads(report.read_text())
         crawled = len(data.get("infos", {}).get("crawled_pages", []) or [])
         print(f"  wapiti as {who}: {crawled} pages crawled in {time.monotonic() - started:.0f} s")
-        for section in ("vulnerabilities", "anomalies", "additionals"):
+        # "additionals" are information (technologies, allowed methods), not findings.
+        for category, items in sorted(data.get("additionals", {}).items()):
+            if items:
+                print(f"  wapiti as {who}, for information: {category} x{len(items)}")
+        for section in ("vulnerabilities", "anomalies"):
             for category, items in sorted(data.get(section, {}).items()):
                 for item in items:
+                    if category in EXPECTED:
+                        print(f"  wapiti as {who}, expected: {category} ({EXPECTED[category]})")
+                        continue
+                    kind = "anomaly" if section == "anomalies" else "vulnerability"
                     line = (
-                        f"wapiti ({who}) {section[:-1] if section != 'anomalies' else 'anomaly'}:"
+                        f"wapiti ({who}) {kind}:"
                         f" {category}: {item.get('method', '')} {item.get('path', '')}"
                         f" {item.get('parameter', '')} - {item.get('info', '')}"
                     )
@@ -332,7 +344,7 @@ def main():
     parser.add_argument("--database", default="dailypapers_scan")
     parser.add_argument("--only", choices=["sqlmap", "wapiti"])
     parser.add_argument("--wapiti-time", type=int, default=600, help="seconds per crawl")
-    parser.add_argument("--match", default="", help="only the sqlmap targets whose URL has this")
+    parser.add_argument("--match", default="", help="only sqlmap targets matching this regex")
     args = parser.parse_args()
 
     OUT.mkdir(parents=True, exist_ok=True)
