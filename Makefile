@@ -6,7 +6,7 @@ PORT ?= 8000
 CHROMIUM ?= /usr/bin/chromium
 
 .PHONY: install run test serve lint format chromium checkers bench-import bench-digests bench-load \
-	bench-seed bench wrk soak
+	bench-seed bench wrk soak scan
 
 $(BIN)/.installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -156,3 +156,14 @@ SOAK_DURATION ?= 600
 soak: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/dailypapers
 soak: install
 	$(BIN)/python bench/soak.py --duration $(SOAK_DURATION)
+
+## scan: sqlmap and wapiti against a production-like server on its own database
+## (dailypapers_scan), ~15 minutes; prints what they find. See README, Security.
+scan: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/dailypapers
+scan: export REDIS_URL ?= redis://127.0.0.1:6379/14
+scan: install
+	@command -v sqlmap >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sqlmap >/dev/null; \
+	  else echo "The scan needs sqlmap: sudo apt-get install -y sqlmap"; exit 1; fi; }
+	$(BIN)/python bench/scan.py

@@ -88,6 +88,9 @@ def test_every_page_sends_the_other_security_headers(site):
         re.search(r"max-age=(\d+)", hsts) and int(re.search(r"max-age=(\d+)", hsts)[1]) >= 31536000
     )
     assert "includeSubDomains" in hsts and "preload" in hsts
+    # Cookies: HTTP-only, the CSRF one included (no script reads it).
+    login = client.get("/accounts/login/")
+    assert login.cookies["csrftoken"]["httponly"]
     # JSON and feeds too.
     for url in ("/api/papers/2411.10000", "/feeds/daily.atom", "/api/papers/nope"):
         response = client.get(url)
@@ -178,3 +181,70 @@ def test_reading_and_voting_in_chromium_raise_no_csp_violation(page, live_server
     expect(page.locator(f"#paper-{paper.pk} .vote-error")).to_contain_text("voting too fast")
     assert page.url.endswith("/")  # no reload, no navigation
     assert seen() == [] and errors == [], (seen(), errors)
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_account_settings_and_admin_pages_raise_no_csp_violation(page, live_server):
+    paper = PaperFactory(arxiv_id="2406.12346", authors=["Grace Hopper"])
+    verified(UserFactory(username="staff", email="staff@example.org", is_staff=True,
+                         is_superuser=True))  # fmt: skip
+    seen = []
+    page.on("console", lambda m: "Content Security Policy" in m.text and seen.append(m.text))
+    for url in ("/accounts/login/", "/accounts/signup/", "/accounts/password/reset/",
+                "/digest/subscribe/"):  # fmt: skip
+        page.goto(url)
+        page.wait_for_load_state("networkidle")
+    page.goto("/admin/")  # to the sign-in page, and back after it
+    page.get_by_label("Email").fill("staff@example.org")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/admin/")
+    for url in (
+        "/admin/",
+        "/admin/papers/paper/",
+        f"/admin/papers/paper/{paper.pk}/change/",
+        "/admin/accounts/user/",
+        "/settings/",
+        "/settings/digest/",
+        "/submit/",
+        "/accounts/2fa/",
+        "/authors/grace-hopper/",
+    ):
+        page.goto(url)
+        page.wait_for_load_state("networkidle")
+        assert seen == [], (url, seen)
+
+
+def test_form_action_allows_only_the_configured_sign_in_providers():
+    """Browsers apply form-action to the redirect after the sign-in POST."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import django; django.setup(); from django.conf import settings as s;"
+        "print(' '.join(s.CONTENT_SECURITY_POLICY['DIRECTIVES']['form-action']))"
+    )
+    base = {k: v for k, v in os.environ.items() if not k.endswith(("_CLIENT_ID", "_SECRET"))}
+    base |= {"DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "1"}
+
+    def form_action(**env):
+        out = subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=Path(__file__).resolve().parent.parent,
+            env=base | env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return out.stdout.split()
+
+    assert form_action() == ["'self'"]
+    assert form_action(
+        GITHUB_CLIENT_ID="a",
+        GITHUB_CLIENT_SECRET="b",
+        HUGGINGFACE_CLIENT_ID="c",
+        HUGGINGFACE_CLIENT_SECRET="d",
+    ) == ["'self'", "https://github.com", "https://huggingface.co"]
