@@ -94,6 +94,7 @@ class Endpoint:
     # Anonymous pages are measured uncached (a bench-only header turns the page cache
     # off: the targets are server time) unless `cached`.
     cached: bool = False
+    htmx: bool = False  # sent as htmx sends it (HX-Request): a partial
 
 
 ENDPOINTS = [
@@ -107,6 +108,11 @@ ENDPOINTS = [
     Endpoint("trending", lambda m: ["/trending/"]),
     Endpoint("new", lambda m: ["/new/"]),
     Endpoint("paper page", lambda m: [f"/papers/{p}/" for p in m["sample_papers"]]),
+    Endpoint(
+        "paper's related (htmx)",
+        lambda m: [f"/papers/{p}/related/" for p in m["sample_papers"]],
+        htmx=True,
+    ),
     Endpoint("author (busiest)", lambda m: [f"/authors/{quote(m['busy_author']['slug'])}/"]),
     Endpoint("search common", lambda m: _search(t["q"] for t in m["terms"]["common"])),
     Endpoint("search rare", lambda m: _search(m["terms"]["rare_pool"])),
@@ -464,6 +470,8 @@ def requests_for(endpoint, meta, signed_in, pairs, port):
             for i in range(len(signed_in))
         ]
     headers = {} if endpoint.cached else {"X-Bench-Page-Cache": "off"}
+    if endpoint.htmx:
+        headers["HX-Request"] = "true"
     return [Request("GET", p, dict(headers)) for p in paths]
 
 

@@ -423,13 +423,15 @@ def vote(request, arxiv_id):
             paper.remove_vote(request.user)
         else:
             paper.add_vote(request.user)
+        # Whether it changed anything or not, the user's vote is now as asked.
+        paper.user_has_voted = action == "up"
     except IntegrityError:
         # The account was deleted while this request ran: the vote's foreign key is
         # checked at commit, and the whole vote rolled back. Nothing was counted.
         logout(request)
         return _vote_refused(request, paper, back, "Your account no longer exists.", 403)
     if request.htmx:
-        paper = Paper.objects.with_user_votes(request.user).get(pk=paper.pk)
+        # The count: the new one if the vote changed it, else as read above.
         html = loader.render_to_string("papers/_vote_button.html", {"paper": paper}, request)
         here = urlsplit(request.htmx.current_url_abs_path or "").path
         if here == paper.get_absolute_url():

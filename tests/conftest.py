@@ -19,6 +19,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from config.celery import app as celery_app
+from papers import pagecache
 
 from .factories import UserFactory
 
@@ -93,6 +94,7 @@ def _no_page_cache(settings):
     page to show it at once; the anonymous page cache (papers.pagecache) would serve
     it for PAGE_CACHE_SECONDS. tests/test_page_cache.py turns it back on."""
     settings.PAGE_CACHE_SECONDS = 0
+    pagecache.local_pages.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -238,3 +238,21 @@ def test_seed_hides_a_few_papers_and_never_gives_them_to_the_load(seeded):
     hidden = {a for (a,) in conn.execute("SELECT arxiv_id FROM papers_paper WHERE is_hidden")}
     assert len(hidden) == meta["hidden"] >= 1
     assert not hidden & set(meta["sample_papers"] + meta["voted_papers"])
+
+
+def test_seed_writes_each_papers_search_document_as_the_trigger_would(seeded):
+    conn, meta = seeded
+    from importlib import import_module
+
+    vector = import_module("papers.migrations.0008_search_documents").VECTOR.replace("NEW.", "")
+    documents = conn.execute("SELECT count(*) FROM papers_searchdocument").fetchone()[0]
+    differ = conn.execute(
+        f"SELECT count(*) FROM papers_paper p JOIN papers_searchdocument d ON d.paper_id = p.id "
+        f"WHERE d.vector IS DISTINCT FROM ({vector})"
+    ).fetchone()[0]
+    enabled = conn.execute(
+        "SELECT tgenabled FROM pg_trigger WHERE tgname = 'paper_search_document_insert'"
+    ).fetchone()[0]
+    assert documents == meta["papers"]
+    assert differ == 0
+    assert enabled == "O"  # on again after the COPY

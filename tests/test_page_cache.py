@@ -151,3 +151,16 @@ def test_page_cache_seconds_0_turns_it_off(client, settings):
     PaperFactory()
     client.get("/")
     assert "X-Page-Cache" not in client.get("/")
+
+
+def test_a_process_keeps_its_pages_no_longer_than_redis_does(client, settings, monkeypatch):
+    settings.PAGE_CACHE_SECONDS = 7
+    PaperFactory(title="Kept Locally")
+    client.get("/")
+    cache.clear()  # Redis forgot it: this process still answers from memory...
+    assert client.get("/")["X-Page-Cache"] == "hit"
+
+    later = pagecache.time.time() + 8
+    monkeypatch.setattr(pagecache.time, "time", lambda: later)
+
+    assert client.get("/")["X-Page-Cache"] == "miss"  # ...until the entry would expire

@@ -24,6 +24,9 @@ INSERT INTO papers_searchdocument (paper_id, vector) SELECT id, search_vector FR
 DROP INDEX IF EXISTS paper_search;
 ALTER TABLE papers_paper DROP COLUMN search_vector;
 CREATE INDEX paper_search ON papers_searchdocument USING gin (vector);
+-- Without statistics the planner takes the commonest word for a rare one and reads all
+-- of its matches from the index instead of stopping at the first ones.
+ANALYZE papers_searchdocument;
 ALTER TABLE papers_searchdocument ADD CONSTRAINT papers_searchdocument_paper_id_fk
   FOREIGN KEY (paper_id) REFERENCES papers_paper (id) ON DELETE CASCADE
   DEFERRABLE INITIALLY DEFERRED;
