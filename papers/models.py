@@ -387,6 +387,11 @@ class Paper(models.Model):
       written by ingestion with the Authorship rows.
     """
 
+    # Set by PaperQuerySet.with_search_marks on search pages. Cards read them on every
+    # list: a missing attribute costs the template engine a dir() of the instance.
+    title_marked = None
+    abstract_marked = None
+
     arxiv_id = models.CharField(max_length=64, unique=True, validators=[validate_arxiv_id])
     version = models.PositiveSmallIntegerField(default=1)
     title = models.TextField()
