@@ -131,7 +131,7 @@ bench-digests: install
 	$(BIN)/python bench/digests.py --subscribers $(SUBSCRIBERS) --threads $(THREADS)
 
 ## scan: sqlmap and wapiti against a production-like server on its own database
-## (dailypapers_scan), ~15 minutes; prints what they find. See README, Security.
+## (dailypapers_scan), ~40 minutes; prints what they find. See README, Security.
 scan: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/dailypapers
 scan: export REDIS_URL ?= redis://127.0.0.1:6379/14
 scan: install
