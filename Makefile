@@ -158,7 +158,7 @@ soak: install
 	$(BIN)/python bench/soak.py --duration $(SOAK_DURATION)
 
 ## scan: sqlmap and wapiti against a production-like server on its own database
-## (dailypapers_scan), ~15 minutes; prints what they find. See README, Security.
+## (dailypapers_scan), ~40 minutes; prints what they find. See README, Security.
 scan: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/dailypapers
 scan: export REDIS_URL ?= redis://127.0.0.1:6379/14
 scan: install
