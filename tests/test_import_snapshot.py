@@ -15,7 +15,7 @@ from django.db.models import Count
 from papers.ingest import snapshot
 from papers.ingest.authors import author_key
 from papers.ingest.text import clean_abstract, clean_title, find_links, tex_to_unicode
-from papers.models import Author, Authorship, Paper, normalise_name
+from papers.models import Author, Authorship, Paper, SearchDocument, normalise_name
 
 from .conftest import ROOT, database_url_for_tests
 from .recorded_http import FIXTURES
@@ -450,3 +450,21 @@ def test_a_killed_import_resumes_without_duplicates(transactional_db, tmp_path):
     assert (
         not Authorship.objects.values("paper", "position").annotate(n=Count("id")).filter(n__gt=1)
     )
+
+
+def test_imported_papers_are_searchable_and_later_writes_keep_their_documents(db):
+    # Papers go in with COPY; their search documents come from the trigger (0008).
+    call_command("import_snapshot", str(SAMPLE))
+
+    assert SearchDocument.objects.count() == Paper.objects.count() == 200
+    found = Paper.objects.search_matches("diphoton Tevatron").values_list("arxiv_id", flat=True)
+    assert "0704.0001" in found
+
+    paper = Paper.objects.create(arxiv_id="2406.99999", title="Quasicrystalline marmosets")
+    assert SearchDocument.objects.filter(paper=paper).exists()
+    assert list(Paper.objects.search_matches("marmosets").values_list("pk", flat=True)) == [
+        paper.pk
+    ]
+    paper.title = "Aperiodic lemurs"
+    paper.save()
+    assert list(Paper.objects.search_matches("lemurs").values_list("pk", flat=True)) == [paper.pk]
