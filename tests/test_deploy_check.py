@@ -10,15 +10,27 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run_check(**env):
+def run_python(args, **env):
+    """Python in a process of its own, with only `env` on top of the basics: the tests'
+    own settings (fast hashers, DEBUG...) stay out of it."""
     keep = ("PATH", "HOME", "DATABASE_URL", "REDIS_URL", "LANG")
     base = {k: os.environ[k] for k in keep if k in os.environ}
     return subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT,
-        env=base | env,
-        capture_output=True,
-        text=True,
+        [sys.executable, *args], cwd=ROOT, env=base | env, capture_output=True, text=True
+    )
+
+
+def run_check(**env):
+    return run_python(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], **env)
+
+
+def run_in_production(code):
+    """`code` after django.setup() with the production settings."""
+    return run_python(
+        ["-c", code],
+        DJANGO_SETTINGS_MODULE="config.settings",
+        SECRET_KEY=secrets.token_urlsafe(60),
+        SITE_URL="https://papers.example.org",
     )
 
 
@@ -58,15 +70,7 @@ def test_production_settings_keep_allauth_rate_limits_on():
         "from django.conf import settings as s;"
         "print(sorted(a.RATE_LIMITS)); print(s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE)"
     )
-    keep = ("PATH", "HOME", "DATABASE_URL", "REDIS_URL")
-    env = {k: os.environ[k] for k in keep if k in os.environ} | {
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "SECRET_KEY": secrets.token_urlsafe(60),
-        "SITE_URL": "https://papers.example.org",
-    }
-    out = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
-    )
+    out = run_in_production(code)
     assert out.returncode == 0, out.stderr
     limits, cookies = out.stdout.strip().splitlines()
     for key in ("login_failed", "signup", "reset_password", "confirm_email"):
@@ -83,15 +87,7 @@ def test_production_settings_hash_passwords_with_a_slow_hasher():
         "h = get_hasher(); print(h.algorithm, getattr(h, 'iterations', 0));"
         "print(make_password('x').split('$')[0])"
     )
-    keep = ("PATH", "HOME", "DATABASE_URL", "REDIS_URL")
-    env = {k: os.environ[k] for k in keep if k in os.environ} | {
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "SECRET_KEY": secrets.token_urlsafe(60),
-        "SITE_URL": "https://papers.example.org",
-    }
-    out = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
-    )
+    out = run_in_production(code)
     assert out.returncode == 0, out.stderr
     hasher, stored = out.stdout.strip().splitlines()
     algorithm, iterations = hasher.split()
