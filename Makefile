@@ -111,7 +111,7 @@ format:
 	$(BIN)/ruff format .
 
 ## bench: the whole benchmark from fresh databases: seed 100k and 1M papers, load both,
-## print the figures side by side (~13 minutes on 2 cores). See README, Performance.
+## print the figures side by side (~13 minutes on 2 cores). See docs/performance.md.
 BENCH_SMALL ?= dp_bench_100k
 BENCH_LARGE ?= dp_bench_1m
 BENCH_DB ?= $(BENCH_LARGE)
@@ -158,7 +158,7 @@ soak: install
 	$(BIN)/python bench/soak.py --duration $(SOAK_DURATION)
 
 ## scan: sqlmap and wapiti against a production-like server on its own database
-## (dailypapers_scan), ~40 minutes; prints what they find. See README, Security.
+## (dailypapers_scan), ~40 minutes; prints what they find. See docs/security.md.
 scan: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/dailypapers
 scan: export REDIS_URL ?= redis://127.0.0.1:6379/14
 scan: install

@@ -3,7 +3,7 @@
 With nothing set but DEBUG=1 the site runs on an embedded default (SQLite in var/,
 local-memory cache, Celery tasks in-process, mail to the console). DATABASE_URL and
 REDIS_URL switch on PostgreSQL, Redis and real workers. Every variable is listed in
-the README.
+docs/configuration.md.
 """
 
 import os
@@ -464,7 +464,7 @@ if CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] <= (
 
 # --- Digests (papers.digests) ---------------------------------------------------------
 # The trending-papers email. Times are local to each subscriber (their time zone, or
-# DIGEST_TIME_ZONE); see the README's "Email digests" section for the sending design.
+# DIGEST_TIME_ZONE); see docs/digests.md for the sending design.
 
 DIGEST_FROM_EMAIL = env.str("DIGEST_FROM_EMAIL", default=DEFAULT_FROM_EMAIL)
 DIGEST_SEND_HOUR = env.int("DIGEST_SEND_HOUR", default=7)
