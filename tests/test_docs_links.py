@@ -119,3 +119,30 @@ def test_every_docs_page_is_linked_from_the_index():
 def test_the_readme_stays_under_ten_kilobytes():
     size = len(README.read_bytes())
     assert size < README_MAX_BYTES, f"README.md is {size} bytes; move detail into docs/"
+
+
+def table_rows_with_wrong_width(text):
+    """Rows of Markdown tables whose cell count differs from their header's. A `|` inside
+    backticks still splits a cell on GitHub, so only an escaped one (\\|) is not counted."""
+    lines = FENCED.sub("", text).splitlines()
+    wrong, header_cells = [], None
+    for number, line in enumerate(lines, 1):
+        if not line.startswith("|"):
+            header_cells = None
+            continue
+        cells = len(re.findall(r"(?<!\\)\|", line))
+        if header_cells is None:
+            header_cells = cells
+        elif cells != header_cells:
+            wrong.append((number, line))
+    return wrong
+
+
+def test_the_table_checker_finds_a_row_with_an_unescaped_pipe():
+    table = "| a | b |\n|---|---|\n| `x\\|y` | z |\n| `x|y` | z |\n"
+    assert [n for n, _ in table_rows_with_wrong_width(table)] == [4]
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_table_row_has_as_many_cells_as_its_header(page):
+    assert table_rows_with_wrong_width(page.read_text(encoding="utf-8")) == []
