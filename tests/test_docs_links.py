@@ -146,3 +146,53 @@ def test_the_table_checker_finds_a_row_with_an_unescaped_pipe():
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_every_table_row_has_as_many_cells_as_its_header(page):
     assert table_rows_with_wrong_width(page.read_text(encoding="utf-8")) == []
+
+
+TOP_DIRS = (
+    ".ci",
+    "accounts",
+    "bench",
+    "config",
+    "digests",
+    "docs",
+    "ingest",
+    "locale",
+    "papers",
+    "search",
+    "static",
+    "templates",
+    "tests",
+)
+# Made at run time or installed, not in the repository.
+GENERATED = ("var/", "bench/out/", "node_modules/")
+
+
+def code_paths(text):
+    """Repository paths the prose names in backticks: `ingest/throttle.py`, `tests/`,
+    `test_search.py` (a test file), `tests/test_attack_*.py` (a glob)."""
+    for span in INLINE_CODE.findall(FENCED.sub("", text)):
+        span = span.strip("`").split("::")[0]
+        if re.fullmatch(r"test_[\w*]+\.py", span):
+            yield f"tests/{span}"
+        elif (
+            re.fullmatch(r"[\w.*/-]+", span)
+            and span.split("/")[0] in TOP_DIRS
+            and "/" in span
+            and not span.startswith(GENERATED)
+        ):
+            yield span
+
+
+def test_the_path_finder_sees_paths_in_code_spans_only():
+    text = "`ingest/throttle.py`, `test_search.py::test_x`, `make run`, `a/b`, ingest/x.py"
+    assert list(code_paths(text)) == ["ingest/throttle.py", "tests/test_search.py"]
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_file_the_docs_name_exists(page):
+    missing = [
+        path
+        for path in code_paths(page.read_text(encoding="utf-8"))
+        if not any(ROOT.glob(path.rstrip("/")))
+    ]
+    assert missing == [], f"{page.relative_to(ROOT)} names files that are not there"
