@@ -165,13 +165,18 @@ TOP_DIRS = (
 )
 # Made at run time or installed, not in the repository.
 GENERATED = ("var/", "bench/out/", "node_modules/")
+# A section whose heading says things moved, up to the next heading of any level.
+FORMER_PLACES = re.compile(r"^#{1,6} [^\n]*\bmoved\b.*?(?=^#{1,6} |\Z)", re.S | re.M | re.I)
 
 
 def code_paths(text):
     """Repository paths the prose names in backticks: `ingest/throttle.py`, `tests/`,
     `test_search.py` (a test file), `tests/test_attack_*.py` (a glob), `papers/migrations/0008`
-    (a file's beginning). An elided path (`templates/papers/...`) is no name."""
-    for span in INLINE_CODE.findall(FENCED.sub("", text)):
+    (a file's beginning). An elided path (`templates/papers/...`) is no name, and a section
+    that records where things moved ("## Where things moved in issue 11") names former
+    places on purpose."""
+    text = FORMER_PLACES.sub("", FENCED.sub("", text))
+    for span in INLINE_CODE.findall(text):
         span = span.strip("`").split("::")[0]
         if re.fullmatch(r"test_[\w*]+\.py", span):
             yield f"tests/{span}"
@@ -188,9 +193,9 @@ def code_paths(text):
 def test_the_path_finder_sees_paths_in_code_spans_only():
     text = (
         "`ingest/throttle.py`, `test_search.py::test_x`, `make run`, `a/b`, ingest/x.py, "
-        "`templates/papers/...`"
+        "`templates/papers/...`\n## Where things moved\n`papers/search.py`\n## Next\n`search/`"
     )
-    assert list(code_paths(text)) == ["ingest/throttle.py", "tests/test_search.py"]
+    assert list(code_paths(text)) == ["ingest/throttle.py", "tests/test_search.py", "search/"]
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
