@@ -14,7 +14,9 @@ Modes:
 - keyword: the site's full-text search as /search/ runs it (PaperQuerySet.search_ids);
 - semantic, hybrid: semantic.hybrid.search_ids(query, mode, limit), when the semantic
   app is installed; its vectors are brought up to date first (`embed_papers`, which only
-  embeds what is missing). Without it the mode is reported as unavailable.
+  embeds what is missing), and a query may take up to a minute to embed (the site's
+  one-second limit would quietly turn a slow query into keyword results). Without the
+  app the mode is reported as unavailable.
 
 Graded relevance: 2 = what the query asks for, 1 = related. nDCG@10 uses gain 2^rel - 1
 over the listed papers; recall@10 counts listed papers of either grade in the top 10.
@@ -83,6 +85,9 @@ def setup_django(url: str) -> None:
     os.environ.setdefault("SECRET_KEY", "bench-only-secret-key")
     os.environ.setdefault("SITE_URL", "http://127.0.0.1:8000")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
+    # The site gives up on a query's embedding after a second and answers with keyword
+    # results; here that would score keyword search under another mode's name.
+    os.environ.setdefault("EMBEDDING_QUERY_TIMEOUT", "60")
     import django
 
     django.setup()
