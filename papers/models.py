@@ -3,28 +3,21 @@ import re
 import unicodedata
 
 from django.conf import settings
-from django.contrib.postgres.search import SearchVectorField
+from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVectorField
 from django.db import IntegrityError, connection, models, transaction
 from django.db.models import (
-    Case,
     Exists,
     F,
-    FloatField,
-    Func,
-    IntegerField,
     Max,
     OuterRef,
     Prefetch,
     Q,
     Subquery,
     Value,
-    When,
 )
-from django.db.models.functions import Cast, Extract
-from django.db.models.lookups import GreaterThan
 from django.utils import timezone
 
-from . import links, ranking, search
+from . import links, ranking
 from .arxiv_ids import is_old_style, validate_arxiv_id
 
 AUTHORS_ON_CARD = 5
@@ -49,15 +42,6 @@ def normalise_name(name: str) -> str:
 
 def slug_for(normalised: str) -> str:
     return normalised.replace(" ", "-")
-
-
-def _newest_key(row):
-    """Sort key of (pk, seconds since the epoch of published_at) rows in newest()'s
-    order, descending: published first (NULLS LAST), the latest first, then the highest
-    id. Seconds as a float from the database: loading thousands of datetimes costs
-    more than the rest of the page."""
-    pk, published = row
-    return (published is not None, published or 0, pk)
 
 
 class PaperQuerySet(models.QuerySet):
@@ -217,112 +201,6 @@ class PaperQuerySet(models.QuerySet):
             .distinct()
         )
 
-    # --- Search ---------------------------------------------------------------------
-
-    def search_matches(self, query: str):
-        """Papers matching `query` over title, authors and abstract, unordered, with
-        `search_rank` (higher is better).
-
-        On PostgreSQL: websearch_to_tsquery syntax ("quoted phrases", -exclusions, or),
-        matched through the GIN index on SearchDocument.vector (or, for a word most
-        papers contain, a scan of those narrow rows that stops at the first matches).
-        Elsewhere: every word in the title, abstract or authors, all ranked 0.
-        """
-        query = search.clean_query(query)
-        if not search.has_words(query):
-            return self.none().annotate(search_rank=Value(0.0))
-        if connection.vendor != "postgresql":
-            return self._search_without_full_text(query)
-        from django.contrib.postgres.search import SearchRank
-
-        tsquery = search.web_query(query)
-        return (
-            self.visible()
-            # A query of only punctuation parses to an empty tsquery. PostgreSQL
-            # checks this constant condition once, before any scan ("One-Time Filter").
-            .filter(GreaterThan(Func(tsquery, function="numnode", output_field=IntegerField()), 0))
-            .filter(search_document__vector=tsquery)
-            .annotate(search_rank=SearchRank(F("search_document__vector"), tsquery))
-        )
-
-    def search_ids(self, query: str, newest: bool = False) -> list[int]:
-        """The ids of the first search.CANDIDATE_LIMIT papers matching `query`, best
-        first (or newest first), in one query.
-
-        Only that many matches are ranked, so a common word costs no more than a rare
-        one; they are fetched with their rank and sorted here, so the list's length is
-        the result count and a page of it is fetched by id (with_search_marks) without
-        matching again. Filters applied to this queryset narrow the matches first.
-        """
-        matches = self.search_matches(query)
-        if newest:
-            published = F("published_at")
-            if connection.vendor == "postgresql":
-                published = Cast(Extract("published_at", "epoch"), FloatField())
-            rows = matches.annotate(published=published).values_list("pk", "published")
-            rows = rows[: search.CANDIDATE_LIMIT]
-            return [r[0] for r in sorted(rows, key=_newest_key, reverse=True)]
-        rows = matches.values_list("pk", "search_rank", "upvote_count")[: search.CANDIDATE_LIMIT]
-        return [r[0] for r in sorted(rows, key=lambda r: (r[1], r[2], r[0]), reverse=True)]
-
-    def with_search_marks(self, query: str):
-        """`title_marked` and `abstract_marked`: the text with the matches of `query`
-        between highlight markers (render with papers.search.render_marked, never as
-        HTML). PostgreSQL's ts_headline; elsewhere search.mark_fallback does it."""
-        query = search.clean_query(query)
-        if connection.vendor != "postgresql":
-            return self.annotate(title_marked=F("title"), abstract_marked=F("abstract"))
-        from django.contrib.postgres.search import SearchHeadline
-
-        tsquery = search.web_query(query)
-        marks = {"start_sel": search.START, "stop_sel": search.STOP, "config": "english"}
-        return self.annotate(
-            title_marked=SearchHeadline("title", tsquery, highlight_all=True, **marks),
-            abstract_marked=SearchHeadline(
-                "abstract",
-                tsquery,
-                max_fragments=2,
-                min_words=15,
-                max_words=35,
-                fragment_delimiter=" … ",
-                **marks,
-            ),
-        )
-
-    def _search_without_full_text(self, query: str):
-        """SQLite (the embedded default): the same syntax as on PostgreSQL, read by
-        search.fallback_clauses and matched as substrings of title, authors and
-        abstract. Best match first: a text found in the title counts 3, in the authors
-        2, in the abstract 1, then upvotes."""
-        groups = search.fallback_clauses(query)
-        if not groups:
-            return self.none()
-
-        def anywhere(text):
-            return (
-                Q(title__icontains=text)
-                | Q(author_names__icontains=text)
-                | Q(abstract__icontains=text)
-            )
-
-        matches = Q()
-        for group in groups:
-            both = Q()
-            for excluded, text in group:
-                both &= ~anywhere(text) if excluded else anywhere(text)
-            matches |= both
-        score = Value(0.0)
-        for text in search.fallback_terms(query):
-            for field, weight in (("title", 3.0), ("author_names", 2.0), ("abstract", 1.0)):
-                hit = When(**{f"{field}__icontains": text}, then=Value(weight))
-                score += Case(hit, default=Value(0.0), output_field=FloatField())
-        return (
-            self.visible()
-            .filter(matches)
-            .annotate(search_rank=score, title_marked=F("title"), abstract_marked=F("abstract"))
-            .order_by("-search_rank", "-upvote_count", "-id")
-        )
-
     def related_to(self, paper, limit: int = RELATED_PAPERS):
         """Papers whose text shares words with `paper`'s title, most similar first.
 
@@ -337,8 +215,6 @@ class PaperQuerySet(models.QuerySet):
             if not paper.primary_category:
                 return others.none()
             return others.filter(primary_category=paper.primary_category).newest()[:limit]
-        from django.contrib.postgres.search import SearchQuery, SearchRank
-
         words = title_keywords(paper.title)
         if not words:
             return others.none()
@@ -376,7 +252,7 @@ def title_keywords(title: str, limit: int = 12) -> list[str]:
 
 
 class Paper(models.Model):
-    """A paper on arXiv, indexed from one of the sources in papers.ingest.
+    """A paper on arXiv, indexed from one of the sources in ingest.
 
     Denormalised fields, kept by the code that owns each change:
     - upvote_count: the number of Vote rows; changed only in add_vote/remove_vote (and
@@ -641,6 +517,25 @@ class Vote(models.Model):
         return f"{self.user} ↑ {self.paper.arxiv_id}"
 
 
+class PendingVote(models.Model):
+    """An upvote asked for before the user could cast it (signed out, or not yet
+    verified), kept until their email is verified, which may happen in another session
+    (the link in the verification mail). One per user: the latest click wins."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="pending_vote"
+    )
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="+")
+    next_url = models.CharField(max_length=2000, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "accounts_pendingvote"  # made in accounts (migration 0001), kept in place
+
+    def __str__(self):
+        return f"{self.user} → {self.paper_id}"
+
+
 class SearchDocument(models.Model):
     """A paper's full-text search vector, in a narrow table of its own (migration
     0008): title (weight A), authors (B) and abstract (C). Written by PostgreSQL
@@ -664,70 +559,3 @@ class SearchDocument(models.Model):
 
     def __str__(self):
         return f"search document of {self.paper_id}"
-
-
-class SubmissionQuerySet(models.QuerySet):
-    def time_out(self) -> int:
-        """Fail the pending submissions older than SUBMIT_PENDING_TIMEOUT, so none can
-        spin for ever on the submit page: their task was lost, or waited behind others
-        too long (a task that runs later finds them no longer pending)."""
-        now = timezone.now()
-        cutoff = now - dt.timedelta(seconds=settings.SUBMIT_PENDING_TIMEOUT)
-        return self.filter(status=Submission.Status.PENDING, created_at__lt=cutoff).update(
-            status=Submission.Status.FAILED,
-            message="arXiv could not be reached in time. Please try again later.",
-            updated_at=now,
-        )
-
-
-class Submission(models.Model):
-    """A signed-in user's request to feature an arXiv paper (/submit/). The paper's
-    metadata is fetched by a task (papers.tasks.fetch_submission), which records how it
-    went in `status` and `message` (while pending, `message` says why it is waiting);
-    the submit page polls it."""
-
-    class Status(models.TextChoices):
-        PENDING = "pending", "Fetching from arXiv"
-        FEATURED = "featured", "Added to the daily list"
-        ALREADY_FEATURED = "already_featured", "Already featured"
-        FAILED = "failed", "Could not be added"
-
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="submissions"
-    )
-    arxiv_id = models.CharField(max_length=64)
-    paper = models.ForeignKey(
-        Paper, null=True, blank=True, on_delete=models.SET_NULL, related_name="submissions"
-    )
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
-    message = models.TextField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    objects = SubmissionQuerySet.as_manager()
-
-    class Meta:
-        indexes = [models.Index(fields=["user", "-created_at"], name="submission_by_user")]
-
-    def __str__(self):
-        return f"{self.arxiv_id} by {self.user} ({self.status})"
-
-    @property
-    def is_pending(self):
-        return self.status == self.Status.PENDING
-
-    def fail_unqueued(self):
-        """Its fetch could not be queued (the task broker is down): say so at once
-        rather than spin until SUBMIT_PENDING_TIMEOUT."""
-        Submission.objects.filter(pk=self.pk, status=self.Status.PENDING).update(
-            status=self.Status.FAILED,
-            message="Submissions are paused for a moment. Please try again in a few minutes.",
-            updated_at=timezone.now(),
-        )
-
-
-# --- Digests (issue 5): the delivery log lives with the rest of papers.digests ---------
-from .digests.models import DigestDelivery  # noqa: E402, F401
-
-# --- Ingestion (issue 4): where an OAI-PMH backfill got to --------------------------------
-from .ingest.checkpoints import HarvestCheckpoint  # noqa: E402, F401
