@@ -14,7 +14,8 @@ from papers.queueing import moved_task
 
 from .confirmation import send_confirmation
 from .models import DigestSentPaper, DigestSubscription
-from .sending import RetryLater, plan, send_batch
+from .planning import plan
+from .sending import RetryLater, send_batch
 
 
 @moved_task("papers.tasks")

@@ -8,7 +8,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from digests.periods import Period
-from digests.sending import BatchResult, due_batches, send_batch
+from digests.planning import due_batches
+from digests.sending import BatchResult, send_batch
 
 from .factories import PaperFactory
 

@@ -20,7 +20,8 @@ from digests import smtp
 from digests.compose import Mail
 from digests.models import DigestDelivery, DigestSubscription
 from digests.periods import Period
-from digests.sending import RetryLater, claim, plan, send_batch
+from digests.planning import plan
+from digests.sending import RetryLater, claim, send_batch
 from digests.tasks import plan_digests
 
 from .conftest import ROOT, database_url_for_tests, free_port

@@ -7,7 +7,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from tqdm import tqdm
 
-from digests.sending import BatchResult, RetryLater, count_due, due_batches, send_batch
+from digests.planning import count_due, due_batches
+from digests.sending import BatchResult, RetryLater, send_batch
 
 
 class Command(BaseCommand):
