@@ -11,7 +11,7 @@ recall@10 side by side, over all queries and over each kind (paraphrased, topica
 The set and how it was written: bench/data/search_eval/README.md.
 
 Modes:
-- keyword: the site's full-text search as /search/ runs it (PaperQuerySet.search_ids);
+- keyword: the site's full-text search as /search/ runs it (search.matching.search_ids);
 - semantic, hybrid: semantic.hybrid.search_ids(query, mode, limit), when the semantic
   app is installed; its vectors are brought up to date first (`embed_papers`, which only
   embeds what is missing), and a query may take up to a minute to embed (the site's
@@ -105,10 +105,11 @@ def load_demo() -> None:
 
 
 def keyword_search(query: str, limit: int = K) -> list[str]:
-    """What /search/?q= ranks first, as arXiv ids (papers/views.py: search_papers)."""
+    """What /search/?q= ranks first, as arXiv ids (search/views.py: search_papers)."""
     from papers.models import Paper
+    from search import matching
 
-    ids = Paper.objects.published_between(None, None).search_ids(query)[:limit]
+    ids = matching.search_ids(Paper.objects.published_between(None, None), query)[:limit]
     arxiv = dict(Paper.objects.filter(pk__in=ids).values_list("pk", "arxiv_id"))
     return [arxiv[i] for i in ids]
 

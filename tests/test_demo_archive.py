@@ -9,7 +9,7 @@ import json
 from django.core.management import call_command
 from django.utils import timezone
 
-from papers.ingest import demo, demo_archive
+from ingest import demo, demo_archive
 from papers.models import Paper, Vote
 
 from .factories import PaperFactory

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from papers.ingest import arxiv, demo, demo_archive, hf, oai, snapshot
-from papers.ingest.clean import prepare
-from papers.ingest.records import PaperRecord
+from ingest import arxiv, demo, demo_archive, hf, oai, snapshot
+from ingest.clean import prepare
+from ingest.records import PaperRecord
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
