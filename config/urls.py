@@ -14,6 +14,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("digest/", include("papers.digests.urls")),
     path("", include("papers.urls")),
+    path("", include("library.urls")),
 ]
 
 handler403 = "papers.views.permission_denied"

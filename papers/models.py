@@ -113,6 +113,17 @@ class PaperQuerySet(models.QuerySet):
             user_has_voted=Exists(Vote.objects.filter(paper=OuterRef("pk"), user=user))
         )
 
+    def with_user_saves(self, user):
+        """`user_has_saved`: whether `user` has the paper in their library (app
+        library), as an EXISTS in the same query."""
+        if user is None or not user.is_authenticated:
+            return self.annotate(user_has_saved=Value(False, output_field=models.BooleanField()))
+        from library.models import SavedPaper
+
+        return self.annotate(
+            user_has_saved=Exists(SavedPaper.objects.filter(paper=OuterRef("pk"), user=user))
+        )
+
     def for_listing(self, user=None):
         """Everything a paper card needs, in a fixed number of queries whatever the
         page length: the papers (with the viewer's vote and the submitter) and one
@@ -129,6 +140,7 @@ class PaperQuerySet(models.QuerySet):
                 )
             )
             .with_user_votes(user)
+            .with_user_saves(user)
         )
 
     def with_all_authors(self):
@@ -391,6 +403,8 @@ class Paper(models.Model):
     # list: a missing attribute costs the template engine a dir() of the instance.
     title_marked = None
     abstract_marked = None
+    # Set by PaperQuerySet.with_user_saves (the save button on cards).
+    user_has_saved = False
 
     arxiv_id = models.CharField(max_length=64, unique=True, validators=[validate_arxiv_id])
     version = models.PositiveSmallIntegerField(default=1)
