@@ -302,7 +302,7 @@ def collection(request, username, slug):
     collection = _viewable_collection(request, username, slug)
     is_owner = request.user.is_authenticated and request.user.pk == collection.owner_id
     items = collection.items.order_by("position", "id").only(
-        "pk", "paper_id", "position", "note_html", "collection_id"
+        "pk", "paper_id", "position", "note", "note_html", "collection_id"
     )
     count = collection.items.count()
     page = paginate_counted(request, items, count, per_page=COLLECTION_PAGE)
