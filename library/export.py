@@ -98,7 +98,8 @@ def ris(papers) -> str:
     keys = citation_keys(papers)
     lines = []
     for paper in papers:
-        lines.append("TY  - JOUR" if paper.journal_ref else "TY  - PREPRINT")
+        # UNPB ("unpublished work"): RIS has no preprint type; reference managers read it.
+        lines.append("TY  - JOUR" if paper.journal_ref else "TY  - UNPB")
         lines.append(f"ID  - {keys[paper.pk]}")
         lines.append(f"TI  - {tex_to_unicode(_one_line(paper.title))}")
         for name in authors_of(paper):
