@@ -247,3 +247,32 @@ def test_deleting_an_account_deletes_its_library(reader, paper):
     assert not Collection.objects.exists()
     assert not LibraryFeed.objects.exists()
     assert Paper.objects.filter(pk=paper.pk).exists()
+
+
+def test_the_private_library_feed_works_until_revoked(client, reader, paper):
+    import xml.etree.ElementTree as ET
+
+    from library.models import LibraryFeed
+
+    _save_at(reader, paper, 1)
+    client.force_login(reader)
+    client.post(reverse("library:feed_token"), {"action": "on"})
+    feed = LibraryFeed.objects.get(user=reader)
+    assert len(feed.token) >= 40
+    assert feed.get_absolute_url() in client.get("/library/").content.decode()
+    client.logout()
+    response = client.get(feed.get_absolute_url())
+    assert response.status_code == 200 and response["X-Robots-Tag"] == "noindex"
+    entries = ET.fromstring(response.content).findall("{http://www.w3.org/2005/Atom}entry")
+    assert [e.find("{http://www.w3.org/2005/Atom}title").text for e in entries] == [
+        "Sparse Attention at Scale"
+    ]
+    old = feed.get_absolute_url()
+    client.force_login(reader)
+    client.post(reverse("library:feed_token"), {"action": "regenerate"})
+    assert client.get(old).status_code == 404
+    feed.refresh_from_db()
+    assert client.get(feed.get_absolute_url()).status_code == 200
+    client.post(reverse("library:feed_token"), {"action": "off"})
+    assert client.get(feed.get_absolute_url()).status_code == 404
+    assert client.get("/library/feed/not-a-token.atom").status_code == 404
