@@ -21,7 +21,9 @@ def collection(request, username, slug):
     # unlisted one needs its secret (?key=).
     if found is None or not found.viewable_by(request.user, request.GET.get("key", "")):
         return error(f"No collection {username}/{slug} here.", status=404)
-    items = list(found.items.order_by("position", "id").only("paper_id", "note", "added_at"))
+    items = list(
+        found.items.order_by("position", "id").only("paper", "collection", "note", "added_at")
+    )
     papers = (
         Paper.objects.visible()
         .select_related("submitted_by")

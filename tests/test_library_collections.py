@@ -326,3 +326,12 @@ def test_editing_a_collection_changes_name_and_visibility(client, owner):
     assert (collection.name, collection.visibility, collection.slug) == (
         "Renamed", "public", "reading-group"
     )  # fmt: skip
+
+
+def test_the_api_reads_a_large_collection_in_a_few_queries(client, owner):
+    papers = PaperFactory.create_batch(40, authors=["Ada Lovelace", "Alan Turing"])
+    make(owner, "Big", visibility="public").add_papers(papers)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/api/collections/owner/big")
+    assert len(json.loads(response.content)["items"]) == 40
+    assert len(queries) <= 4, [q["sql"][:200] for q in queries][2:5]

@@ -226,7 +226,8 @@ def test_list_pages_stay_within_eight_queries_with_saves(client, reader):
     for index, p in enumerate(papers):
         _save_at(reader, p, index)
     client.force_login(reader)
-    for url in ("/", "/library/", "/library/?unread=on&cat=cs.LG", "/new/"):
+    urls = ("/", "/library/", "/library/?unread=on&cat=cs.LG&code=on", "/library/?q=attention")
+    for url in (*urls, "/new/", "/library/?page=2"):
         client.get(url)  # warm the session
         with CaptureQueriesContext(connection) as queries:
             assert client.get(url).status_code == 200
