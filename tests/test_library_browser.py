@@ -37,7 +37,7 @@ def test_a_reader_saves_from_the_list_in_place_and_reads_it_in_the_library(page,
     page.evaluate("window.__notReloaded = true")
     card = page.locator(f"#paper-{first.pk}")
     card.get_by_role("button", name=re.compile("^Save to your library")).click()
-    card.get_by_role("button", name=re.compile("^Remove from your library")).wait_for()
+    card.get_by_role("button", name=re.compile("^Saved to your library")).wait_for()
     assert page.evaluate("window.__notReloaded") is True
     assert SavedPaper.objects.filter(user=reader, paper=first).exists()
     assert not SavedPaper.objects.filter(paper=second).exists()
@@ -46,8 +46,8 @@ def test_a_reader_saves_from_the_list_in_place_and_reads_it_in_the_library(page,
     assert page.get_by_role("heading", name="Your library").is_visible()
     assert page.locator(f"#paper-{first.pk}").is_visible()
     page.evaluate("window.__notReloaded = true")
-    page.get_by_role("button", name=re.compile("^Mark as read")).click()
-    page.get_by_role("button", name=re.compile("^Mark as unread")).wait_for()
+    page.get_by_role("button", name=re.compile("^Mark read")).click()
+    page.get_by_role("button", name=re.compile("^Mark unread")).wait_for()
     assert page.evaluate("window.__notReloaded") is True
     assert SavedPaper.objects.get(user=reader).read_at is not None
 

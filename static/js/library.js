@@ -18,7 +18,11 @@
       var item = items[i];
       item.setAttribute("draggable", "true");
       var handle = item.querySelector(".drag-handle");
-      if (handle) handle.hidden = false;
+      if (handle) {
+        // A mouse aid: keyboard and screen-reader users have the ↑/↓ buttons.
+        handle.setAttribute("aria-hidden", "true");
+        handle.hidden = false;
+      }
     }
 
     list.addEventListener("dragstart", function (event) {
