@@ -148,7 +148,8 @@ def _collections_of(user):
 @login_required
 def export_library(request, fmt):
     papers = (
-        Paper.objects.filter(saves__user=request.user)
+        Paper.objects.visible()
+        .filter(saves__user=request.user)
         .with_all_authors()
         .annotate(saved_at=F("saves__saved_at"), read_at=F("saves__read_at"))
         .order_by("-saved_at", "-id")[:EXPORT_LIMIT]
@@ -482,7 +483,8 @@ def edit_note(request, username, slug, pk):
 def export_collection(request, username, slug, fmt):
     collection = _viewable_collection(request, username, slug)
     papers = list(
-        Paper.objects.filter(collection_items__collection=collection)
+        Paper.objects.visible()
+        .filter(collection_items__collection=collection)
         .with_all_authors()
         .annotate(note=F("collection_items__note"), position=F("collection_items__position"))
         .order_by("position", "collection_items__id")[:EXPORT_LIMIT]
