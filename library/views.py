@@ -212,7 +212,13 @@ def feed_token(request):
 @login_required
 def import_papers(request):
     collections = list(request.user.collections.order_by("name"))
-    form = ImportForm(request.POST or None, request.FILES or None, collections=collections)
+    form = ImportForm(
+        request.POST or None,
+        request.FILES or None,
+        collections=collections,
+        # "Import into it" on a collection's page chooses the collection.
+        initial={"collection": request.GET.get("collection", "")[:20]},
+    )
     context = {"form": form, "lines": None, "max_ids": imports.MAX_IDS}
     status = 200
     if request.method == "POST":

@@ -202,3 +202,12 @@ def test_the_parsers_refuse_without_side_effects():
         imports.lines_from_bibtex(b"no entries at all")
     lines = imports.lines_from_text("2406.12345, 2406.12346")
     assert [line.arxiv_id for line in lines] == ["2406.12345", "2406.12346"]
+
+
+def test_import_from_a_collection_page_chooses_that_collection(client, reader):
+    collection = Collection.objects.create_named(reader, "Target")
+    client.force_login(reader)
+    page = client.get(collection.get_absolute_url()).content.decode()
+    assert f"/library/import/?collection={collection.pk}" in page
+    form = client.get(f"/library/import/?collection={collection.pk}").content.decode()
+    assert f'<option value="{collection.pk}" selected>Target</option>' in form
