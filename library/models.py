@@ -330,3 +330,16 @@ def visible_collections_with(paper):
         .filter(Q(owner__is_active=True))
         .order_by("-updated_at")
     )
+
+
+def positive_paper_ids(user):
+    """The papers `user` has shown interest in: upvoted, saved, or put in a collection.
+    For recommendations ("For you") and the personal digest to use as positive examples
+    (a queryset of ids, to filter or join on)."""
+    from papers.models import Paper, Vote
+
+    return Paper.objects.filter(
+        Q(pk__in=Vote.objects.filter(user=user).values("paper"))
+        | Q(pk__in=SavedPaper.objects.filter(user=user).values("paper"))
+        | Q(pk__in=CollectionItem.objects.filter(collection__owner=user).values("paper"))
+    ).values("pk")

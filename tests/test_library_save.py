@@ -277,3 +277,15 @@ def test_the_private_library_feed_works_until_revoked(client, reader, paper):
     client.post(reverse("library:feed_token"), {"action": "off"})
     assert client.get(feed.get_absolute_url()).status_code == 404
     assert client.get("/library/feed/not-a-token.atom").status_code == 404
+
+
+def test_upvotes_saves_and_collections_are_positive_examples(reader):
+    from library.models import Collection, positive_paper_ids
+
+    voted, saved, collected, other = PaperFactory.create_batch(4)
+    voted.add_vote(reader)
+    SavedPaper.objects.save_paper(reader, saved)
+    Collection.objects.create_named(reader, "Mine").add_paper(collected)
+    SavedPaper.objects.save_paper(UserFactory(), other)
+    ids = {row["pk"] for row in positive_paper_ids(reader)}
+    assert ids == {voted.pk, saved.pk, collected.pk}
