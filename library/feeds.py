@@ -9,12 +9,13 @@ from django.conf import settings
 from django.db.models import F
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
 
 from papers.feeds import _PaperFeed, absolute
 from papers.models import Paper
 
-from .models import LibraryFeed
+from .models import LibraryFeed, viewable_collection
 
 FEED_SIZE = 100
 
@@ -23,10 +24,8 @@ class CollectionAtom(_PaperFeed):
     feed_type = Atom1Feed
 
     def get_object(self, request, username, slug):
-        from .views import _viewable_collection
-
-        collection = _viewable_collection(request, username, slug)
-        if not collection.is_public:
+        collection = viewable_collection(request.user, username, slug)
+        if collection is None or not collection.is_public:
             # A feed URL travels (readers, aggregators): only public collections have one.
             raise Http404("No such collection.")
         return collection
@@ -69,8 +68,6 @@ class LibraryAtom(_PaperFeed):
         return "The papers you saved, newest first. This address is private: keep it to yourself."
 
     def link(self, feed):
-        from django.urls import reverse
-
         return absolute(reverse("library:library"))
 
     def feed_url(self, feed):

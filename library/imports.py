@@ -18,7 +18,13 @@ from django.db import transaction
 from django_ratelimit.core import get_usage
 
 from papers.arxiv_ids import parse_arxiv_id
+from papers.ingest.submit import submit_paper
 from papers.models import Paper
+from papers.queueing import enqueue_on_commit
+from papers.tasks import fetch_submission
+
+from .models import SavedPaper
+from .tasks import save_submitted_paper
 
 MAX_IDS = 500
 MAX_FILE_BYTES = 1024 * 1024
@@ -159,13 +165,6 @@ def _submission_budget(request) -> int:
 def run_import(request, lines: list[Line], collection=None) -> list[Line]:
     """Save the papers named by `lines` to the user's library (and `collection`),
     fill in each line's status, and queue fetches for papers the site lacks."""
-    from papers.ingest.submit import submit_paper
-    from papers.queueing import enqueue_on_commit
-    from papers.tasks import fetch_submission
-
-    from .models import SavedPaper
-    from .tasks import save_submitted_paper
-
     user = request.user
     wanted = {line.arxiv_id for line in lines if line.arxiv_id}
     papers = {p.arxiv_id: p for p in Paper.objects.filter(arxiv_id__in=wanted)}

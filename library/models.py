@@ -10,10 +10,12 @@ import secrets
 
 from django.conf import settings
 from django.db import IntegrityError, models, transaction
-from django.db.models import F, Max, Q
+from django.db.models import Exists, F, Max, OuterRef, Q, Value
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
+
+from papers.models import Paper, Vote
 
 from . import notes
 
@@ -58,9 +60,7 @@ class SavedPaper(models.Model):
         related_name="saved_papers",
         db_index=False,
     )
-    paper = models.ForeignKey(
-        "papers.Paper", on_delete=models.CASCADE, related_name="saves", db_index=False
-    )
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="saves", db_index=False)
     saved_at = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)
 
@@ -269,7 +269,7 @@ class CollectionItem(models.Model):
         Collection, on_delete=models.CASCADE, related_name="items", db_index=False
     )
     paper = models.ForeignKey(
-        "papers.Paper",
+        Paper,
         on_delete=models.CASCADE,
         related_name="collection_items",
         db_index=False,
@@ -321,6 +321,31 @@ class LibraryFeed(models.Model):
         self.save(update_fields=["token", "created_at"])
 
 
+def annotate_saved(papers, user):
+    """`user_has_saved` on each paper: whether `user` has it in their library, as an
+    EXISTS in the papers' own query. Registered with papers.models.add_viewer_annotation
+    (library.signals), so every list of cards and the paper page carry it."""
+    if user is None or not user.is_authenticated:
+        return papers.annotate(user_has_saved=Value(False, output_field=models.BooleanField()))
+    return papers.annotate(
+        user_has_saved=Exists(SavedPaper.objects.filter(paper=OuterRef("pk"), user=user))
+    )
+
+
+def viewable_collection(user, username: str, slug: str, key: str = ""):
+    """The collection at /collections/<username>/<slug>/ if `user` may read it (their
+    own, a public one, an unlisted one with its secret), else None: to the visitor a
+    private collection does not exist."""
+    collection = (
+        Collection.objects.select_related("owner")
+        .filter(owner__username=username, owner__is_active=True, slug=slug)
+        .first()
+    )
+    if collection is None or not collection.viewable_by(user, key):
+        return None
+    return collection
+
+
 def visible_collections_with(paper):
     """The public collections that include `paper`, most recently updated first."""
     return (
@@ -336,8 +361,6 @@ def positive_paper_ids(user):
     """The papers `user` has shown interest in: upvoted, saved, or put in a collection.
     For recommendations ("For you") and the personal digest to use as positive examples
     (a queryset of ids, to filter or join on)."""
-    from papers.models import Paper, Vote
-
     return Paper.objects.filter(
         Q(pk__in=Vote.objects.filter(user=user).values("paper"))
         | Q(pk__in=SavedPaper.objects.filter(user=user).values("paper"))

@@ -5,6 +5,10 @@ session and saved to their library as soon as they are signed in, or, for a new
 account, as soon as it exists (saving is private, so it needs no verified address).
 """
 
+from papers.models import Paper
+
+from .models import SavedPaper
+
 SESSION_KEY = "pending_save"
 
 
@@ -19,10 +23,6 @@ def save_for(request, user) -> bool:
     paper_id = request.session.pop(SESSION_KEY, None)
     if paper_id is None:
         return False
-    from papers.models import Paper
-
-    from .models import SavedPaper
-
     paper = Paper.objects.visible().filter(pk=paper_id).first()
     if paper is None:
         return False

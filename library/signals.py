@@ -1,7 +1,13 @@
 from allauth.account.signals import email_confirmation_sent, user_logged_in
 from django.dispatch import receiver
 
+from papers.models import add_viewer_annotation
+
 from . import pending
+from .models import annotate_saved
+
+# Every list of paper cards and the paper page say whether the viewer saved the paper.
+add_viewer_annotation(annotate_saved)
 
 
 @receiver(user_logged_in)

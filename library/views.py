@@ -1,5 +1,7 @@
 """The library's pages: saving papers, the reading list, collections, exports, imports."""
 
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -8,6 +10,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 from django_ratelimit.core import is_ratelimited
@@ -17,14 +20,38 @@ from accounts.models import User
 from papers import search
 from papers.models import Paper
 from papers.pagination import paginate, paginate_counted
-from papers.views import _at_card, _safe_next
 
 from . import export, imports, pending
 from .forms import CollectionForm, ImportForm, LibraryFilterForm, NoteForm
-from .models import Collection, CollectionItem, LibraryFeed, SavedPaper
+from .models import Collection, CollectionItem, LibraryFeed, SavedPaper, viewable_collection
 
 COLLECTION_PAGE = 50
 EXPORT_LIMIT = 10_000
+
+
+def _safe_next(request, fallback):
+    """The page to return to, as the vote button does it: the form's `next`, else the
+    page htmx says it is on, else the referring page, if any is on this site; else
+    `fallback`."""
+    candidates = (
+        request.POST.get("next"),
+        request.htmx.current_url_abs_path if request.htmx else None,
+        request.META.get("HTTP_REFERER"),
+    )
+    for target in candidates:
+        if target and url_has_allowed_host_and_scheme(
+            target, {request.get_host()}, require_https=request.is_secure()
+        ):
+            return target
+    return fallback
+
+
+def _at_card(back, paper):
+    """`back` scrolled to the paper's card (cards have id="paper-<pk>"), so a save
+    without JavaScript lands where the reader was."""
+    if urlsplit(back).path == paper.get_absolute_url():
+        return back
+    return f"{back}#paper-{paper.pk}"
 
 
 def _limited(request, group: str, rate: str) -> bool:
@@ -288,14 +315,10 @@ def _own_collection(request, username, slug) -> Collection:
 
 
 def _viewable_collection(request, username, slug) -> Collection:
-    """A collection the visitor may read: their own, a public one, or an unlisted one
-    with its secret. Anything else is a 404, as if it did not exist."""
-    collection = (
-        Collection.objects.select_related("owner")
-        .filter(owner__username=username, owner__is_active=True, slug=slug)
-        .first()
-    )
-    if collection is None or not collection.viewable_by(request.user, request.GET.get("key", "")):
+    """A collection the visitor may read (models.viewable_collection), else a 404 as if
+    it did not exist."""
+    collection = viewable_collection(request.user, username, slug, request.GET.get("key", ""))
+    if collection is None:
         raise Http404("No such collection.")
     return collection
 

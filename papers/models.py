@@ -51,6 +51,18 @@ def slug_for(normalised: str) -> str:
     return normalised.replace(" ", "-")
 
 
+# What other apps add to every paper card and the paper page for the viewer, e.g. the
+# library's `user_has_saved`: functions (queryset, user) -> queryset, registered with
+# add_viewer_annotation from the app's ready(). papers imports no feature app: they plug
+# in here, and for_listing stays one query for the papers, whatever they add.
+VIEWER_ANNOTATIONS = []
+
+
+def add_viewer_annotation(annotate):
+    if annotate not in VIEWER_ANNOTATIONS:
+        VIEWER_ANNOTATIONS.append(annotate)
+
+
 def _newest_key(row):
     """Sort key of (pk, seconds since the epoch of published_at) rows in newest()'s
     order, descending: published first (NULLS LAST), the latest first, then the highest
@@ -113,16 +125,13 @@ class PaperQuerySet(models.QuerySet):
             user_has_voted=Exists(Vote.objects.filter(paper=OuterRef("pk"), user=user))
         )
 
-    def with_user_saves(self, user):
-        """`user_has_saved`: whether `user` has the paper in their library (app
-        library), as an EXISTS in the same query."""
-        if user is None or not user.is_authenticated:
-            return self.annotate(user_has_saved=Value(False, output_field=models.BooleanField()))
-        from library.models import SavedPaper
-
-        return self.annotate(
-            user_has_saved=Exists(SavedPaper.objects.filter(paper=OuterRef("pk"), user=user))
-        )
+    def with_viewer_annotations(self, user):
+        """The annotations other apps add for the viewer (VIEWER_ANNOTATIONS), in the
+        same query."""
+        papers = self
+        for annotate in VIEWER_ANNOTATIONS:
+            papers = annotate(papers, user)
+        return papers
 
     def for_listing(self, user=None):
         """Everything a paper card needs, in a fixed number of queries whatever the
@@ -140,7 +149,7 @@ class PaperQuerySet(models.QuerySet):
                 )
             )
             .with_user_votes(user)
-            .with_user_saves(user)
+            .with_viewer_annotations(user)
         )
 
     def with_all_authors(self):
@@ -403,7 +412,7 @@ class Paper(models.Model):
     # list: a missing attribute costs the template engine a dir() of the instance.
     title_marked = None
     abstract_marked = None
-    # Set by PaperQuerySet.with_user_saves (the save button on cards).
+    # Set by the library's viewer annotation (the save button on cards), False without it.
     user_has_saved = False
 
     arxiv_id = models.CharField(max_length=64, unique=True, validators=[validate_arxiv_id])

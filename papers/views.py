@@ -133,7 +133,7 @@ def paper_detail(request, arxiv_id):
     papers = (
         Paper.objects.visible()
         .with_user_votes(request.user)
-        .with_user_saves(request.user)
+        .with_viewer_annotations(request.user)
         .select_related("submitted_by")
     )
     paper = papers.filter(arxiv_id=arxiv_id).first()
