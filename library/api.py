@@ -1,13 +1,32 @@
 """GET /api/collections/<user>/<slug>: a collection as JSON, in the style of the rest
 of the API (papers.api): the same paper objects, the same errors and headers."""
 
+import datetime as dt
+
 from django.conf import settings
 from django.views.decorators.http import require_GET
 
-from papers.api import _names, _timestamp, _user, error, json_response, paper_json
+from papers.api import error, json_response, paper_json
 from papers.models import Paper
 
 from .models import Collection
+
+
+def _timestamp(moment):
+    """ISO 8601 in UTC with milliseconds, as the rest of the API writes them."""
+    if moment is None:
+        return None
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.") + (
+        f"{moment.microsecond // 1000:03d}Z"
+    )
+
+
+def _user(user) -> dict:
+    return {"name": user.username, "fullname": user.public_name}
+
+
+def _names(paper) -> list[str]:
+    return [authorship.author.name for authorship in paper.all_authorships]
 
 
 @require_GET

@@ -4,7 +4,7 @@ links, or a BibTeX file.
 Everything is read and checked before anything is written, and written in one
 transaction: an import that is refused (too large, too many ids, a BibTeX "bomb") adds
 nothing. Papers this site has are saved at once; the others go through the submission
-path (papers.ingest.submit, limited like /submit/ is): a task fetches each from arXiv,
+path (ingest.submit, limited like /submit/ is): a task fetches each from arXiv,
 then saves it (library.tasks.save_submitted_paper).
 """
 
@@ -17,11 +17,11 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django_ratelimit.core import get_usage
 
+from ingest.submit import submit_paper
+from ingest.tasks import fetch_submission
 from papers.arxiv_ids import parse_arxiv_id
-from papers.ingest.submit import submit_paper
 from papers.models import Paper
 from papers.queueing import enqueue_on_commit
-from papers.tasks import fetch_submission
 
 from .models import SavedPaper
 from .tasks import save_submitted_paper

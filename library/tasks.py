@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from papers.models import Submission
+from ingest.models import Submission
 
 from .models import Collection, SavedPaper
 

@@ -1,7 +1,6 @@
 from django.urls import path, register_converter
 
-from papers import urls as _papers_urls  # noqa: F401  (registers <arxiv:...>)
-
+# <arxiv:...> is registered by papers.urls, which config/urls.py imports before this.
 from . import api, feeds, views
 
 

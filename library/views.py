@@ -17,9 +17,9 @@ from django_ratelimit.core import is_ratelimited
 
 from accounts import signin
 from accounts.models import User
-from papers import search
 from papers.models import Paper
 from papers.pagination import paginate, paginate_counted
+from search import fulltext, matching
 
 from . import export, imports, pending
 from .forms import CollectionForm, ImportForm, LibraryFilterForm, NoteForm
@@ -133,11 +133,13 @@ def library(request):
     context = {"form": form, "too_slow": False, "searching": bool(data["q"])}
     if data["q"]:
         try:
-            with search.time_limit():
-                ids = Paper.objects.filter(pk__in=saves.values("paper")).search_ids(data["q"])
+            with fulltext.time_limit():
+                ids = matching.search_ids(
+                    Paper.objects.filter(pk__in=saves.values("paper")), data["q"]
+                )
                 page = paginate(request, ids)
                 page.object_list = _saved_papers(request.user, page.object_list)
-        except search.SearchTookTooLong:
+        except fulltext.SearchTookTooLong:
             page, context["too_slow"] = None, True
     else:
         # The page's ids from the saves alone, through saved_by_user_newest; then only

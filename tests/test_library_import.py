@@ -5,9 +5,10 @@ results, and the caps: nothing is half imported."""
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from ingest.models import Submission
 from library import imports
 from library.models import Collection, SavedPaper
-from papers.models import Paper, Submission
+from papers.models import Paper
 
 from .factories import PaperFactory, UserFactory
 from .recorded_http import RecordedServer
