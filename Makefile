@@ -6,7 +6,7 @@ PORT ?= 8000
 CHROMIUM ?= /usr/bin/chromium
 
 .PHONY: install run test serve lint format chromium checkers bench-import bench-digests bench-load \
-	bench-seed bench wrk soak scan bench-search
+	bench-seed bench bench-library bench-search wrk soak scan
 
 $(BIN)/.installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -123,6 +123,12 @@ bench: install wrk
 	$(BIN)/python bench/seed.py --papers 1000000 --database $(BENCH_LARGE)
 	$(BIN)/python bench/load.py --database $(BENCH_SMALL) --database $(BENCH_LARGE) \
 	  --duration $(BENCH_DURATION)
+	$(BIN)/python bench/library.py --database $(BENCH_LARGE)
+
+## bench-library: a library of 5,000 saved papers and a collection of 1,000 on a seeded
+## database (BENCH_DB), in a transaction rolled back at the end: queries and p50 per page.
+bench-library: install
+	$(BIN)/python bench/library.py --database $(BENCH_DB)
 
 ## bench-seed: one database, BENCH_PAPERS papers (default 1M into dp_bench_1m).
 bench-seed: install

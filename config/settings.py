@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "ingest",
     "digests",
     "search",
+    "library",
 ]
 
 MIDDLEWARE = [
@@ -445,6 +446,12 @@ INGEST_RETRY_BACKOFF_MAX = env.int("INGEST_RETRY_BACKOFF_MAX", default=30 * 60)
 INGEST_MAX_RETRIES = env.int("INGEST_MAX_RETRIES", default=5)
 # Submitting papers (/submit/): per user.
 SUBMIT_RATE_LIMIT = env.str("SUBMIT_RATE_LIMIT", default="10/h")
+# The library (issue 15), per user: saves and read marks, new collections, imports, and
+# edits of collections (notes, order, items).
+LIBRARY_SAVE_RATE_LIMIT = env.str("LIBRARY_SAVE_RATE_LIMIT", default="120/m")
+LIBRARY_COLLECTION_RATE_LIMIT = env.str("LIBRARY_COLLECTION_RATE_LIMIT", default="30/h")
+LIBRARY_IMPORT_RATE_LIMIT = env.str("LIBRARY_IMPORT_RATE_LIMIT", default="10/h")
+LIBRARY_EDIT_RATE_LIMIT = env.str("LIBRARY_EDIT_RATE_LIMIT", default="300/h")
 # The user watches the page while a submission is fetched: a failed fetch is tried again
 # SUBMIT_FETCH_RETRIES times, after SUBMIT_RETRY_DELAY seconds then twice that (or a
 # Retry-After, if it fits), and a submission still pending after SUBMIT_PENDING_TIMEOUT

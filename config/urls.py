@@ -29,6 +29,7 @@ urlpatterns = [
     path("", include((ACCOUNTS_NAMESPACE, accounts.urls.app_name))),
     path("digest/", include("digests.urls")),
     path("", include((PAPERS_NAMESPACE, papers.urls.app_name))),
+    path("", include("library.urls")),
 ]
 
 handler403 = "papers.views.permission_denied"

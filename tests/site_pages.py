@@ -45,6 +45,12 @@ def build_site(settings):
     today = timezone.localdate()
     older_day = today - dt.timedelta(days=3)
     voter = paper.votes.exclude(user=reader).select_related("user").first().user
+    # The library (issue 15): a saved paper and a public collection with a note.
+    from library.models import Collection, SavedPaper
+
+    SavedPaper.objects.save_paper(reader, paper)
+    collection = Collection.objects.create_named(reader, "Reading group", "Weekly", "public")
+    collection.add_paper(paper, note="**Why**: the main result, $O(n \\log n)$.")
 
     pages = [
         SitePage("daily", "/"),
@@ -87,6 +93,13 @@ def build_site(settings):
             "reauthenticate", "/accounts/reauthenticate/?next=/settings/delete/", signed_in=True
         ),
         SitePage("submit", "/submit/", signed_in=True),
+        SitePage("library", "/library/", signed_in=True),
+        SitePage("library-search", "/library/?q=model&unread=on", signed_in=True),
+        SitePage("collection", collection.get_absolute_url(), signed_in=True),
+        SitePage("collection-visitor", collection.get_absolute_url()),
+        SitePage("collections", "/collections/reader/"),
+        SitePage("collection-new", "/collections/new/", signed_in=True),
+        SitePage("library-import", "/library/import/", signed_in=True),
         # Forms sent back with errors.
         SitePage("sign-in-errors", "/accounts/login/", form={"login": "x@example.org"}),
         SitePage(
@@ -98,5 +111,18 @@ def build_site(settings):
             "digest-subscribe-errors", "/digest/subscribe/", form={"email": "ada@"}, status=400
         ),
         SitePage("submit-errors", "/submit/", signed_in=True, form={"paper": "not an id"}),
+        SitePage(
+            "library-import-results",
+            "/library/import/",
+            signed_in=True,
+            form={"ids": f"{paper.arxiv_id}\nnot-an-id"},
+        ),
+        SitePage(
+            "collection-new-errors",
+            "/collections/new/",
+            signed_in=True,
+            form={"name": "", "visibility": "nope"},
+            status=400,
+        ),
     ]
     return reader, pages

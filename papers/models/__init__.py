@@ -8,6 +8,7 @@ from .querysets import (
     RELATED_CANDIDATES,
     RELATED_PAPERS,
     PaperQuerySet,
+    add_viewer_annotation,
     title_keywords,
 )
 from .votes import PendingVote, Vote
@@ -23,6 +24,7 @@ __all__ = [
     "PendingVote",
     "SearchDocument",
     "Vote",
+    "add_viewer_annotation",
     "normalise_name",
     "slug_for",
     "title_keywords",

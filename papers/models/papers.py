@@ -29,6 +29,8 @@ class Paper(models.Model):
     # list: a missing attribute costs the template engine a dir() of the instance.
     title_marked = None
     abstract_marked = None
+    # Set by the library's viewer annotation (the save button on cards), False without it.
+    user_has_saved = False
 
     arxiv_id = models.CharField(max_length=64, unique=True, validators=[validate_arxiv_id])
     version = models.PositiveSmallIntegerField(default=1)
