@@ -71,6 +71,7 @@ def test_the_documentation_has_the_pages_the_readme_promises():
         "api.md",
         "testing.md",
         "accounts.md",
+        "library.md",
     } <= names
 
 
@@ -156,6 +157,7 @@ TOP_DIRS = (
     "digests",
     "docs",
     "ingest",
+    "library",
     "locale",
     "papers",
     "search",
