@@ -14,6 +14,10 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("digest/", include("papers.digests.urls")),
     path("", include("papers.urls")),
+    # Issue 14: comments under papers, the inbox, moderation in the open.
+    path("", include("discussion.urls")),
+    path("", include("notifications.urls")),
+    path("", include("moderation.urls")),
 ]
 
 handler403 = "papers.views.permission_denied"

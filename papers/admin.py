@@ -1,6 +1,8 @@
 from django.contrib import admin, messages
 from django.utils import timezone
 
+from moderation.models import ModerationAction
+
 from .digests.models import DigestDelivery
 from .models import Author, Authorship, Paper, Vote
 
@@ -35,10 +37,12 @@ class PaperAdmin(admin.ModelAdmin):
 
     @admin.action(description="Hide from every list and page")
     def hide(self, request, queryset):
+        ModerationAction.log_papers(request.user, queryset, hidden=True)  # the public log
         self.message_user(request, f"Hid {queryset.update(is_hidden=True)} papers.")
 
     @admin.action(description="Show again")
     def unhide(self, request, queryset):
+        ModerationAction.log_papers(request.user, queryset, hidden=False)  # the public log
         self.message_user(request, f"Showed {queryset.update(is_hidden=False)} papers.")
 
     @admin.action(description="Feature in today's daily list")

@@ -385,6 +385,8 @@ class Paper(models.Model):
       the periodic refresh_rank_scores task.
     - author_names, author_count: the authors in order, for search, feeds and cards;
       written by ingestion with the Authorship rows.
+    - comment_count: the comments shown in its discussion (discussion.Comment), changed
+      in the same transaction as them.
     """
 
     # Set by PaperQuerySet.with_search_marks on search pages. Cards read them on every
@@ -416,6 +418,8 @@ class Paper(models.Model):
         related_name="submitted_papers",
     )
     upvote_count = models.PositiveIntegerField(default=0)
+    # Comments shown in its discussion (discussion.Comment keeps it, issue 14).
+    comment_count = models.PositiveIntegerField(default=0)
     rank_score = models.FloatField(default=0.0)
     is_hidden = models.BooleanField(default=False, help_text="Hidden by a moderator")
     author_names = models.TextField(blank=True)

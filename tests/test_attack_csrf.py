@@ -103,6 +103,31 @@ ROUTES = {
     "papers:sitemap": False,
     "papers:sitemap_section": False,
     "papers:robots": False,
+    # discussion (issue 14)
+    "discussion:post": True,
+    "discussion:feed": False,
+    "discussion:reply": False,
+    "discussion:edit": True,
+    "discussion:delete": True,
+    "discussion:vote": True,
+    "discussion:flag": True,
+    "discussion:history": False,
+    "discussion:user_comments": False,
+    "discussion:user_feed": False,
+    # notifications
+    "notifications:inbox": False,
+    "notifications:mark_read": True,
+    "notifications:email_settings": True,
+    "notifications:stop": True,
+    # moderation
+    "moderation:log": False,
+    "moderation:feed": False,
+    "moderation:queue": False,
+    "moderation:hide_comment": True,
+    "moderation:unhide_comment": True,
+    "moderation:dismiss_flags": True,
+    "moderation:lock_thread": True,
+    "moderation:suspend_user": True,
     # Only with BENCHMARK_VIEWS=1 (bench/load.py).
     "bench_constant": False,
 }
@@ -134,6 +159,7 @@ SAMPLE_KWARGS = {
     "id": "1",
     "content_type_id": 1,
     "url": "papers/",
+    "token": "forged-token",
 }
 
 
