@@ -22,6 +22,7 @@ class ThreadState:
     locked_reason: str | None = None
     viewer_suspended: bool = False
     viewer_moderates: bool = False
+    has_comments: bool = True  # any row, shown or not (tombstones, hidden ones)
 
     @property
     def is_locked(self):
@@ -37,7 +38,8 @@ def thread_state(paper, user) -> ThreadState:
     from moderation.models import LockedThread, Suspension
 
     values = {
-        "locked": Subquery(LockedThread.objects.filter(paper=OuterRef("pk")).values("reason")[:1])
+        "locked": Subquery(LockedThread.objects.filter(paper=OuterRef("pk")).values("reason")[:1]),
+        "has_comments": Exists(Comment.objects.filter(paper=OuterRef("pk"))),
     }
     if user.is_authenticated:
         values["suspended"] = Exists(Suspension.objects.filter(user=user.pk))
@@ -48,6 +50,7 @@ def thread_state(paper, user) -> ThreadState:
         locked_reason=row.get("locked"),
         viewer_suspended=bool(row.get("suspended")),
         viewer_moderates=user.is_authenticated and (user.is_staff or bool(row.get("moderator"))),
+        has_comments=bool(row.get("has_comments")),
     )
 
 
@@ -105,9 +108,9 @@ def arrange(comments, order=DEFAULT_ORDER, user=None, now=None) -> list[Comment]
     return [root for root in roots if keep(root)]
 
 
-def thread_for_page(paper, user, order=DEFAULT_ORDER) -> list[Comment]:
-    if not paper.comment_count:
-        return []  # nothing shown: no query (tombstones alone are not worth one)
+def thread_for_page(paper, user, order=DEFAULT_ORDER, state=None) -> list[Comment]:
+    if state is not None and not state.has_comments:
+        return []  # no query for a paper nobody has commented on
     comments = Comment.objects.filter(paper=paper).for_thread(user).order_by()
     return arrange(list(comments), order, user)
 
@@ -120,7 +123,7 @@ def discussion_context(request, paper) -> dict:
     order = order if order in ORDERS else DEFAULT_ORDER
     state = thread_state(paper, request.user)
     return {
-        "thread": thread_for_page(paper, request.user, order),
+        "thread": thread_for_page(paper, request.user, order, state),
         "thread_state": state,
         "order": order,
         "orders": ORDERS,
