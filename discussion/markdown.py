@@ -20,9 +20,25 @@ from markdown_it.common.utils import escapeHtml
 MENTION = re.compile(r"(?<![\w@.+-])@([\w.+-]*[\w+-])")
 
 ALLOWED_TAGS = {
-    "p", "br", "hr", "a", "em", "strong", "code", "pre", "blockquote",
-    "ul", "ol", "li", "h1", "h2", "h3", "h4", "h5", "h6",
-}  # fmt: skip
+    "p",
+    "br",
+    "hr",
+    "a",
+    "em",
+    "strong",
+    "code",
+    "pre",
+    "blockquote",
+    "ul",
+    "ol",
+    "li",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+}
 ALLOWED_ATTRIBUTES = {"a": {"href", "title", "class"}, "ol": {"start"}}
 URL_SCHEMES = {"http", "https", "mailto"}
 

@@ -31,8 +31,9 @@ from .thread import ORDERS, thread_state
 
 
 def _paper(arxiv_id):
-    return get_object_or_404(Paper.objects.visible().select_related("submitted_by"),
-                             arxiv_id=arxiv_id)  # fmt: skip
+    return get_object_or_404(
+        Paper.objects.visible().select_related("submitted_by"), arxiv_id=arxiv_id
+    )
 
 
 def _comment(paper, pk, user=None):
@@ -98,8 +99,13 @@ def post_comment(request, arxiv_id):
         if form.is_valid():
             context["preview"] = form.rendered_preview()
         return _form_answer(request, context, 200 if form.is_valid() else 400)
-    if is_ratelimited(request, group="discussion:post", key="user",
-                      rate=settings.COMMENT_RATE_LIMIT, increment=True):  # fmt: skip
+    if is_ratelimited(
+        request,
+        group="discussion:post",
+        key="user",
+        rate=settings.COMMENT_RATE_LIMIT,
+        increment=True,
+    ):
         form.add_error(None, "You are commenting too fast: wait a minute and post again.")
         return _form_answer(request, context, 429)
     if new_account_over_daily_limit(request.user):
@@ -125,6 +131,7 @@ def post_comment(request, arxiv_id):
 def _form_answer(request, context, status):
     """The comment form again (with its errors or preview): in place, or as a page."""
     template = "discussion/_comment_form.html" if request.htmx else "discussion/compose.html"
+    context["in_place"] = bool(request.htmx)
     return render(request, template, context, status=status)
 
 
@@ -160,8 +167,14 @@ def reply_form(request, arxiv_id, pk):
     parent = _comment(paper, pk)
     state = thread_state(paper, request.user)
     form = NewCommentForm(initial={"parent": parent.pk})
-    context = {"paper": paper, "form": form, "parent": parent, "parent_pk": parent.pk,
-               "thread_state": state}  # fmt: skip
+    context = {
+        "paper": paper,
+        "form": form,
+        "parent": parent,
+        "parent_pk": parent.pk,
+        "thread_state": state,
+        "in_place": bool(request.htmx),
+    }
     template = "discussion/_comment_form.html" if request.htmx else "discussion/compose.html"
     return render(request, template, context)
 
@@ -181,9 +194,14 @@ def edit_comment(request, arxiv_id, pk):
         if request.htmx:
             return _render_main(request, comment, state)
         return redirect(_back_to(paper, comment))
-    form = CommentForm(request.POST or None, author=request.user,
-                       initial={"body": comment.body})  # fmt: skip
-    context = {"paper": paper, "comment": comment, "form": form, "thread_state": state}
+    form = CommentForm(request.POST or None, author=request.user, initial={"body": comment.body})
+    context = {
+        "paper": paper,
+        "comment": comment,
+        "form": form,
+        "thread_state": state,
+        "in_place": bool(request.htmx),
+    }
     status = 200
     if request.method == "POST":
         if form.is_valid() and "preview" not in request.POST:
@@ -235,8 +253,9 @@ def vote_comment(request, arxiv_id, pk):
         refusal = ("You can't upvote your own comment.", 403)
     elif not comment.is_live:
         refusal = ("This comment can no longer be voted on.", 403)
-    elif is_ratelimited(request, group="papers:vote", key="user",
-                        rate=settings.VOTE_RATE_LIMIT, increment=True):  # fmt: skip
+    elif is_ratelimited(
+        request, group="papers:vote", key="user", rate=settings.VOTE_RATE_LIMIT, increment=True
+    ):
         refusal = ("You are voting too fast: wait a minute.", 429)
     if refusal is None:
         if request.POST.get("action") == "remove":
@@ -262,8 +281,13 @@ def flag_comment(request, arxiv_id, pk):
     already = Flag.objects.filter(comment=comment, user=request.user).exists()
     status = 200
     if request.method == "POST":
-        if is_ratelimited(request, group="discussion:flag", key="user",
-                          rate=settings.FLAG_RATE_LIMIT, increment=True):  # fmt: skip
+        if is_ratelimited(
+            request,
+            group="discussion:flag",
+            key="user",
+            rate=settings.FLAG_RATE_LIMIT,
+            increment=True,
+        ):
             form.add_error(None, "You have reported many comments recently: wait an hour.")
             status = 429
         elif comment.author_id == request.user.pk:

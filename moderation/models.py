@@ -118,8 +118,14 @@ def hide_comment(moderator, comment, reason: str) -> bool:
         Flag.objects.filter(comment=comment, resolved_at__isnull=True).update(resolved_at=now)
         comment.refresh_from_db()
         comment._recount_paper()
-        _log(ModerationAction.Kind.HIDE_COMMENT, moderator, reason, comment=comment,
-             paper_id=comment.paper_id, target_user_id=comment.author_id)  # fmt: skip
+        _log(
+            ModerationAction.Kind.HIDE_COMMENT,
+            moderator,
+            reason,
+            comment=comment,
+            paper_id=comment.paper_id,
+            target_user_id=comment.author_id,
+        )
         Notification.for_moderation(comment)
     return True
 
@@ -135,8 +141,14 @@ def unhide_comment(moderator, comment, reason: str = "") -> bool:
             return False
         comment.refresh_from_db()
         comment._recount_paper()
-        _log(ModerationAction.Kind.UNHIDE_COMMENT, moderator, reason, comment=comment,
-             paper_id=comment.paper_id, target_user_id=comment.author_id)  # fmt: skip
+        _log(
+            ModerationAction.Kind.UNHIDE_COMMENT,
+            moderator,
+            reason,
+            comment=comment,
+            paper_id=comment.paper_id,
+            target_user_id=comment.author_id,
+        )
     return True
 
 
@@ -148,8 +160,14 @@ def dismiss_flags(moderator, comment, reason: str = "") -> int:
             resolved_at=timezone.now()
         )
         if count:
-            _log(ModerationAction.Kind.DISMISS_FLAGS, moderator, reason, comment=comment,
-                 paper_id=comment.paper_id, target_user_id=comment.author_id)  # fmt: skip
+            _log(
+                ModerationAction.Kind.DISMISS_FLAGS,
+                moderator,
+                reason,
+                comment=comment,
+                paper_id=comment.paper_id,
+                target_user_id=comment.author_id,
+            )
     return count
 
 

@@ -72,63 +72,89 @@ def _act(request, title, subject, action, done, back, needs_reason=True, **conte
 def hide_comment(request, pk):
     comment = get_object_or_404(Comment.objects.select_related("paper", "author"), pk=pk)
     return _act(
-        request, "Hide a comment", comment,
+        request,
+        "Hide a comment",
+        comment,
         lambda reason: models.hide_comment(request.user, comment, reason),
         "The comment is hidden; the reason is in the moderation log.",
-        comment.get_absolute_url(), comment=comment,
-    )  # fmt: skip
+        comment.get_absolute_url(),
+        comment=comment,
+    )
 
 
 def unhide_comment(request, pk):
     comment = get_object_or_404(Comment.objects.select_related("paper", "author"), pk=pk)
     return _act(
-        request, "Show a hidden comment again", comment,
+        request,
+        "Show a hidden comment again",
+        comment,
         lambda reason: models.unhide_comment(request.user, comment, reason),
-        "The comment is shown again.", comment.get_absolute_url(),
-        needs_reason=False, comment=comment,
-    )  # fmt: skip
+        "The comment is shown again.",
+        comment.get_absolute_url(),
+        needs_reason=False,
+        comment=comment,
+    )
 
 
 def dismiss_flags(request, pk):
     comment = get_object_or_404(Comment.objects.select_related("paper", "author"), pk=pk)
     return _act(
-        request, "Dismiss the reports on a comment", comment,
+        request,
+        "Dismiss the reports on a comment",
+        comment,
         lambda reason: models.dismiss_flags(request.user, comment, reason),
-        "Reports dismissed.", reverse("moderation:queue"),
-        needs_reason=False, comment=comment,
-    )  # fmt: skip
+        "Reports dismissed.",
+        reverse("moderation:queue"),
+        needs_reason=False,
+        comment=comment,
+    )
 
 
 def lock_thread(request, arxiv_id):
     paper = get_object_or_404(Paper, arxiv_id=arxiv_id)
     if LockedThread.objects.filter(paper=paper).exists():
         return _act(
-            request, "Unlock a discussion", paper,
+            request,
+            "Unlock a discussion",
+            paper,
             lambda reason: models.unlock_thread(request.user, paper, reason),
-            "The discussion is open again.", paper.get_absolute_url() + "#discussion",
-            needs_reason=False, paper=paper,
-        )  # fmt: skip
+            "The discussion is open again.",
+            paper.get_absolute_url() + "#discussion",
+            needs_reason=False,
+            paper=paper,
+        )
     return _act(
-        request, "Lock a discussion", paper,
+        request,
+        "Lock a discussion",
+        paper,
         lambda reason: models.lock_thread(request.user, paper, reason),
-        "The discussion is locked.", paper.get_absolute_url() + "#discussion", paper=paper,
-    )  # fmt: skip
+        "The discussion is locked.",
+        paper.get_absolute_url() + "#discussion",
+        paper=paper,
+    )
 
 
 def suspend_user(request, username):
     person = get_object_or_404(get_user_model(), username=username)
     if Suspension.objects.filter(user=person).exists():
         return _act(
-            request, f"Lift the suspension of @{person.username}", person,
+            request,
+            f"Lift the suspension of @{person.username}",
+            person,
             lambda reason: models.unsuspend_user(request.user, person, reason),
-            "The suspension is lifted.", reverse("moderation:queue"),
-            needs_reason=False, person=person,
-        )  # fmt: skip
+            "The suspension is lifted.",
+            reverse("moderation:queue"),
+            needs_reason=False,
+            person=person,
+        )
     if person.is_staff:
         raise PermissionDenied("Staff accounts are managed in the admin.")
     return _act(
-        request, f"Suspend @{person.username}", person,
+        request,
+        f"Suspend @{person.username}",
+        person,
         lambda reason: models.suspend_user(request.user, person, reason),
         f"@{person.username} is suspended: their comments are hidden, they can't post or vote.",
-        reverse("moderation:queue"), person=person,
-    )  # fmt: skip
+        reverse("moderation:queue"),
+        person=person,
+    )

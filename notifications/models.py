@@ -123,8 +123,9 @@ class Notification(models.Model):
 
     @classmethod
     def for_moderation(cls, comment):
-        cls._create([cls(recipient_id=comment.author_id, kind=cls.Kind.MODERATION,
-                         comment=comment)])  # fmt: skip
+        cls._create(
+            [cls(recipient_id=comment.author_id, kind=cls.Kind.MODERATION, comment=comment)]
+        )
 
     @classmethod
     def mark_all_read(cls, user) -> int:
