@@ -1,0 +1,29 @@
+from django import template
+from django.utils.safestring import mark_safe
+
+from ..render import Renderer, render_thread
+
+register = template.Library()
+
+
+def _renderer(context) -> Renderer:
+    user = context.get("user") or context["request"].user
+    return Renderer(
+        context["paper"], context["thread_state"], user, str(context.get("csrf_token", ""))
+    )
+
+
+@register.simple_tag(takes_context=True)
+def comment_thread(context, comments):
+    """Every comment of a thread (discussion.thread.arrange), nested."""
+    return render_thread(_renderer(context), comments)
+
+
+@register.simple_tag(takes_context=True)
+def comment_article(context, comment):
+    return mark_safe(_renderer(context).article(comment))
+
+
+@register.simple_tag(takes_context=True)
+def comment_main(context, comment, vote_error=""):
+    return mark_safe(_renderer(context).main(comment, vote_error or ""))
