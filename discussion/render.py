@@ -65,7 +65,7 @@ class Renderer:
     def main(self, comment, vote_error="") -> str:
         pk = comment.pk
         if comment.is_deleted:
-            inner = '<p class="comment-tombstone">Comment deleted by its author.</p>'
+            inner = '<h3 class="comment-tombstone">Comment deleted by its author.</h3>'
         elif comment.is_hidden and not self.state.viewer_moderates:
             why = (
                 f"Hidden by a moderator: {escape(comment.hidden_reason)}"
@@ -73,8 +73,8 @@ class Renderer:
                 else "Hidden: its author's account is suspended."
             )
             inner = (
-                f'<p class="comment-tombstone">{why} '
-                f'(<a href="{self.log_url}">moderation log</a>)</p>'
+                f'<h3 class="comment-tombstone">{why} '
+                f'(<a href="{self.log_url}">moderation log</a>)</h3>'
             )
         else:
             inner = self._header(comment) + self._body(comment) + self._actions(comment)
@@ -86,7 +86,12 @@ class Renderer:
     def _header(self, comment) -> str:
         author = comment.author
         name = escape(author.public_name)
-        parts = [f'<a class="comment-author" href="{self.profile(author)}">{name}</a>']
+        # The author's name is the comment's heading: readers jump between comments
+        # with their screen reader's heading keys.
+        parts = [
+            f'<h3 class="comment-heading"><a class="comment-author" href="{self.profile(author)}">'
+            f"{name}</a></h3>"
+        ]
         if getattr(comment, "by_paper_author", False):
             parts.append(
                 '<span class="badge badge-author" title="Has claimed an author of this paper">'
@@ -101,7 +106,7 @@ class Renderer:
         created = timezone.localtime(comment.created_at, dt.UTC)
         parts.append(
             f'<a class="comment-time" href="#comment-{comment.pk}">'
-            f'<time datetime="{created.isoformat()}" title="{created:%-d %B %Y, %H:%M} UTC">'
+            f'<time datetime="{created.isoformat(timespec="seconds")}" title="{created:%-d %B %Y, %H:%M} UTC">'
             f"{ago(comment.created_at, self.now)}</time></a>"
         )
         if comment.edited_at:
