@@ -10,8 +10,7 @@ import hashlib
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, models, transaction
-from django.db.models import Exists, F, OuterRef, Q, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Exists, F, OuterRef, Q, Value
 from django.utils import timezone
 
 from papers.models import Authorship, Paper
@@ -218,21 +217,18 @@ class Comment(models.Model):
             if not updated:
                 return False
             CommentRevision.objects.create(comment=self, body=self.body)
-            if self.hidden_at is None:
-                self._recount_paper()
+            self._recount_paper()
         self.refresh_from_db()
         return True
 
     def _recount_paper(self):
-        shown = (
-            Comment.objects.filter(paper=OuterRef("pk"))
-            .shown()
-            .order_by()
-            .values("paper")
-            .annotate(n=models.Count("pk"))
-            .values("n")
-        )
-        Paper.objects.filter(pk=self.paper_id).update(comment_count=Coalesce(Subquery(shown), 0))
+        """Set the paper's comment_count from its rows. The paper's row is locked first,
+        so a comment being posted meanwhile (which updates that row) is either counted
+        here, having committed, or adds itself afterwards: never lost, never twice."""
+        with transaction.atomic():
+            Paper.objects.select_for_update().filter(pk=self.paper_id).values("pk").first()
+            count = Comment.objects.filter(paper_id=self.paper_id).shown().count()
+            Paper.objects.filter(pk=self.paper_id).update(comment_count=count)
 
     def add_vote(self, user) -> bool:
         """`user`'s upvote; False if they had already voted (the constraint decides)."""

@@ -106,7 +106,8 @@ class Renderer:
         created = timezone.localtime(comment.created_at, dt.UTC)
         parts.append(
             f'<a class="comment-time" href="#comment-{comment.pk}">'
-            f'<time datetime="{created.isoformat(timespec="seconds")}" title="{created:%-d %B %Y, %H:%M} UTC">'
+            f'<time datetime="{created.isoformat(timespec="seconds")}"'
+            f' title="{created:%-d %B %Y, %H:%M} UTC">'
             f"{ago(comment.created_at, self.now)}</time></a>"
         )
         if comment.edited_at:

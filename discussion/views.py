@@ -143,9 +143,14 @@ def _posted_fragment(request, paper, comment, state):
     parent = comment.parent
     if parent is None:
         comment.level, where = 0, "afterbegin:#comment-list"
-    elif parent.depth >= MAX_DEPTH:
+    elif parent.depth > MAX_DEPTH:
+        # The parent is in a flattened column: the reply goes right after it.
         comment.level, comment.reply_to = MAX_DEPTH + 1, parent
         where = f"afterend:#{parent.anchor}"
+    elif parent.depth == MAX_DEPTH:
+        # The parent heads a flattened column: the reply joins it, at the end.
+        comment.level, comment.reply_to = MAX_DEPTH + 1, parent
+        where = f"beforeend:#replies-{parent.pk}"
     else:
         comment.level, where = parent.depth + 1, f"beforeend:#replies-{parent.pk}"
     paper.refresh_from_db(fields=["comment_count"])

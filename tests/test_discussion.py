@@ -400,3 +400,17 @@ def test_the_paper_page_takes_the_same_queries_with_3_or_300_comments(
             3 if paper is small else 300
         )
     assert counts[small.pk] == counts[large.pk] <= 8
+
+
+def test_replies_past_the_nesting_limit_are_placed_in_the_flat_column(client, paper, alice, bob):
+    chain = [comment_on(paper, alice, "level 0")]
+    for depth in range(1, MAX_DEPTH + 2):
+        chain.append(comment_on(paper, bob if depth % 2 else alice, f"level {depth}", chain[-1]))
+    client.force_login(member("carol"))
+    at_limit, past_it = chain[MAX_DEPTH], chain[MAX_DEPTH + 1]
+    html = client.post(post_url(paper), {"body": "a", "parent": at_limit.pk}, **HTMX).content
+    assert f'hx-swap-oob="beforeend:#replies-{at_limit.pk}"' in html.decode()
+    assert f'class="comment level-{MAX_DEPTH + 1}"' in html.decode()
+    html = client.post(post_url(paper), {"body": "b", "parent": past_it.pk}, **HTMX).content
+    assert f'hx-swap-oob="afterend:#comment-{past_it.pk}"' in html.decode()
+    assert f'replying to <a href="#comment-{past_it.pk}">' in html.decode()
