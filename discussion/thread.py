@@ -14,6 +14,13 @@ from papers.models import Paper
 from .models import MAX_DEPTH, Comment
 
 ORDERS = {"best": "Best", "newest": "Newest"}
+# What the thread shows (discussion.render): the bodies' source and the authors' other
+# columns stay in the database.
+THREAD_FIELDS = [
+    *("id", "paper_id", "author_id", "parent_id", "depth", "body_html", "score"),
+    *("created_at", "edited_at", "deleted_at", "hidden_at", "hidden_reason"),
+    *("author__id", "author__username", "author__display_name", "author__is_staff"),
+]
 DEFAULT_ORDER = "best"
 
 
@@ -111,8 +118,8 @@ def arrange(comments, order=DEFAULT_ORDER, user=None, now=None) -> list[Comment]
 def thread_for_page(paper, user, order=DEFAULT_ORDER, state=None) -> list[Comment]:
     if state is not None and not state.has_comments:
         return []  # no query for a paper nobody has commented on
-    comments = Comment.objects.filter(paper=paper).for_thread(user).order_by()
-    return arrange(list(comments), order, user)
+    comments = Comment.objects.filter(paper=paper).for_thread(user).only(*THREAD_FIELDS)
+    return arrange(list(comments.order_by()), order, user)
 
 
 def discussion_context(request, paper) -> dict:
