@@ -9,10 +9,12 @@ import hashlib
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.db import IntegrityError, models, transaction
 from django.db.models import Exists, F, OuterRef, Q, Value
 from django.utils import timezone
 
+from notifications import events
 from papers.models import Authorship, Paper
 
 from . import markdown
@@ -37,9 +39,15 @@ def render_body(body: str) -> markdown.Rendered:
     return markdown.render(body, known)
 
 
-def moderator_q(prefix=""):
-    """Users who moderate: staff, or members of the `moderator` group."""
-    return Q(**{f"{prefix}is_staff": True}) | Q(**{f"{prefix}groups__name": "moderator"})
+def is_moderator(user) -> bool:
+    """Staff, or a member of the `moderator` group."""
+    if not user.is_authenticated:
+        return False
+    return user.is_staff or user.groups.filter(name="moderator").exists()
+
+
+def is_suspended(user) -> bool:
+    return user.is_authenticated and Suspension.objects.filter(user=user).exists()
 
 
 class CommentQuerySet(models.QuerySet):
@@ -50,17 +58,11 @@ class CommentQuerySet(models.QuerySet):
     def shown(self):
         """What readers see as a comment (Paper.comment_count counts these): live, by
         an author who is not suspended."""
-        from moderation.models import Suspension
-
         return self.live().exclude(Exists(Suspension.objects.filter(user=OuterRef("author"))))
 
     def for_thread(self, user=None):
         """Everything the thread shows, in one query: authors, their badges, whether
         their author is suspended, and whether `user` upvoted each."""
-        from django.contrib.auth.models import Group
-
-        from moderation.models import Suspension
-
         moderators = Group.objects.filter(name="moderator", user=OuterRef("author"))
         own_paper = Authorship.objects.filter(
             paper=OuterRef("paper"), author__claimed_by=OuterRef("author")
@@ -170,8 +172,6 @@ class Comment(models.Model):
         """Save a new comment and count it on its paper, in one transaction; then the
         notifications it causes. Raises Comment.Duplicate for the same text posted
         twice in the same place."""
-        from notifications.models import Notification
-
         rendered = render_body(body)
         comment = cls(
             paper=paper,
@@ -186,7 +186,7 @@ class Comment(models.Model):
             with transaction.atomic():
                 comment.save()
                 Paper.objects.filter(pk=paper.pk).update(comment_count=F("comment_count") + 1)
-                Notification.for_new_comment(comment, rendered.mentions)
+                events.for_new_comment(comment, rendered.mentions)
         except IntegrityError as exc:
             if "no_duplicate_comment" in str(exc):
                 raise cls.Duplicate from None
@@ -195,8 +195,6 @@ class Comment(models.Model):
 
     def edit(self, body: str):
         """Replace the body, keeping the old one as a CommentRevision."""
-        from notifications.models import Notification
-
         rendered = render_body(body)
         with transaction.atomic():
             CommentRevision.objects.create(comment=self, body=self.body)
@@ -205,7 +203,7 @@ class Comment(models.Model):
             self.edited_at = timezone.now()
             self.save(update_fields=["body", "body_html", "body_hash", "edited_at"])
             # Users newly mentioned are told; those told before are not told again.
-            Notification.for_new_comment(self, rendered.mentions, replies=False)
+            events.for_new_comment(self, rendered.mentions, replies=False)
 
     def delete_by_author(self):
         """A tombstone: the text goes, the place in the thread stays. The old text is
@@ -324,3 +322,29 @@ class Flag(models.Model):
 
     def __str__(self):
         return f"{self.user} flags comment {self.comment_id} ({self.reason})"
+
+
+class Suspension(models.Model):
+    """A suspended user: their comments are hidden, and they can't comment or vote
+    (discussion.middleware refuses their paper votes). Lifting it deletes the row; both
+    are logged by moderation."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="suspension"
+    )
+    reason = models.CharField(max_length=500)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"{self.user} suspended"
+
+
+class LockedThread(models.Model):
+    """A paper whose discussion takes no new comments (existing ones stay)."""
+
+    paper = models.OneToOneField(Paper, on_delete=models.CASCADE, related_name="+")
+    reason = models.CharField(max_length=500)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"discussion of {self.paper_id} locked"

@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from papers.models import Paper
 
-from .models import MAX_DEPTH, Comment
+from .forms import CommentForm
+from .models import MAX_DEPTH, Comment, LockedThread, Suspension
 
 ORDERS = {"best": "Best", "newest": "Newest"}
 # What the thread shows (discussion.render): the bodies' source and the authors' other
@@ -42,8 +43,6 @@ class ThreadState:
 def thread_state(paper, user) -> ThreadState:
     """Whether the discussion is locked, and the viewer suspended or a moderator: one
     query (scalar subqueries on the paper's row)."""
-    from moderation.models import LockedThread, Suspension
-
     values = {
         "locked": Subquery(LockedThread.objects.filter(paper=OuterRef("pk")).values("reason")[:1]),
         "has_comments": Exists(Comment.objects.filter(paper=OuterRef("pk"))),
@@ -124,8 +123,6 @@ def thread_for_page(paper, user, order=DEFAULT_ORDER, state=None) -> list[Commen
 
 def discussion_context(request, paper) -> dict:
     """The context of discussion/_discussion.html, for the paper page."""
-    from .forms import CommentForm
-
     order = request.GET.get("sort")
     order = order if order in ORDERS else DEFAULT_ORDER
     state = thread_state(paper, request.user)

@@ -24,7 +24,7 @@ from accounts import signin
 from papers.models import Paper
 
 from .forms import CommentForm, FlagForm, NewCommentForm, new_account_over_daily_limit
-from .models import MAX_DEPTH, Comment, Flag
+from .models import MAX_DEPTH, Comment, Flag, is_moderator
 from .thread import ORDERS, thread_state
 
 # --- Helpers -------------------------------------------------------------------------
@@ -315,8 +315,6 @@ def flag_comment(request, arxiv_id, pk):
 
 def comment_history(request, arxiv_id, pk):
     """A comment's earlier versions: for moderators (edits can change what was said)."""
-    from moderation.models import is_moderator
-
     if not is_moderator(request.user):
         raise PermissionDenied("Only moderators see the history of comments.")
     paper = _paper(arxiv_id)

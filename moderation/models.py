@@ -9,14 +9,9 @@ from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
 
+from discussion.models import Comment, Flag, LockedThread, Suspension, recount_papers
+from notifications import events
 from papers.models import Paper
-
-
-def is_moderator(user) -> bool:
-    """Staff, or a member of the `moderator` group."""
-    if not user.is_authenticated:
-        return False
-    return user.is_staff or user.groups.filter(name="moderator").exists()
 
 
 class ModerationAction(models.Model):
@@ -37,7 +32,7 @@ class ModerationAction(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     comment = models.ForeignKey(
-        "discussion.Comment", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        Comment, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     paper = models.ForeignKey(
         Paper, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -60,41 +55,10 @@ class ModerationAction(models.Model):
 
     @classmethod
     def log_papers(cls, moderator, papers, hidden: bool):
-        """The admin's hide/unhide action on papers (papers.admin.PaperAdmin)."""
+        """The admin's hide/unhide action on `papers` (those it changed), through the
+        papers_hidden signal (moderation.signals)."""
         kind = cls.Kind.HIDE_PAPER if hidden else cls.Kind.UNHIDE_PAPER
-        changing = papers.exclude(is_hidden=hidden).values_list("pk", flat=True)
-        cls.objects.bulk_create(
-            [cls(kind=kind, moderator=moderator, paper_id=pk) for pk in changing]
-        )
-
-
-class Suspension(models.Model):
-    """A suspended user: their comments are hidden, and they can't comment or vote.
-    Lifting it deletes the row (both are logged)."""
-
-    user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="suspension"
-    )
-    reason = models.CharField(max_length=500)
-    created_at = models.DateTimeField(default=timezone.now)
-
-    def __str__(self):
-        return f"{self.user} suspended"
-
-
-class LockedThread(models.Model):
-    """A paper whose discussion takes no new comments (existing ones stay)."""
-
-    paper = models.OneToOneField(Paper, on_delete=models.CASCADE, related_name="+")
-    reason = models.CharField(max_length=500)
-    created_at = models.DateTimeField(default=timezone.now)
-
-    def __str__(self):
-        return f"discussion of {self.paper_id} locked"
-
-
-def is_suspended(user) -> bool:
-    return user.is_authenticated and Suspension.objects.filter(user=user).exists()
+        cls.objects.bulk_create([cls(kind=kind, moderator=moderator, paper=p) for p in papers])
 
 
 # --- The actions -------------------------------------------------------------------
@@ -105,9 +69,6 @@ def _log(kind, moderator, reason="", **targets):
 
 
 def hide_comment(moderator, comment, reason: str) -> bool:
-    from discussion.models import Comment, Flag
-    from notifications.models import Notification
-
     with transaction.atomic():
         now = timezone.now()
         changed = Comment.objects.filter(pk=comment.pk, hidden_at__isnull=True).update(
@@ -126,13 +87,11 @@ def hide_comment(moderator, comment, reason: str) -> bool:
             paper_id=comment.paper_id,
             target_user_id=comment.author_id,
         )
-        Notification.for_moderation(comment)
+        events.for_moderation(comment)
     return True
 
 
 def unhide_comment(moderator, comment, reason: str = "") -> bool:
-    from discussion.models import Comment
-
     with transaction.atomic():
         changed = Comment.objects.filter(pk=comment.pk, hidden_at__isnull=False).update(
             hidden_at=None, hidden_reason=""
@@ -153,8 +112,6 @@ def unhide_comment(moderator, comment, reason: str = "") -> bool:
 
 
 def dismiss_flags(moderator, comment, reason: str = "") -> int:
-    from discussion.models import Flag
-
     with transaction.atomic():
         count = Flag.objects.filter(comment=comment, resolved_at__isnull=True).update(
             resolved_at=timezone.now()
@@ -188,8 +145,6 @@ def unlock_thread(moderator, paper, reason: str = "") -> bool:
 
 
 def suspend_user(moderator, user, reason: str) -> bool:
-    from discussion.models import recount_papers
-
     with transaction.atomic():
         _, created = Suspension.objects.get_or_create(user=user, defaults={"reason": reason})
         if created:
@@ -199,8 +154,6 @@ def suspend_user(moderator, user, reason: str) -> bool:
 
 
 def unsuspend_user(moderator, user, reason: str = "") -> bool:
-    from discussion.models import recount_papers
-
     with transaction.atomic():
         deleted, _ = Suspension.objects.filter(user=user).delete()
         if deleted:

@@ -1,7 +1,7 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from config import converters  # noqa: F401  (registers <text:...>)
-from papers import urls as _papers_urls  # noqa: F401  (registers <arxiv:...>)
+from papers.arxiv_ids import URL_PATTERN
 
 from . import feeds, views
 
@@ -15,6 +15,10 @@ urlpatterns = [
     path("moderation/comments/<int:pk>/hide/", views.hide_comment, name="hide_comment"),
     path("moderation/comments/<int:pk>/unhide/", views.unhide_comment, name="unhide_comment"),
     path("moderation/comments/<int:pk>/dismiss/", views.dismiss_flags, name="dismiss_flags"),
-    path("moderation/papers/<arxiv:arxiv_id>/lock/", views.lock_thread, name="lock_thread"),
+    re_path(
+        rf"^moderation/papers/(?P<arxiv_id>{URL_PATTERN})/lock/$",
+        views.lock_thread,
+        name="lock_thread",
+    ),
     path("moderation/users/<text:username>/suspend/", views.suspend_user, name="suspend_user"),
 ]

@@ -10,11 +10,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
 from discussion.forms import ReasonForm
-from discussion.models import Comment
+from discussion.models import Comment, LockedThread, Suspension, is_moderator
 from papers.models import Paper
 
 from . import models
-from .models import LockedThread, ModerationAction, Suspension, is_moderator
+from .models import ModerationAction
 
 LOG_PAGE_SIZE = 50
 

@@ -13,7 +13,7 @@ import datetime as dt
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import IntegrityError, connection, models, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 UNREAD_CACHE_SECONDS = 24 * 60 * 60
@@ -71,61 +71,6 @@ class Notification(models.Model):
 
     def __str__(self):
         return f"{self.kind} for {self.recipient_id} on comment {self.comment_id}"
-
-    @classmethod
-    def _create(cls, rows: list["Notification"]):
-        """Insert each, skipping events already notified (the unique constraint decides,
-        even between two requests at once); after commit, forget the cached unread
-        counts and queue the mails of the new ones."""
-        created = []
-        for row in rows:
-            try:
-                with transaction.atomic():
-                    row.save()
-            except IntegrityError:
-                continue
-            created.append(row)
-        if not created:
-            return
-
-        def after_commit():
-            cache.delete_many([unread_cache_key(row.recipient_id) for row in created])
-
-        transaction.on_commit(after_commit)
-        from papers.queueing import enqueue_on_commit
-
-        from .tasks import mail_notifications
-
-        # A broker out of reach loses the mails (logged), never the comment.
-        enqueue_on_commit(mail_notifications, [row.pk for row in created])
-
-    @classmethod
-    def for_new_comment(cls, comment, mentions: list[str], replies=True):
-        """A reply tells the parent's author; a mention tells the mentioned user (once:
-        a mention in a reply to them is the reply). Nobody is told of their own words."""
-        from django.contrib.auth import get_user_model
-
-        rows, told = [], {comment.author_id}
-        if replies and comment.parent_id:
-            parent_author = comment.parent.author_id
-            if parent_author not in told and comment.parent.deleted_at is None:
-                rows.append(cls(recipient_id=parent_author, kind=cls.Kind.REPLY))
-                told.add(parent_author)
-        if mentions:
-            users = get_user_model().objects.filter(username__in=mentions, is_active=True)
-            for pk in users.values_list("pk", flat=True):
-                if pk not in told:
-                    rows.append(cls(recipient_id=pk, kind=cls.Kind.MENTION))
-                    told.add(pk)
-        for row in rows:
-            row.comment, row.actor_id = comment, comment.author_id
-        cls._create(rows)
-
-    @classmethod
-    def for_moderation(cls, comment):
-        cls._create(
-            [cls(recipient_id=comment.author_id, kind=cls.Kind.MODERATION, comment=comment)]
-        )
 
     @classmethod
     def mark_all_read(cls, user) -> int:

@@ -22,6 +22,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast, Extract
 from django.db.models.lookups import GreaterThan
+from django.dispatch import Signal
 from django.utils import timezone
 
 from . import links, ranking, search
@@ -37,6 +38,12 @@ _TITLE_STOPWORDS = frozenset(
     toward towards via we with without using based new approach approaches method methods
     study analysis paper results model models""".split()
 )
+
+
+# Sent when a moderator hides papers or shows them again (the admin's actions), with
+# `papers` (the ones whose visibility changes), `hidden` and `moderator`: the
+# discussion's public moderation log records it (moderation.signals).
+papers_hidden = Signal()
 
 
 def normalise_name(name: str) -> str:

@@ -24,8 +24,6 @@ from django_ratelimit.core import get_usage, is_ratelimited
 from kombu.exceptions import OperationalError as KombuOperationalError
 
 from accounts import pending_votes, signin
-from discussion.thread import discussion_context
-from moderation.models import is_suspended
 
 from . import api, citation, ranking, search
 from .arxiv_ids import parse_arxiv_id
@@ -145,7 +143,6 @@ def paper_detail(request, arxiv_id):
         **_voters(paper),
         "bibtex": citation.bibtex(paper, [a.author.name for a in authorships]),
         "canonical_url": settings.SITE_URL + paper.get_absolute_url(),
-        **discussion_context(request, paper),
     }
     return render(request, "papers/detail.html", context)
 
@@ -415,9 +412,6 @@ def vote(request, arxiv_id):
         if action == "up":
             pending_votes.remember(request, paper, back)
         message = "Verify your email address to vote: follow the link we sent you."
-        return _vote_refused(request, paper, back, message, 403)
-    if is_suspended(request.user):
-        message = "Your account is suspended: you can't vote."
         return _vote_refused(request, paper, back, message, 403)
     if is_ratelimited(
         request, group="papers:vote", key="user", rate=settings.VOTE_RATE_LIMIT, increment=True

@@ -5,8 +5,8 @@ import pytest
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
-from discussion.models import Comment, Flag
-from moderation.models import ModerationAction, Suspension, suspend_user
+from discussion.models import Comment, Flag, Suspension
+from moderation.models import ModerationAction, suspend_user
 from papers.models import Paper, Vote
 
 from .discussion_helpers import action_url, comment_on, member, post_url

@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from discussion.models import Comment
 from moderation.models import hide_comment
+from notifications import events
 from notifications.mail import stop_token
 from notifications.models import MailClaim, Notification, NotificationSettings
 
@@ -115,7 +116,7 @@ def test_concurrent_replies_notify_once_per_reply(alice):
     def notify_again():
         try:
             barrier.wait()
-            Notification.for_new_comment(reply, [])
+            events.for_new_comment(reply, [])
         finally:
             connection.close()
 

@@ -2,6 +2,7 @@ from django import template
 from django.utils.safestring import mark_safe
 
 from ..render import Renderer, render_thread
+from ..thread import discussion_context
 
 register = template.Library()
 
@@ -27,3 +28,17 @@ def comment_article(context, comment):
 @register.simple_tag(takes_context=True)
 def comment_main(context, comment, vote_error=""):
     return mark_safe(_renderer(context).main(comment, vote_error or ""))
+
+
+@register.inclusion_tag("discussion/_discussion.html", takes_context=True)
+def discussion_section(context):
+    """The discussion under a paper's abstract (templates/papers/detail.html): the paper
+    page plugs it in without papers importing this app."""
+    request = context["request"]
+    return {
+        "paper": context["paper"],
+        "request": request,
+        "user": context.get("user", request.user),
+        "csrf_token": context.get("csrf_token"),
+        **discussion_context(request, context["paper"]),
+    }
