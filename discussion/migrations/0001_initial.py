@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ("papers", "0010_comment_count"),
+        ("papers", "0011_comment_count"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

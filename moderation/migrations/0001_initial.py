@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ("discussion", "0001_initial"),
-        ("papers", "0010_comment_count"),
+        ("papers", "0011_comment_count"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
