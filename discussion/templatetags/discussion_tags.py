@@ -1,7 +1,8 @@
 from django import template
+from django.utils import timezone
 from django.utils.safestring import mark_safe
 
-from ..render import Renderer, render_thread
+from ..render import Renderer, ago, render_thread
 from ..thread import discussion_context
 
 register = template.Library()
@@ -42,3 +43,9 @@ def discussion_section(context):
         "csrf_token": context.get("csrf_token"),
         **discussion_context(request, context["paper"]),
     }
+
+
+@register.filter(name="ago")
+def ago_filter(moment):
+    """ "just now", "5 minutes ago", "3 days ago", then the date: as comments show it."""
+    return ago(moment, timezone.now()) if moment else ""
