@@ -28,6 +28,7 @@ REASONS = {
     "digest_settings": "Sign in to set up your email digest.",
     "digest_interests": "Sign in to choose what your email digest follows.",
     "submit": "Sign in to submit a paper to today's list.",
+    "comment": "Sign in to join the discussion.",
     "submission_status": "Sign in to follow your submissions.",
     "settings": "Sign in to change your settings.",
     "delete": "Sign in to delete your account.",

@@ -70,6 +70,9 @@ INSTALLED_APPS = [
     "digests",
     "search",
     "library",
+    "discussion",
+    "moderation",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -87,6 +90,8 @@ MIDDLEWARE = [
     "accounts.signin.HtmxLoginRedirectMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "accounts.middleware.RateLimitStatusMiddleware",
+    # Suspended users' paper votes are refused (issue 14: papers imports no feature app).
+    "discussion.middleware.SuspendedUsersMiddleware",
     # Last: it reads the user and the messages, and serves cached pages to anonymous
     # visitors before the view runs (papers.pagecache).
     "papers.pagecache.AnonymousPageCacheMiddleware",
@@ -372,6 +377,19 @@ for _provider in SOCIALACCOUNT_PROVIDERS:
 VOTE_RATE_LIMIT = env.str("VOTE_RATE_LIMIT", default="60/m")
 # Author claims a signed-in user may file: each one waits for a moderator.
 CLAIM_RATE_LIMIT = env.str("CLAIM_RATE_LIMIT", default="10/h")
+
+# --- Discussion (issue 14) ----------------------------------------------------------
+
+# Comments and replies a signed-in user may post, and flags they may raise.
+COMMENT_RATE_LIMIT = env.str("COMMENT_RATE_LIMIT", default="6/m")
+FLAG_RATE_LIMIT = env.str("FLAG_RATE_LIMIT", default="20/h")
+COMMENT_MAX_LENGTH = env.int("COMMENT_MAX_LENGTH", default=10_000)
+# Seconds after posting during which its author may edit a comment.
+COMMENT_EDIT_WINDOW = env.int("COMMENT_EDIT_WINDOW", default=15 * 60)
+# Accounts younger than this (seconds), or without a verified email, post no links
+# and at most NEW_ACCOUNT_COMMENTS_PER_DAY comments a day.
+COMMENT_MIN_ACCOUNT_AGE = env.int("COMMENT_MIN_ACCOUNT_AGE", default=3 * 24 * 60 * 60)
+NEW_ACCOUNT_COMMENTS_PER_DAY = env.int("NEW_ACCOUNT_COMMENTS_PER_DAY", default=3)
 
 # --- Papers -----------------------------------------------------------------------
 

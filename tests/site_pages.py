@@ -18,6 +18,20 @@ from .accounts_helpers import verified
 from .factories import DigestSubscriptionFactory, UserFactory
 
 
+def _discussion(paper, reader, voter):
+    """A short discussion on `paper`: a thread with a reply that mentions the reader
+    (who gets a notification), and a comment a moderator hid (a line in the log)."""
+    from discussion.models import Comment
+    from moderation.models import hide_comment
+
+    first = Comment.post(paper, voter, "Does the *main result* need $\\alpha > 0$?")
+    Comment.post(paper, reader, "@" + voter.username + " no: see Section 4.", parent=first)
+    Comment.post(paper, voter, "Thanks @" + reader.username + ", that settles it.", parent=first)
+    spam = Comment.post(paper, voter, "Buy followers at example dot com")
+    hide_comment(None, spam, "Advertising")
+    return first, f"{paper.get_absolute_url()}comments/"
+
+
 @dataclasses.dataclass(frozen=True)
 class SitePage:
     name: str  # a file name for screenshots and reports
@@ -51,6 +65,7 @@ def build_site(settings):
     SavedPaper.objects.save_paper(reader, paper)
     collection = Collection.objects.create_named(reader, "Reading group", "Weekly", "public")
     collection.add_paper(paper, note="**Why**: the main result, $O(n \\log n)$.")
+    first, comments_url = _discussion(paper, reader, voter)
 
     pages = [
         SitePage("daily", "/"),
@@ -124,5 +139,18 @@ def build_site(settings):
             form={"name": "", "visibility": "nope"},
             status=400,
         ),
+        # The discussion (issue 14).
+        SitePage("moderation-log", "/moderation/"),
+        SitePage("user-comments", f"/u/{voter.username}/comments/"),
+        SitePage("notifications", "/notifications/", signed_in=True),
+        SitePage("comment-reply", f"{comments_url}{first.pk}/reply/", signed_in=True),
+        SitePage("comment-flag", f"{comments_url}{first.pk}/flag/", signed_in=True),
+        SitePage(
+            "comment-preview",
+            comments_url,
+            signed_in=True,
+            form={"body": "**Bold** and $x^2$", "preview": "1"},
+        ),
+        SitePage("comment-errors", comments_url, signed_in=True, form={"body": ""}, status=400),
     ]
     return reader, pages

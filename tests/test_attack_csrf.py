@@ -125,6 +125,31 @@ ROUTES = {
     "library:remove_item": True,
     "library:edit_note": True,
     "library:api_collection": False,
+    # discussion (issue 14)
+    "discussion:post": True,
+    "discussion:feed": False,
+    "discussion:reply": False,
+    "discussion:edit": True,
+    "discussion:delete": True,
+    "discussion:vote": True,
+    "discussion:flag": True,
+    "discussion:history": False,
+    "discussion:user_comments": False,
+    "discussion:user_feed": False,
+    # notifications
+    "notifications:inbox": False,
+    "notifications:mark_read": True,
+    "notifications:email_settings": True,
+    "notifications:stop": True,
+    # moderation
+    "moderation:log": False,
+    "moderation:feed": False,
+    "moderation:queue": False,
+    "moderation:hide_comment": True,
+    "moderation:unhide_comment": True,
+    "moderation:dismiss_flags": True,
+    "moderation:lock_thread": True,
+    "moderation:suspend_user": True,
     # Only with BENCHMARK_VIEWS=1 (bench/load.py).
     "bench_constant": False,
 }

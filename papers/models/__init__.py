@@ -2,7 +2,7 @@
 authors (authors.py) and votes (votes.py). Import them from here: papers.models.Paper."""
 
 from .authors import Author, Authorship, normalise_name, slug_for
-from .papers import Paper, SearchDocument
+from .papers import Paper, SearchDocument, papers_hidden
 from .querysets import (
     AUTHORS_ON_CARD,
     RELATED_CANDIDATES,
@@ -26,6 +26,7 @@ __all__ = [
     "Vote",
     "add_viewer_annotation",
     "normalise_name",
+    "papers_hidden",
     "slug_for",
     "title_keywords",
 ]
