@@ -47,6 +47,9 @@ var/secret_key: | install
 ## test: the whole suite against PostgreSQL and Redis at their usual local addresses.
 test: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/dailypapers
 test: export REDIS_URL ?= redis://127.0.0.1:6379/15
+# Thumbnails are queued as papers are featured (issue 13): not in tests that never ask
+# for them (they would fetch PDFs from arXiv). tests/test_thumbnails*.py turn it on.
+test: export THUMBNAILS_AUTO ?= 0
 test: export SECRET_KEY ?= test-only-secret-key
 test: export SITE_URL ?= http://testserver
 test: export ALLOWED_HOSTS ?= testserver,localhost,127.0.0.1

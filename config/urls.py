@@ -22,6 +22,17 @@ handler404 = "papers.views.page_not_found"
 handler429 = "papers.views.too_many_requests"
 handler500 = "papers.views.server_error"
 
+if settings.SERVE_MEDIA:
+    import re
+
+    from django.urls import re_path
+
+    from thumbnails.views import media
+
+    # MEDIA_URL is "/media/" by default (issue 13: thumbnails).
+    prefix = re.escape(settings.MEDIA_URL.lstrip("/"))
+    urlpatterns += [re_path(rf"^{prefix}(?P<path>.+)$", media, name="media")]
+
 if settings.BENCHMARK_VIEWS:
     # The ceiling for bench/load.py; never on unless BENCHMARK_VIEWS=1.
     from . import bench

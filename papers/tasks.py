@@ -124,6 +124,9 @@ def ingest_hf_daily(day: str | None = None, days_ago: int = 0):
         result = ingest(hf.fetch(featured))
     if result.created_ids:
         enrich_from_arxiv.delay_on_commit(result.created_ids)
+    from thumbnails.tasks import queue_for_day  # issue 13: the day's new thumbnails
+
+    queue_for_day(featured)
     return _report(f"Hugging Face {featured}", result)
 
 

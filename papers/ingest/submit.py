@@ -53,7 +53,7 @@ def feature_paper(paper_id: int, user, day: dt.date | None = None) -> bool:
     False if it is already featured, or hidden by the moderators."""
     day = day or timezone.localdate()
     divisor = ranking.decay(day, timezone.now())
-    return (
+    featured = (
         Paper.objects.filter(pk=paper_id, daily_date__isnull=True, is_hidden=False).update(
             daily_date=day,
             submitted_by=user,
@@ -63,6 +63,11 @@ def feature_paper(paper_id: int, user, day: dt.date | None = None) -> bool:
         )
         == 1
     )
+    if featured:
+        from thumbnails.tasks import queue_paper  # issue 13: its first-page thumbnail
+
+        queue_paper(paper_id)
+    return featured
 
 
 HIDDEN = "This paper has been hidden by the moderators and can't be submitted."

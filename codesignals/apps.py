@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class CodeSignalsConfig(AppConfig):
+    name = "codesignals"
+    verbose_name = "Code signals"
