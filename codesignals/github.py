@@ -157,10 +157,20 @@ def repository_problem(data) -> str:
         return f"expected a repository object, got {type(data).__name__}"
     if not isinstance(data.get("full_name"), str) or "/" not in data["full_name"]:
         return "no 'full_name' in the repository object"
-    stars = data.get("stargazers_count")
-    if not isinstance(stars, int) or isinstance(stars, bool) or stars < 0:
+    if stars_of(data) is None:
         return "no valid 'stargazers_count' in the repository object"
     return ""
+
+
+def stars_of(data: dict) -> int | None:
+    """The repository's stars. Before the v3 API settled (the 2013 `github.beta` media
+    type) stars were called watchers and `stargazers_count` was not sent: then
+    `watchers_count` is the star count."""
+    for field in ("stargazers_count", "watchers_count"):
+        stars = data.get(field)
+        if isinstance(stars, int) and not isinstance(stars, bool) and stars >= 0:
+            return stars
+    return None
 
 
 def _message(response: httpx.Response) -> str:

@@ -27,7 +27,7 @@ from papers.ingest.records import SourceError, TransientSourceError
 from papers.models import Paper
 
 from . import hf
-from .github import GitHubClient, GitHubError, RateLimited, repository_problem
+from .github import GitHubClient, GitHubError, RateLimited, repository_problem, stars_of
 from .models import PaperSignals, Repository, StarCount, github_full_name
 
 log = logging.getLogger(__name__)
@@ -182,7 +182,7 @@ def apply_repository(repository: Repository, data: dict, etag="", last_modified=
             repository = other
         repository.full_name = data["full_name"]
         repository.github_id = github_id
-        repository.stars = data["stargazers_count"]
+        repository.stars = stars_of(data)
         repository.status = Repository.Status.OK
         repository.etag = etag
         repository.last_modified = last_modified
@@ -324,7 +324,7 @@ def apply_file(path: Path, paper, report: Report):
     except (OSError, ValueError) as exc:
         report.fail(f"{where}: not JSON ({exc})")
         return
-    if isinstance(data, dict) and "stargazers_count" in data:
+    if isinstance(data, dict) and "full_name" in data:
         problem = repository_problem(data)
         if problem:
             report.fail(f"{where}: {problem}")
