@@ -3,7 +3,8 @@ GET /api/papers/{id}) for the fields this site has. Documented at /api/.
 
 Field names follow Hugging Face's; optional fields we have no value for are left out, as
 Hugging Face leaves them out. Hugging Face fields with no counterpart here (comments,
-thumbnails, media, GitHub stars, AI summaries) are never sent.
+media, AI summaries) are never sent. `githubStars` and `thumbnail` (an absolute URL, or
+null) come from the codesignals and thumbnails apps (issue 13).
 """
 
 import datetime as dt
@@ -14,10 +15,28 @@ from django.http import HttpResponse
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
+from codesignals.filters import only_with_code_if_asked
+
 from . import ranking
 from .dates import PARSERS
 from .links import http_url
 from .models import Paper
+
+# Issue 13: joined, so a page of papers costs no query more.
+SIGNALS = ("thumbnail", "code_signals__repository")
+
+
+def code_signals_json(paper) -> dict:
+    from codesignals.api import paper_fields
+
+    return paper_fields(paper)
+
+
+def thumbnail_url(paper) -> str | None:
+    from thumbnails.api import absolute_url
+
+    return absolute_url(paper)
+
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 100
@@ -69,6 +88,8 @@ def paper_json(paper, authors: list[str]) -> dict:
         data["githubRepo"] = http_url(paper.code_url)
     if http_url(paper.project_url):
         data["projectPage"] = http_url(paper.project_url)
+    data.update(code_signals_json(paper))
+    data["thumbnail"] = thumbnail_url(paper)
     return data
 
 
@@ -82,6 +103,7 @@ def daily_item_json(paper, authors: list[str]) -> dict:
     }
     if paper.submitted_by_id:
         data["submittedBy"] = _user(paper.submitted_by)
+    data["thumbnail"] = data["paper"]["thumbnail"]  # where Hugging Face puts it too
     return data
 
 
@@ -139,15 +161,18 @@ def daily_papers(request):
             first = last = Paper.objects.latest_day()
     except ValueError as exc:
         return error(str(exc))
+    if request.GET.get("has_code", "") not in ("", "0", "1"):
+        return error("has_code must be 1 (only papers with code) or 0.")
     if first is None:
         return json_response([])
     papers = (
         Paper.objects.visible()
         .featured_between(first, last)
-        .select_related("submitted_by")
+        .select_related("submitted_by", *SIGNALS)
         .with_all_authors()
-        .ranked()[page * limit : (page + 1) * limit + 1]
+        .ranked()
     )
+    papers = only_with_code_if_asked(request, papers)[page * limit : (page + 1) * limit + 1]
     papers = list(papers)
     headers = {}
     if len(papers) > limit:
@@ -160,7 +185,7 @@ def daily_papers(request):
 
 @require_GET
 def paper(request, arxiv_id):
-    papers = Paper.objects.visible().select_related("submitted_by").with_all_authors()
+    papers = Paper.objects.visible().select_related("submitted_by", *SIGNALS).with_all_authors()
     found = papers.filter(arxiv_id=arxiv_id).first()
     if found is None:
         return error(f"No paper {arxiv_id} here.", status=404)

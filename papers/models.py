@@ -86,9 +86,13 @@ class PaperQuerySet(models.QuerySet):
         """Recompute the trending score of every paper in the trending window, as they
         age. Votes rewrite a single paper's score at once (Paper._count_update)."""
         now = now or timezone.now()
-        papers = list(self.trending(now).only("pk", "upvote_count", "daily_date", "rank_score"))
+        papers = self.trending(now).only("pk", "upvote_count", "daily_date", "rank_score")
+        if ranking.star_weight():  # issue 13: star velocity, an optional term
+            papers = papers.annotate(stars_gained=F("code_signals__repository__stars_gained"))
+        papers = list(papers)
         for paper in papers:
-            paper.rank_score = ranking.hot_score(paper.upvote_count, paper.daily_date, now)
+            stars = getattr(paper, "stars_gained", None) or 0
+            paper.rank_score = ranking.hot_score(paper.upvote_count, paper.daily_date, now, stars)
         # Written with the count read above: a vote landing in between rewrites its
         # paper's score itself, so the next refresh is at most one period late.
         self.model.objects.bulk_update(papers, ["rank_score"], batch_size=1000)
@@ -106,6 +110,10 @@ class PaperQuerySet(models.QuerySet):
             return self.filter(categories__contains=[category])  # GIN-indexed jsonb @>
         return self.filter(categories__icontains=f'"{category}"')
 
+    def with_code(self):
+        """Papers with a code link (issue 13's has_code=1 filter)."""
+        return self.exclude(code_url="")
+
     def with_user_votes(self, user):
         if user is None or not user.is_authenticated:
             return self.annotate(user_has_voted=Value(False, output_field=models.BooleanField()))
@@ -120,7 +128,8 @@ class PaperQuerySet(models.QuerySet):
         first_authors = Authorship.objects.select_related("author").order_by("position")
         return (
             self.visible()
-            .select_related("submitted_by")
+            # Issue 13: the thumbnail and the code signals, joined (no query more).
+            .select_related("submitted_by", "thumbnail", "code_signals__repository")
             .prefetch_related(
                 Prefetch(
                     "authorships",
@@ -494,7 +503,7 @@ class Paper(models.Model):
         interleave a read and a write."""
         divisor = ranking.decay(self.daily_date, timezone.now())
         new_count = F("upvote_count") + delta
-        score = new_count / divisor if divisor else Value(0.0)
+        score = (new_count + self._star_term()) / divisor if divisor else Value(0.0)
         Paper.objects.filter(pk=self.pk).update(upvote_count=new_count, rank_score=score)
 
     def add_vote(self, user) -> bool:
@@ -524,6 +533,21 @@ class Paper(models.Model):
             self._count_update(-1)
         return True
 
+    def _star_term(self) -> float:
+        """TRENDING_STAR_WEIGHT x the stars its repository gained lately (issue 13):
+        no query while the weight is 0, the default."""
+        weight = ranking.star_weight()
+        if not weight:
+            return 0.0
+        from codesignals.models import PaperSignals
+
+        gained = (
+            PaperSignals.objects.filter(paper=self)
+            .values_list("repository__stars_gained", flat=True)
+            .first()
+        )
+        return weight * max(gained or 0, 0)
+
     def _vote_statement(self, sql: str, user, delta: int) -> bool:
         """The vote row and the paper's count and score in one statement (PostgreSQL):
         one round trip instead of six (transaction, savepoint, insert or delete, update),
@@ -532,6 +556,7 @@ class Paper(models.Model):
         divisor = ranking.decay(self.daily_date, now)
         params = {"user": user.pk, "paper": self.pk, "now": now, "delta": delta}
         params["divisor"] = divisor
+        params["stars"] = self._star_term()
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             row = cursor.fetchone()
@@ -548,7 +573,8 @@ _COUNT_UPDATE = """
     UPDATE papers_paper
     SET upvote_count = upvote_count + %(delta)s,
         rank_score = CASE WHEN %(divisor)s > 0
-                     THEN (upvote_count + %(delta)s) / %(divisor)s::float8 ELSE 0 END
+                     THEN (upvote_count + %(delta)s + %(stars)s) / %(divisor)s::float8
+                     ELSE 0 END
     WHERE id IN (SELECT paper_id FROM changed)
     RETURNING upvote_count
 """

@@ -24,6 +24,7 @@ from django_ratelimit.core import get_usage, is_ratelimited
 from kombu.exceptions import OperationalError as KombuOperationalError
 
 from accounts import pending_votes, signin
+from codesignals.filters import only_with_code_if_asked
 
 from . import api, citation, ranking, search
 from .arxiv_ids import parse_arxiv_id
@@ -85,6 +86,7 @@ def _period_page(request, period: Period, is_latest=False):
     papers = (
         Paper.objects.for_listing(request.user).featured_between(period.first, period.last).ranked()
     )
+    papers = only_with_code_if_asked(request, papers)
     page = paginate(request, papers)
     if period.first > timezone.localdate() and not page.object_list:
         raise PublicNotFound(
@@ -107,7 +109,8 @@ def _period_page(request, period: Period, is_latest=False):
 
 
 def trending(request):
-    page = paginate(request, Paper.objects.for_listing(request.user).trending())
+    papers = only_with_code_if_asked(request, Paper.objects.for_listing(request.user).trending())
+    page = paginate(request, papers)
     return render(
         request,
         "papers/trending.html",
@@ -116,7 +119,7 @@ def trending(request):
 
 
 def new(request):
-    papers = Paper.objects.for_listing(request.user).newest()
+    papers = only_with_code_if_asked(request, Paper.objects.for_listing(request.user).newest())
     page = paginate_uncounted(request, papers, NEW_MAX_PAGES)
     if page is None:
         raise PublicNotFound(
@@ -131,6 +134,7 @@ def new(request):
 
 def paper_detail(request, arxiv_id):
     papers = Paper.objects.visible().with_user_votes(request.user).select_related("submitted_by")
+    papers = papers.select_related("thumbnail", "code_signals__repository")  # issue 13
     paper = papers.filter(arxiv_id=arxiv_id).first()
     if paper is None:
         if Paper.objects.filter(arxiv_id=arxiv_id).exists():
@@ -207,6 +211,8 @@ def search_papers(request):
         papers = Paper.objects.published_between(data["since"], data["until"])
         if data["cat"]:
             papers = papers.in_category(data["cat"])
+        if data["has_code"]:
+            papers = papers.with_code()
         try:
             with search.time_limit():
                 ids = papers.search_ids(query, newest=data["sort"] == "newest")
@@ -231,6 +237,8 @@ def _browse_filtered(request, form, context):
     papers = Paper.objects.published_between(data["since"], data["until"])
     if data["cat"]:
         papers = papers.in_category(data["cat"])
+    if data["has_code"]:
+        papers = papers.with_code()
     page = paginate_uncounted(request, papers.for_listing(request.user).newest(), NEW_MAX_PAGES)
     if page is None:
         raise PublicNotFound(
