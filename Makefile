@@ -6,7 +6,7 @@ PORT ?= 8000
 CHROMIUM ?= /usr/bin/chromium
 
 .PHONY: install run test serve lint format chromium checkers bench-import bench-digests bench-load \
-	bench-seed bench wrk soak scan
+	bench-seed bench wrk soak scan bench-thumbnails
 
 $(BIN)/.installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -98,6 +98,10 @@ serve: install var/secret_key
 	$(BIN)/celery -A config worker --loglevel=INFO & \
 	$(BIN)/celery -A config beat --loglevel=INFO & \
 	$(BIN)/gunicorn config.wsgi -c config/gunicorn.py
+
+## bench-thumbnails: first-page renders of the real PDFs (ms, peak RSS), then 1,000 in a row.
+bench-thumbnails: install
+	$(BIN)/python bench/thumbnails.py
 
 ## bench-import: snapshot import into its own database (dp_bench_import): papers/s, memory.
 bench-import: RECORDS ?= 100000

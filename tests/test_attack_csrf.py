@@ -88,6 +88,8 @@ ROUTES = {
     "papers:detail": False,
     "papers:related": False,
     "papers:favicon": False,
+    # Issue 13: thumbnails served from MEDIA_ROOT (GET only).
+    "media": False,
     "papers:vote": True,
     "papers:author": False,
     "papers:about_ranking": False,
@@ -134,6 +136,7 @@ SAMPLE_KWARGS = {
     "id": "1",
     "content_type_id": 1,
     "url": "papers/",
+    "path": "thumbnails/none.webp",
 }
 
 
