@@ -303,3 +303,16 @@ def test_a_user_can_still_vote_with_stars_weighted(client, settings):
     with_signals(paper, gained=5)
     assert paper.add_vote(user)
     assert Paper.objects.get(pk=paper.pk).upvote_count == 1
+
+
+def test_link_previews_show_the_first_page(client):
+    paper = PaperFactory()
+    thumbnail = render_and_store(paper, SPECTER)
+
+    html = client.get(paper.get_absolute_url()).content.decode()
+
+    url = f"http://testserver/media/{thumbnail.image.name}"
+    assert f'<meta property="og:image" content="{url}">' in html
+    assert '<meta property="og:image:width" content="480">' in html
+    refused(other := PaperFactory())
+    assert "og:image" not in client.get(other.get_absolute_url()).content.decode()

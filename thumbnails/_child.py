@@ -13,8 +13,21 @@ import resource
 import sys
 
 
+def _peak_rss_kb() -> int:
+    """This process's peak RSS since exec (VmHWM). ru_maxrss would also count the
+    parent's pages at fork time, which Linux carries across exec."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 def _answer(**data):
-    data["maxrss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    data["maxrss_kb"] = _peak_rss_kb()
     sys.stdout.write(json.dumps(data) + "\n")
     sys.stdout.flush()
 
