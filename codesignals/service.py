@@ -152,7 +152,7 @@ def due_repositories(now=None, limit: int | None = None):
     )
     repos = repos.exclude(
         status=Repository.Status.MISSING, checked_at__gte=now - dt.timedelta(days=7)
-    ).order_by(F("checked_at").asc(nulls_first=True), F("latest").desc(nulls_last=True))
+    ).order_by(F("checked_at").asc(nulls_first=True), F("latest").desc(nulls_last=True), "id")
     return repos[: limit or settings.GITHUB_REFRESH_LIMIT]
 
 

@@ -441,3 +441,24 @@ def test_the_periodic_task_links_and_refreshes_what_is_due(db, github, hub):
     hub.requests.clear()
     refresh_code_signals()
     assert github.requests == [] and hub.requests == []
+
+
+def test_the_command_stops_at_the_rate_limit_and_says_what_it_left(db, github, hub, capsys):
+    first = PaperFactory(code_url=PYGITHUB)
+    PaperFactory(code_url="https://github.com/jacquev6/PyGithub")
+    serve(github, exchanges("Repository.setUp.txt")[0])
+    serve(
+        github,
+        exchanges("SpecificExceptions.testRateLimitExceeded.txt")[1],
+        "/repos/jacquev6/PyGithub",
+    )
+
+    with pytest.raises(CommandError, match=r"1 record\(s\) failed"):
+        call_command("refresh_code_signals")
+
+    out = capsys.readouterr()
+    assert "failed: GitHub rate limit (API Rate Limit Exceeded for" in out.err
+    assert "stopped:" in out.out
+    # What came before the limit is stored; Hugging Face is not asked after it.
+    assert PaperSignals.objects.get(paper=first).repository.stars == 7122
+    assert hub.requests == []
