@@ -444,8 +444,9 @@ def test_the_periodic_task_links_and_refreshes_what_is_due(db, github, hub):
 
 
 def test_the_command_stops_at_the_rate_limit_and_says_what_it_left(db, github, hub, capsys):
-    first = PaperFactory(code_url=PYGITHUB)
+    # Linked newest paper first, so PyGithub's repository is asked about first.
     PaperFactory(code_url="https://github.com/jacquev6/PyGithub")
+    first = PaperFactory(code_url=PYGITHUB)
     serve(github, exchanges("Repository.setUp.txt")[0])
     serve(
         github,
