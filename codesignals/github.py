@@ -21,7 +21,7 @@ import httpx
 from django.conf import settings
 from django.utils import timezone
 
-from papers.ingest.http import parse_retry_after
+from ingest.http import parse_retry_after
 
 log = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ import json
 
 from django.conf import settings
 
-from papers.ingest.http import SourceClient
-from papers.ingest.records import SourceError
+from ingest.http import SourceClient
+from ingest.records import SourceError
 
 SOURCE = "Hugging Face repos"
 KINDS = ("models", "datasets", "spaces")

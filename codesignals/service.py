@@ -14,6 +14,7 @@ A repository not found on GitHub is asked again weekly (it may come back public)
 
 import dataclasses
 import datetime as dt
+import json
 import logging
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Max, Q
 from django.utils import timezone
 
-from papers.ingest.records import SourceError, TransientSourceError
+from ingest.records import SourceError, TransientSourceError
 from papers.models import Paper
 
 from . import hf
@@ -96,7 +97,7 @@ def repository_named(full_name: str) -> Repository:
 def link_papers(papers) -> int:
     """Give each paper its signals row and link its GitHub repository, read from
     Paper.code_url (Hugging Face's githubRepo, or a link found in the abstract or
-    comments, papers.ingest). Only papers whose code_url changed since are written."""
+    comments, ingest). Only papers whose code_url changed since are written."""
     papers = list(papers.only("pk", "code_url"))
     rows = PaperSignals.objects.in_bulk([p.pk for p in papers])
     linked = 0
@@ -316,8 +317,6 @@ def refresh_artifacts(papers, report: Report, http=None, on_item=None):
 def apply_file(path: Path, paper, report: Report):
     """A saved response: GitHub's repository object (matched to its repository by id or
     name, or linked to `paper`), or Hugging Face's /api/arxiv/{id}/repos (for `paper`)."""
-    import json
-
     where = Path(path).name
     try:
         data = json.loads(Path(path).read_bytes())

@@ -3,40 +3,24 @@ GET /api/papers/{id}) for the fields this site has. Documented at /api/.
 
 Field names follow Hugging Face's; optional fields we have no value for are left out, as
 Hugging Face leaves them out. Hugging Face fields with no counterpart here (comments,
-media, AI summaries) are never sent. `githubStars` and `thumbnail` (an absolute URL, or
-null) come from the codesignals and thumbnails apps (issue 13).
+media, AI summaries) are never sent. Feature apps add their fields through
+papers.hooks.paper_json (issue 13: `githubStars` from codesignals, `thumbnail`, an
+absolute URL or null, from thumbnails).
 """
 
 import datetime as dt
 import json
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.http import HttpResponse
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from codesignals.filters import only_with_code_if_asked
-
-from . import ranking
+from . import hooks, ranking
 from .dates import PARSERS
 from .links import http_url
 from .models import Paper
-
-# Issue 13: joined, so a page of papers costs no query more.
-SIGNALS = ("thumbnail", "code_signals__repository")
-
-
-def code_signals_json(paper) -> dict:
-    from codesignals.api import paper_fields
-
-    return paper_fields(paper)
-
-
-def thumbnail_url(paper) -> str | None:
-    from thumbnails.api import absolute_url
-
-    return absolute_url(paper)
-
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 100
@@ -88,8 +72,7 @@ def paper_json(paper, authors: list[str]) -> dict:
         data["githubRepo"] = http_url(paper.code_url)
     if http_url(paper.project_url):
         data["projectPage"] = http_url(paper.project_url)
-    data.update(code_signals_json(paper))
-    data["thumbnail"] = thumbnail_url(paper)
+    hooks.paper_json.send(None, paper=paper, data=data)
     return data
 
 
@@ -103,15 +86,14 @@ def daily_item_json(paper, authors: list[str]) -> dict:
     }
     if paper.submitted_by_id:
         data["submittedBy"] = _user(paper.submitted_by)
-    data["thumbnail"] = data["paper"]["thumbnail"]  # where Hugging Face puts it too
+    if "thumbnail" in data["paper"]:
+        data["thumbnail"] = data["paper"]["thumbnail"]  # where Hugging Face puts it too
     return data
 
 
 def example_json() -> dict:
     """A daily item for a well-known paper, for the API documentation: produced by the
     code above, so the documentation shows exactly what the API sends."""
-    from accounts.models import User
-
     paper = Paper(
         arxiv_id="1706.03762",
         title="Attention Is All You Need",
@@ -121,7 +103,7 @@ def example_json() -> dict:
         daily_date=dt.date(2017, 6, 13),
         upvote_count=42,
         code_url="https://github.com/tensorflow/tensor2tensor",
-        submitted_by=User(pk=1, username="ada", display_name="Ada Lovelace"),
+        submitted_by=get_user_model()(pk=1, username="ada", display_name="Ada Lovelace"),
     )
     authors = ["Ashish Vaswani", "Noam Shazeer", "Niki Parmar", "Jakob Uszkoreit"]
     return daily_item_json(paper, authors)
@@ -168,11 +150,13 @@ def daily_papers(request):
     papers = (
         Paper.objects.visible()
         .featured_between(first, last)
-        .select_related("submitted_by", *SIGNALS)
+        .select_related("submitted_by", *hooks.listing_relations())
         .with_all_authors()
         .ranked()
     )
-    papers = only_with_code_if_asked(request, papers)[page * limit : (page + 1) * limit + 1]
+    if request.GET.get("has_code") == "1":
+        papers = papers.with_code()
+    papers = papers[page * limit : (page + 1) * limit + 1]
     papers = list(papers)
     headers = {}
     if len(papers) > limit:
@@ -185,7 +169,8 @@ def daily_papers(request):
 
 @require_GET
 def paper(request, arxiv_id):
-    papers = Paper.objects.visible().select_related("submitted_by", *SIGNALS).with_all_authors()
+    papers = Paper.objects.visible().select_related("submitted_by", *hooks.listing_relations())
+    papers = papers.with_all_authors()
     found = papers.filter(arxiv_id=arxiv_id).first()
     if found is None:
         return error(f"No paper {arxiv_id} here.", status=404)

@@ -25,11 +25,13 @@ Star velocity (issue 13), an optional term: with TRENDING_STAR_WEIGHT = w > 0,
     score = (votes + w * stars_gained) / (age_hours + OFFSET_HOURS) ** GRAVITY
 
 where stars_gained is the stars the paper's GitHub repository gained over the last
-STAR_VELOCITY_DAYS days (codesignals.Repository.stars_gained). w = 0, the default,
+STAR_VELOCITY_DAYS days (codesignals plugs it in: papers.hooks.set_rank_boost). w = 0, the default,
 is the formula above exactly.
 """
 
 import datetime as dt
+
+from django.conf import settings
 
 GRAVITY = 1.8
 OFFSET_HOURS = 2.0
@@ -52,8 +54,6 @@ def decay(daily_date: dt.date | None, now: dt.datetime) -> float:
 
 
 def star_weight() -> float:
-    from django.conf import settings
-
     return settings.TRENDING_STAR_WEIGHT
 
 

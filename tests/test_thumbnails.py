@@ -13,8 +13,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from PIL import Image
 
-from papers.ingest.records import TransientSourceError
-from papers.ingest.submit import feature_paper
+from ingest.records import TransientSourceError
+from ingest.submit import feature_paper
 from thumbnails.models import Thumbnail
 from thumbnails.render import Refused, render_pdf
 from thumbnails.service import make_thumbnail, render_and_store

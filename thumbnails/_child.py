@@ -12,6 +12,9 @@ import json
 import resource
 import sys
 
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
+
 
 def _peak_rss_kb() -> int:
     """This process's peak RSS since exec (VmHWM). ru_maxrss would also count the
@@ -33,9 +36,6 @@ def _answer(**data):
 
 
 def main(pdf_path, out_path, width, max_height, quality):
-    import pypdfium2 as pdfium
-    import pypdfium2.raw as pdfium_c
-
     try:
         pdf = pdfium.PdfDocument(pdf_path)
     except pdfium.PdfiumError as exc:

@@ -1,5 +1,5 @@
 """Fetching a paper's PDF from arXiv, politely: through the site-wide arXiv throttle
-(papers.ingest.throttle, the same host as the API, export.arxiv.org, so PDF downloads
+(ingest.throttle, the same host as the API, export.arxiv.org, so PDF downloads
 and API queries share one queue and one pause), streamed to a temporary file with a
 byte cap, and deleted by the caller as soon as it is rendered."""
 
@@ -10,9 +10,9 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
-from papers.ingest import throttle
-from papers.ingest.http import SourceClient, parse_retry_after
-from papers.ingest.records import SourceError, TransientSourceError
+from ingest import throttle
+from ingest.http import SourceClient, parse_retry_after
+from ingest.records import SourceError, TransientSourceError
 
 from .render import Refused
 

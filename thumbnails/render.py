@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import resource
+import signal
 import subprocess
 import sys
 import tempfile
@@ -134,8 +135,6 @@ def _crash_reason(done: subprocess.CompletedProcess) -> str:
     stderr = done.stderr.decode("utf-8", "replace").strip().splitlines()
     last = stderr[-1][:200] if stderr else ""
     if code < 0:
-        import signal
-
         name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else code
         return f"the renderer was killed by {name} (a memory or CPU limit, or a crash)"
     if "MemoryError" in last:

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from papers.ingest.records import SourceError, TransientSourceError
+from ingest.records import SourceError, TransientSourceError
 
 from .fetch import downloaded_pdf
 from .models import Thumbnail

@@ -1,19 +1,21 @@
-"""Thumbnail tasks. A paper that joins a daily list gets one: the ingestion tasks queue
-`queue_missing_thumbnails` for its day (papers.tasks, when THUMBNAILS_AUTO is on), and
-the periodic sweep (config/celery.py) catches any they missed and retries failed
-fetches. Each paper is a task of its own, so one bad PDF is one failed task."""
+"""Thumbnail tasks. A paper that joins a daily list gets one: ingestion sends
+papers.hooks.papers_featured and thumbnails.signals queues the renders (when
+THUMBNAILS_AUTO is on); the periodic sweep (config/celery.py) catches any they missed
+and retries failed fetches. Each paper is a task of its own, so one bad PDF is one
+failed task."""
 
 import datetime as dt
 import logging
 
+import httpx
 from celery import shared_task
+from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
+from ingest.records import TransientSourceError
 from papers.models import Paper
-from papers.queueing import enqueue_on_commit
-from papers.tasks import IngestTask
 
 from .models import Thumbnail
 from .service import make_thumbnail
@@ -36,16 +38,24 @@ def missing(since: dt.date | None = None, paper_ids=None):
     return papers.filter(Q(thumbnail__isnull=True) | retry).order_by("-daily_date", "-id")
 
 
-@shared_task(base=IngestTask, max_retries=3)
-def render_thumbnail(paper_id: int, force: bool = False):
+@shared_task(bind=True, max_retries=3)
+def render_thumbnail(self, paper_id: int, force: bool = False):
     """Fetch and render one paper's thumbnail (idempotent: a ready one is kept unless
-    `force`). Network errors and arXiv 5xx/429 are retried with backoff."""
+    `force`). Network errors and arXiv 5xx/429 are retried with backoff, never sooner
+    than arXiv's Retry-After."""
     paper = Paper.objects.filter(pk=paper_id).first()
     if paper is None:
         return None
     if not force and Thumbnail.objects.ready().filter(pk=paper_id).exists():
         return "ready"
-    return make_thumbnail(paper).status
+    try:
+        return make_thumbnail(paper).status
+    except (httpx.TransportError, TransientSourceError) as exc:
+        backoff = get_exponential_backoff_interval(
+            factor=60, retries=self.request.retries, maximum=30 * 60, full_jitter=True
+        )
+        countdown = max(backoff, int(getattr(exc, "retry_after", None) or 0))
+        raise self.retry(exc=exc, countdown=countdown) from exc
 
 
 @shared_task
@@ -61,15 +71,3 @@ def queue_missing_thumbnails(day: str | None = None, limit: int | None = None):
     for paper_id in ids:
         render_thumbnail.delay(paper_id)
     return len(ids)
-
-
-def queue_for_day(day: dt.date | None):
-    """Called by ingestion once a day's list has changed (papers.tasks)."""
-    if day and settings.THUMBNAILS_AUTO:
-        enqueue_on_commit(queue_missing_thumbnails, day.isoformat())
-
-
-def queue_paper(paper_id: int):
-    """Called when a submission features a paper (papers.ingest.submit)."""
-    if settings.THUMBNAILS_AUTO:
-        enqueue_on_commit(render_thumbnail, paper_id)

@@ -5,7 +5,7 @@ import httpx
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from papers.ingest.records import TransientSourceError
+from ingest.records import TransientSourceError
 from papers.models import Paper
 from thumbnails.models import Thumbnail
 from thumbnails.service import make_thumbnail, render_and_store
