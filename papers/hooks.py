@@ -7,12 +7,12 @@
 - `paper_json`: sent by papers.api for each paper object it writes, with `paper` and
   `data`; receivers add their fields to `data` (issue 13: githubStars, thumbnail).
 - `papers_featured`: sent when papers join a daily list, with `day` and `paper_ids`
-  (None: some papers of that day), once the transaction commits.
+  (None: some papers of that day), inside the writer's transaction: a receiver that
+  queues work does it on commit (papers.queueing.enqueue_on_commit).
 - `set_rank_boost(lookup)`: a Paper lookup whose value, times TRENDING_STAR_WEIGHT,
   counts as votes in the trending score (papers.ranking); None: votes alone.
 """
 
-from django.db import transaction
 from django.dispatch import Signal
 
 _listing_relations: list[str] = []
@@ -40,5 +40,5 @@ def rank_boost() -> str | None:
 
 
 def featured(day, paper_ids=None):
-    """Tell the feature apps that papers joined `day`'s list, after commit."""
-    transaction.on_commit(lambda: papers_featured.send(None, day=day, paper_ids=paper_ids))
+    """Tell the feature apps that papers joined `day`'s list."""
+    papers_featured.send(None, day=day, paper_ids=paper_ids)

@@ -2,6 +2,7 @@
 Django's storage API, fetched from arXiv (a local server) through the arXiv throttle,
 and bad PDFs (made here byte by byte) refused with a reason while the worker lives."""
 
+import datetime as dt
 import io
 import logging
 import time
@@ -349,3 +350,34 @@ def test_django_serves_the_image_for_ever_cacheable(db, client):
     assert b"".join(response.streaming_content).startswith(b"RIFF")
     assert client.get("/media/thumbnails/nothing.webp").status_code == 404
     assert client.get("/media/../config/settings.py").status_code in (400, 404)
+
+
+def test_a_days_list_changing_queues_its_missing_thumbnails(
+    db, arxiv_pdfs, settings, django_capture_on_commit_callbacks
+):
+    from papers import hooks
+
+    settings.THUMBNAILS_AUTO = True
+    today, other = PaperFactory(), PaperFactory(daily_date=dt.date(2024, 10, 25))
+    serve_pdf(arxiv_pdfs, today.arxiv_id, SPECTER.read_bytes())
+
+    # What ingest.tasks.ingest_hf_daily sends once it has written the day's list.
+    with django_capture_on_commit_callbacks(execute=True):
+        hooks.featured(today.daily_date)
+
+    assert Thumbnail.objects.get(paper=today).is_ready
+    assert not Thumbnail.objects.filter(paper=other).exists()
+
+
+def test_nothing_is_queued_when_thumbnails_are_not_automatic(
+    db, arxiv_pdfs, settings, django_capture_on_commit_callbacks
+):
+    from papers import hooks
+
+    settings.THUMBNAILS_AUTO = False
+    paper = PaperFactory()
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        hooks.featured(paper.daily_date, [paper.pk])
+
+    assert callbacks == [] and arxiv_pdfs.requests == []
