@@ -6,7 +6,7 @@ PORT ?= 8000
 CHROMIUM ?= /usr/bin/chromium
 
 .PHONY: install run test serve lint format chromium checkers bench-import bench-digests bench-load \
-	bench-seed bench bench-library bench-search wrk soak scan
+	bench-seed bench bench-library bench-search bench-thumbnails wrk soak scan
 
 $(BIN)/.installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,9 @@ var/secret_key: | install
 ## test: the whole suite against PostgreSQL and Redis at their usual local addresses.
 test: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/dailypapers
 test: export REDIS_URL ?= redis://127.0.0.1:6379/15
+# Thumbnails are queued as papers are featured (issue 13): not in tests that never ask
+# for them (they would fetch PDFs from arXiv). tests/test_thumbnails*.py turn it on.
+test: export THUMBNAILS_AUTO ?= 0
 test: export SECRET_KEY ?= test-only-secret-key
 test: export SITE_URL ?= http://testserver
 test: export ALLOWED_HOSTS ?= testserver,localhost,127.0.0.1
@@ -95,6 +98,10 @@ serve: install var/secret_key
 	$(BIN)/celery -A config worker --loglevel=INFO & \
 	$(BIN)/celery -A config beat --loglevel=INFO & \
 	$(BIN)/gunicorn config.wsgi -c config/gunicorn.py
+
+## bench-thumbnails: first-page renders of the real PDFs (ms, peak RSS), then 1,000 in a row.
+bench-thumbnails: install
+	$(BIN)/python bench/thumbnails.py
 
 ## bench-import: snapshot import into its own database (dp_bench_import): papers/s, memory.
 bench-import: RECORDS ?= 100000

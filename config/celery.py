@@ -55,4 +55,16 @@ app.conf.beat_schedule = {
         "schedule": crontab(minute=45, hour=3),
         "options": {"expires": 23 * 60 * 60},
     },
+    # Issue 13: thumbnails of featured papers the ingestion hooks missed (and fetches
+    # that failed), and code signals, recent papers most often (codesignals.service).
+    "queue-missing-thumbnails": {
+        "task": "thumbnails.tasks.queue_missing_thumbnails",
+        "schedule": crontab(minute="15,45"),
+        "options": {"expires": 25 * 60},
+    },
+    "refresh-code-signals": {
+        "task": "codesignals.tasks.refresh_code_signals",
+        "schedule": crontab(minute=50),
+        "options": {"expires": 55 * 60},
+    },
 }

@@ -73,6 +73,8 @@ INSTALLED_APPS = [
     "discussion",
     "moderation",
     "notifications",
+    "thumbnails",
+    "codesignals",
 ]
 
 MIDDLEWARE = [
@@ -225,6 +227,18 @@ STORAGES = {
     },
 }
 
+# Uploaded and generated files (thumbnails): the default storage above, under
+# MEDIA_ROOT. Several web machines share one store: set the default storage to S3 with
+# django-storages (README, "Thumbnails") and MEDIA_URL to its public address.
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
+MEDIA_URL = env.str("MEDIA_URL", default="/media/")
+# Django serves MEDIA_ROOT at MEDIA_URL itself (thumbnails.views.media): the embedded
+# default and a single machine. Off when a web server or S3 serves them.
+SERVE_MEDIA = env.bool("SERVE_MEDIA", default=MEDIA_URL.startswith("/"))
+# Thumbnails on another origin (S3, a CDN) must be allowed by the CSP's img-src.
+_media = urlsplit(MEDIA_URL)
+_MEDIA_ORIGIN = [f"{_media.scheme}://{_media.netloc}"] if _media.netloc else []
+
 # --- Internationalisation ----------------------------------------------------------
 
 LANGUAGE_CODE = "en"
@@ -268,7 +282,7 @@ CONTENT_SECURITY_POLICY = {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
         "style-src": ["'self'"],
-        "img-src": ["'self'", "data:"],
+        "img-src": ["'self'", "data:", *_MEDIA_ORIGIN],
         "font-src": ["'self'"],
         "connect-src": ["'self'"],
         "object-src": ["'none'"],
@@ -538,3 +552,42 @@ DIGEST_SUBSCRIBE_RATE_EMAIL = env.str("DIGEST_SUBSCRIBE_RATE_EMAIL", default="3/
 # all visitors in one rate-limit bucket: name the header holding the client's address
 # (one address, e.g. HTTP_X_REAL_IP from nginx). Used by django-ratelimit everywhere.
 RATELIMIT_IP_META_KEY = env.str("RATELIMIT_IP_META_KEY", default="") or None
+
+# --- Thumbnails and code signals (issue 13) -----------------------------------------------
+
+# PDFs come from arXiv's export mirror, the API's host: one throttle for both.
+ARXIV_PDF_URL = env.str("ARXIV_PDF_URL", default="https://export.arxiv.org/pdf/{arxiv_id}")
+# Queue thumbnails as papers join a daily list. Off without a worker (the embedded
+# default): `manage.py render_thumbnails --missing` then.
+THUMBNAILS_AUTO = env.bool("THUMBNAILS_AUTO", default=not CELERY_TASK_ALWAYS_EAGER)
+# 3 columns of ~240 CSS px at 2x: 480 px wide; a letter or A4 page is then ~620-680 high.
+THUMBNAIL_WIDTH = env.int("THUMBNAIL_WIDTH", default=480)
+THUMBNAIL_MAX_HEIGHT = env.int("THUMBNAIL_MAX_HEIGHT", default=4 * 480)
+THUMBNAIL_QUALITY = env.int("THUMBNAIL_QUALITY", default=70)
+# Refused without parsing past this size (arXiv's own limit for a submission is 50 MB).
+THUMBNAIL_MAX_PDF_BYTES = env.int("THUMBNAIL_MAX_PDF_BYTES", default=50 * 1024 * 1024)
+# The renderer's process: address space (MB) and wall-clock seconds (CPU seconds too).
+THUMBNAIL_MEMORY_LIMIT_MB = env.int("THUMBNAIL_MEMORY_LIMIT_MB", default=512)
+THUMBNAIL_RENDER_TIMEOUT = env.float("THUMBNAIL_RENDER_TIMEOUT", default=20.0)
+# The periodic sweep: featured papers of the last days without a thumbnail, at most
+# this many per run; a PDF that could not be fetched is tried this many times.
+THUMBNAIL_SWEEP_DAYS = env.int("THUMBNAIL_SWEEP_DAYS", default=7)
+THUMBNAIL_SWEEP_LIMIT = env.int("THUMBNAIL_SWEEP_LIMIT", default=200)
+THUMBNAIL_MAX_ATTEMPTS = env.int("THUMBNAIL_MAX_ATTEMPTS", default=4)
+
+# GitHub's REST API for stars. A token (no scopes needed) raises the limit from 60 to
+# 5,000 requests an hour; each run asks about at most GITHUB_REFRESH_LIMIT repositories.
+GITHUB_API_URL = env.str("GITHUB_API_URL", default="https://api.github.com")
+GITHUB_TOKEN = env.str("GITHUB_TOKEN", default="")
+GITHUB_REFRESH_LIMIT = env.int("GITHUB_REFRESH_LIMIT", default=1000 if GITHUB_TOKEN else 50)
+# Star velocity: stars gained over this many days (StarCount rows, one a day).
+STAR_VELOCITY_DAYS = env.int("STAR_VELOCITY_DAYS", default=7)
+# Trending: each star gained in STAR_VELOCITY_DAYS counts as this many upvotes (0: stars
+# play no part, the published formula as before). See papers.ranking and /about/ranking/.
+TRENDING_STAR_WEIGHT = env.float("TRENDING_STAR_WEIGHT", default=0.0)
+# Hugging Face's models, datasets and Spaces citing a paper (GET /api/arxiv/{id}/repos).
+HF_API_URL = env.str("HF_API_URL", default="https://huggingface.co/api")
+HF_REQUEST_INTERVAL = env.float("HF_REQUEST_INTERVAL", default=1.0)
+HF_REPOS_REFRESH_LIMIT = env.int("HF_REPOS_REFRESH_LIMIT", default=200)
+# Items of each kind kept for the paper page (the counts are the full ones).
+HF_REPOS_KEPT = env.int("HF_REPOS_KEPT", default=20)

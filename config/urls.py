@@ -1,13 +1,16 @@
+import re
+
 from allauth.account.decorators import secure_admin_login
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 import accounts.urls
 import digests.urls
 import ingest.urls
 import papers.urls
 import search.urls
+import thumbnails.views
 
 from . import bench
 
@@ -41,6 +44,11 @@ handler404 = "papers.views.page_not_found"
 # allauth answers its rate limits (sign-up, sign-in, password reset) with this.
 handler429 = "papers.views.too_many_requests"
 handler500 = "papers.views.server_error"
+
+if settings.SERVE_MEDIA:
+    # Thumbnails (issue 13) at MEDIA_URL, "/media/" by default.
+    prefix = re.escape(settings.MEDIA_URL.lstrip("/"))
+    urlpatterns += [re_path(rf"^{prefix}(?P<path>.+)$", thumbnails.views.media, name="media")]
 
 if settings.BENCHMARK_VIEWS:
     # The ceiling for bench/load.py; never on unless BENCHMARK_VIEWS=1.

@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db.models import ExpressionWrapper, F, FloatField, Value
 from django.utils import timezone
 
-from papers import ranking
+from papers import hooks, ranking
 from papers.arxiv_ids import parse_arxiv_id
 from papers.models import Paper
 
@@ -55,7 +55,7 @@ def feature_paper(paper_id: int, user, day: dt.date | None = None) -> bool:
     False if it is already featured, or hidden by the moderators."""
     day = day or timezone.localdate()
     divisor = ranking.decay(day, timezone.now())
-    return (
+    featured = (
         Paper.objects.filter(pk=paper_id, daily_date__isnull=True, is_hidden=False).update(
             daily_date=day,
             submitted_by=user,
@@ -65,6 +65,9 @@ def feature_paper(paper_id: int, user, day: dt.date | None = None) -> bool:
         )
         == 1
     )
+    if featured:
+        hooks.featured(day, [paper_id])  # e.g. its first-page thumbnail (issue 13)
+    return featured
 
 
 HIDDEN = "This paper has been hidden by the moderators and can't be submitted."

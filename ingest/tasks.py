@@ -22,6 +22,7 @@ from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
 from django.utils import timezone
 
+from papers import hooks
 from papers.queueing import moved_task
 
 from . import arxiv, hf, oai
@@ -110,6 +111,7 @@ def ingest_hf_daily(day: str | None = None, days_ago: int = 0):
         result = ingest(hf.fetch(featured))
     if result.created_ids:
         enrich_from_arxiv.delay_on_commit(result.created_ids)
+    hooks.featured(featured)  # the day's list changed: e.g. thumbnails (issue 13)
     return _report(f"Hugging Face {featured}", result)
 
 

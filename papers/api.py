@@ -2,9 +2,11 @@
 GET /api/papers/{id}) for the fields this site has. Documented at /api/.
 
 Field names follow Hugging Face's; optional fields we have no value for are left out, as
-Hugging Face leaves them out. Hugging Face fields with no counterpart here (thumbnails,
-media, GitHub stars, AI summaries) are never sent; `comments` counts the paper's
-discussion here, as Hugging Face's numComments does there.
+Hugging Face leaves them out. Hugging Face fields with no counterpart here (media, AI
+summaries) are never sent; `comments` counts the paper's discussion here, as Hugging
+Face's numComments does there. Feature apps add their fields through
+papers.hooks.paper_json (issue 13: `githubStars` from codesignals, `thumbnail`, an
+absolute URL or null, from thumbnails).
 """
 
 import datetime as dt
@@ -16,7 +18,7 @@ from django.http import HttpResponse
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from . import ranking
+from . import hooks, ranking
 from .dates import PARSERS
 from .links import http_url
 from .models import Paper
@@ -72,6 +74,7 @@ def paper_json(paper, authors: list[str]) -> dict:
         data["githubRepo"] = http_url(paper.code_url)
     if http_url(paper.project_url):
         data["projectPage"] = http_url(paper.project_url)
+    hooks.paper_json.send(None, paper=paper, data=data)
     return data
 
 
@@ -85,6 +88,8 @@ def daily_item_json(paper, authors: list[str]) -> dict:
     }
     if paper.submitted_by_id:
         data["submittedBy"] = _user(paper.submitted_by)
+    if "thumbnail" in data["paper"]:
+        data["thumbnail"] = data["paper"]["thumbnail"]  # where Hugging Face puts it too
     return data
 
 
@@ -140,15 +145,20 @@ def daily_papers(request):
             first = last = Paper.objects.latest_day()
     except ValueError as exc:
         return error(str(exc))
+    if request.GET.get("has_code", "") not in ("", "0", "1"):
+        return error("has_code must be 1 (only papers with code) or 0.")
     if first is None:
         return json_response([])
     papers = (
         Paper.objects.visible()
         .featured_between(first, last)
-        .select_related("submitted_by")
+        .select_related("submitted_by", *hooks.listing_relations())
         .with_all_authors()
-        .ranked()[page * limit : (page + 1) * limit + 1]
+        .ranked()
     )
+    if request.GET.get("has_code") == "1":
+        papers = papers.with_code()
+    papers = papers[page * limit : (page + 1) * limit + 1]
     papers = list(papers)
     headers = {}
     if len(papers) > limit:
@@ -161,7 +171,8 @@ def daily_papers(request):
 
 @require_GET
 def paper(request, arxiv_id):
-    papers = Paper.objects.visible().select_related("submitted_by").with_all_authors()
+    papers = Paper.objects.visible().select_related("submitted_by", *hooks.listing_relations())
+    papers = papers.with_all_authors()
     found = papers.filter(arxiv_id=arxiv_id).first()
     if found is None:
         return error(f"No paper {arxiv_id} here.", status=404)

@@ -19,9 +19,19 @@ The score is stored on Paper.rank_score (indexed) so the trending list is an ind
 scan. It changes in two ways: a vote rewrites it at once from the new count, and a
 periodic task (papers.tasks.refresh_rank_scores) recomputes it as papers age.
 Only papers featured in the last TRENDING_DAYS days are ranked.
+
+Star velocity (issue 13), an optional term: with TRENDING_STAR_WEIGHT = w > 0,
+
+    score = (votes + w * stars_gained) / (age_hours + OFFSET_HOURS) ** GRAVITY
+
+where stars_gained is the stars the paper's GitHub repository gained over the last
+STAR_VELOCITY_DAYS days (codesignals plugs it in: papers.hooks.set_rank_boost). w = 0, the default,
+is the formula above exactly.
 """
 
 import datetime as dt
+
+from django.conf import settings
 
 GRAVITY = 1.8
 OFFSET_HOURS = 2.0
@@ -43,6 +53,12 @@ def decay(daily_date: dt.date | None, now: dt.datetime) -> float:
     return (age_hours(daily_date, now) + OFFSET_HOURS) ** GRAVITY
 
 
-def hot_score(votes: int, daily_date: dt.date | None, now: dt.datetime) -> float:
+def star_weight() -> float:
+    return settings.TRENDING_STAR_WEIGHT
+
+
+def hot_score(
+    votes: int, daily_date: dt.date | None, now: dt.datetime, stars_gained: int = 0
+) -> float:
     divisor = decay(daily_date, now)
-    return votes / divisor if divisor else 0.0
+    return (votes + star_weight() * max(stars_gained, 0)) / divisor if divisor else 0.0

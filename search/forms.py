@@ -23,6 +23,7 @@ class SearchForm(forms.Form):
         choices=[("relevance", "Best match"), ("newest", "Newest")],
         initial="relevance",
     )
+    has_code = forms.BooleanField(required=False, label="Only papers with code")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -68,4 +69,4 @@ class SearchForm(forms.Form):
     @property
     def has_filters(self) -> bool:
         data = getattr(self, "cleaned_data", {})
-        return any(data.get(name) for name in ("since", "until", "cat"))
+        return any(data.get(name) for name in ("since", "until", "cat", "has_code"))

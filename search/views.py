@@ -34,6 +34,8 @@ def search_papers(request):
         papers = Paper.objects.published_between(data["since"], data["until"])
         if data["cat"]:
             papers = papers.in_category(data["cat"])
+        if data["has_code"]:
+            papers = papers.with_code()
         try:
             with fulltext.time_limit():
                 ids = matching.search_ids(papers, query, newest=data["sort"] == "newest")
@@ -58,6 +60,8 @@ def _browse_filtered(request, form, context):
     papers = Paper.objects.published_between(data["since"], data["until"])
     if data["cat"]:
         papers = papers.in_category(data["cat"])
+    if data["has_code"]:
+        papers = papers.with_code()
     page = paginate_uncounted(
         request, papers.for_listing(request.user).newest(), lists.NEW_MAX_PAGES
     )

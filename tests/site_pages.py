@@ -16,6 +16,7 @@ from papers.models import Paper
 
 from .accounts_helpers import verified
 from .factories import DigestSubscriptionFactory, UserFactory
+from .signals_helpers import add_signals
 
 
 def _discussion(paper, reader, voter):
@@ -48,6 +49,7 @@ def build_site(settings):
     settings.PAPERS_PER_PAGE = 10
     demo.load()
     reader = verified(UserFactory(username="reader", display_name="Rita Reader"))
+    add_signals(settings, timezone.localdate())  # issue 13: thumbnails, stars, artifacts
     paper = Paper.objects.visible().filter(daily_date=timezone.localdate()).ranked().first()
     paper.add_vote(reader)
     author = paper.authorships.order_by("position").first().author
@@ -73,6 +75,7 @@ def build_site(settings):
         SitePage("week", f"/papers/week/{week_of(today).slug}/"),
         SitePage("month", f"/papers/month/{month_of(today).slug}/"),
         SitePage("trending", "/trending/"),
+        SitePage("daily-has-code", "/?has_code=1"),
         SitePage("new", "/new/"),
         SitePage("paper", paper.get_absolute_url()),
         SitePage("author", author.get_absolute_url()),

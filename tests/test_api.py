@@ -68,11 +68,13 @@ def test_an_item_has_hugging_faces_field_names_for_what_we_have(client):
             "submittedOnDailyBy": {"name": "sam", "fullname": "Sam Submitter"},
             "githubRepo": "https://github.com/DAMO-NLP-SG/Inf-CLIP",
             "projectPage": "https://example.org/inf-clip",
+            "thumbnail": None,  # issue 13: none rendered yet
         },
         "publishedAt": "2024-10-25T00:00:00.000Z",
         "title": "Breaking the Memory Barrier: Near Infinite Batch Size",
         "summary": "Contrastive loss is a powerful approach.",
         "submittedBy": {"name": "sam", "fullname": "Sam Submitter"},
+        "thumbnail": None,
     }
 
 

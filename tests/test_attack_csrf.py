@@ -88,6 +88,8 @@ ROUTES = {
     "papers:detail": False,
     "papers:related": False,
     "papers:favicon": False,
+    # Issue 13: thumbnails served from MEDIA_ROOT (GET only).
+    "media": False,
     "papers:vote": True,
     "papers:author": False,
     "papers:about_ranking": False,
@@ -183,6 +185,7 @@ SAMPLE_KWARGS = {
     "url": "papers/",
     "fmt": "bib",
     "token": "forged-token",
+    "path": "thumbnails/none.webp",
 }
 
 

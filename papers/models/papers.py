@@ -7,7 +7,7 @@ from django.db.models import Exists, F, OuterRef, Q, Value
 from django.dispatch import Signal
 from django.utils import timezone
 
-from .. import links, ranking
+from .. import hooks, links, ranking
 from ..arxiv_ids import is_old_style, validate_arxiv_id
 from .authors import Authorship
 from .querysets import AUTHORS_ON_CARD, PaperQuerySet
@@ -144,7 +144,7 @@ class Paper(models.Model):
         interleave a read and a write."""
         divisor = ranking.decay(self.daily_date, timezone.now())
         new_count = F("upvote_count") + delta
-        score = new_count / divisor if divisor else Value(0.0)
+        score = (new_count + self._rank_boost()) / divisor if divisor else Value(0.0)
         Paper.objects.filter(pk=self.pk).update(upvote_count=new_count, rank_score=score)
 
     def add_vote(self, user) -> bool:
@@ -174,6 +174,16 @@ class Paper(models.Model):
             self._count_update(-1)
         return True
 
+    def _rank_boost(self) -> float:
+        """What the trending score adds to the votes besides them (issue 13: the stars
+        the paper's code gained lately, times TRENDING_STAR_WEIGHT; papers.hooks). No
+        query while the weight is 0, the default."""
+        lookup, weight = hooks.rank_boost(), ranking.star_weight()
+        if not lookup or not weight:
+            return 0.0
+        value = Paper.objects.filter(pk=self.pk).values_list(lookup, flat=True).first()
+        return weight * max(value or 0, 0)
+
     def _vote_statement(self, sql: str, user, delta: int) -> bool:
         """The vote row and the paper's count and score in one statement (PostgreSQL):
         one round trip instead of six (transaction, savepoint, insert or delete, update),
@@ -182,6 +192,7 @@ class Paper(models.Model):
         divisor = ranking.decay(self.daily_date, now)
         params = {"user": user.pk, "paper": self.pk, "now": now, "delta": delta}
         params["divisor"] = divisor
+        params["boost"] = self._rank_boost()
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             row = cursor.fetchone()

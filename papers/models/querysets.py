@@ -9,7 +9,7 @@ from django.db import connection, models
 from django.db.models import Exists, F, Max, OuterRef, Prefetch, Subquery, Value
 from django.utils import timezone
 
-from .. import ranking
+from .. import hooks, ranking
 from .authors import Authorship
 from .votes import Vote
 
@@ -64,9 +64,14 @@ class PaperQuerySet(models.QuerySet):
         """Recompute the trending score of every paper in the trending window, as they
         age. Votes rewrite a single paper's score at once (Paper._count_update)."""
         now = now or timezone.now()
-        papers = list(self.trending(now).only("pk", "upvote_count", "daily_date", "rank_score"))
+        papers = self.trending(now).only("pk", "upvote_count", "daily_date", "rank_score")
+        boost = hooks.rank_boost()
+        if boost and ranking.star_weight():  # issue 13: star velocity, an optional term
+            papers = papers.annotate(stars_gained=F(boost))
+        papers = list(papers)
         for paper in papers:
-            paper.rank_score = ranking.hot_score(paper.upvote_count, paper.daily_date, now)
+            stars = getattr(paper, "stars_gained", None) or 0
+            paper.rank_score = ranking.hot_score(paper.upvote_count, paper.daily_date, now, stars)
         # Written with the count read above: a vote landing in between rewrites its
         # paper's score itself, so the next refresh is at most one period late.
         self.model.objects.bulk_update(papers, ["rank_score"], batch_size=1000)
@@ -83,6 +88,10 @@ class PaperQuerySet(models.QuerySet):
         if connection.vendor == "postgresql":
             return self.filter(categories__contains=[category])  # GIN-indexed jsonb @>
         return self.filter(categories__icontains=f'"{category}"')
+
+    def with_code(self):
+        """Papers with a code link (issue 13's has_code=1 filter)."""
+        return self.exclude(code_url="")
 
     def with_user_votes(self, user):
         if user is None or not user.is_authenticated:
@@ -106,7 +115,8 @@ class PaperQuerySet(models.QuerySet):
         first_authors = Authorship.objects.select_related("author").order_by("position")
         return (
             self.visible()
-            .select_related("submitted_by")
+            # Relations feature apps show on cards (papers.hooks): joined, no query more.
+            .select_related("submitted_by", *hooks.listing_relations())
             .prefetch_related(
                 Prefetch(
                     "authorships",

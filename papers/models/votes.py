@@ -48,12 +48,14 @@ class PendingVote(models.Model):
 
 # Paper.add_vote and remove_vote on PostgreSQL. The UPDATE runs only if the vote row was
 # inserted (deleted): ON CONFLICT DO NOTHING returns no row for a second vote. The score
-# is PaperQuerySet's hot score of the new count (0 for a paper never featured).
+# is PaperQuerySet's hot score of the new count, plus its rank boost (papers.hooks), or 0
+# for a paper never featured.
 COUNT_UPDATE = """
     UPDATE papers_paper
     SET upvote_count = upvote_count + %(delta)s,
         rank_score = CASE WHEN %(divisor)s > 0
-                     THEN (upvote_count + %(delta)s) / %(divisor)s::float8 ELSE 0 END
+                     THEN (upvote_count + %(delta)s + %(boost)s) / %(divisor)s::float8
+                     ELSE 0 END
     WHERE id IN (SELECT paper_id FROM changed)
     RETURNING upvote_count
 """

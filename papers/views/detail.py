@@ -5,7 +5,7 @@ from django.core.cache import cache
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 
-from .. import citation
+from .. import citation, hooks
 from ..models import Author, Paper
 from ..pagination import paginate
 from .errors import PaperNotHere
@@ -25,6 +25,7 @@ def paper_detail(request, arxiv_id):
         .with_viewer_annotations(request.user)
         .select_related("submitted_by")
     )
+    papers = papers.select_related(*hooks.listing_relations())  # what feature apps show
     paper = papers.filter(arxiv_id=arxiv_id).first()
     if paper is None:
         if Paper.objects.filter(arxiv_id=arxiv_id).exists():

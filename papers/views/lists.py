@@ -47,6 +47,7 @@ def _period_page(request, period: Period, is_latest=False):
     papers = (
         Paper.objects.for_listing(request.user).featured_between(period.first, period.last).ranked()
     )
+    papers = only_with_code_if_asked(request, papers)
     page = paginate(request, papers)
     if period.first > timezone.localdate() and not page.object_list:
         raise PublicNotFound(
@@ -69,7 +70,8 @@ def _period_page(request, period: Period, is_latest=False):
 
 
 def trending(request):
-    page = paginate(request, Paper.objects.for_listing(request.user).trending())
+    papers = only_with_code_if_asked(request, Paper.objects.for_listing(request.user).trending())
+    page = paginate(request, papers)
     return render(
         request,
         "papers/trending.html",
@@ -78,7 +80,7 @@ def trending(request):
 
 
 def new(request):
-    papers = Paper.objects.for_listing(request.user).newest()
+    papers = only_with_code_if_asked(request, Paper.objects.for_listing(request.user).newest())
     page = paginate_uncounted(request, papers, NEW_MAX_PAGES)
     if page is None:
         raise PublicNotFound(
@@ -86,6 +88,11 @@ def new(request):
             f"most {NEW_MAX_PAGES} pages). For older papers, search or browse the daily lists."
         )
     return render(request, "papers/new.html", {"page": page})
+
+
+def only_with_code_if_asked(request, papers):
+    """?has_code=1 (issue 13): only the papers with a code link."""
+    return papers.with_code() if request.GET.get("has_code") == "1" else papers
 
 
 def papers_in_order(papers, ids):

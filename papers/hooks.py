@@ -1,0 +1,44 @@
+"""Where feature apps plug into papers without papers importing them
+(docs/architecture.md). Each app registers from its AppConfig.ready():
+
+- `add_listing_relation("thumbnail")`: a one-to-one relation of Paper that cards, the
+  paper page and the API join (select_related), so a feature shown on every card costs
+  no query of its own.
+- `paper_json`: sent by papers.api for each paper object it writes, with `paper` and
+  `data`; receivers add their fields to `data` (issue 13: githubStars, thumbnail).
+- `papers_featured`: sent when papers join a daily list, with `day` and `paper_ids`
+  (None: some papers of that day), inside the writer's transaction: a receiver that
+  queues work does it on commit (papers.queueing.enqueue_on_commit).
+- `set_rank_boost(lookup)`: a Paper lookup whose value, times TRENDING_STAR_WEIGHT,
+  counts as votes in the trending score (papers.ranking); None: votes alone.
+"""
+
+from django.dispatch import Signal
+
+_listing_relations: list[str] = []
+_rank_boost: list[str] = []
+
+paper_json = Signal()
+papers_featured = Signal()
+
+
+def add_listing_relation(name: str):
+    if name not in _listing_relations:
+        _listing_relations.append(name)
+
+
+def listing_relations() -> tuple[str, ...]:
+    return tuple(_listing_relations)
+
+
+def set_rank_boost(lookup: str | None):
+    _rank_boost[:] = [lookup] if lookup else []
+
+
+def rank_boost() -> str | None:
+    return _rank_boost[0] if _rank_boost else None
+
+
+def featured(day, paper_ids=None):
+    """Tell the feature apps that papers joined `day`'s list."""
+    papers_featured.send(None, day=day, paper_ids=paper_ids)
