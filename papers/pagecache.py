@@ -236,6 +236,14 @@ def _shareable(request, response) -> bool:
         return False
     if settings.SESSION_COOKIE_NAME in request.COOKIES:
         return False
+    # Cookies the middleware above this one will set on the way out: a new session,
+    # messages kept in a cookie.
+    session = getattr(request, "session", None)
+    if session is not None and session.modified:
+        return False
+    stored_messages = getattr(request, "_messages", None)
+    if stored_messages is not None and (stored_messages.added_new or stored_messages.used):
+        return False  # a message shown on this page is for this visitor, once
     csrf_name = settings.CSRF_COOKIE_NAME
     for name in response.cookies:
         if name != csrf_name:

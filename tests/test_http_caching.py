@@ -219,3 +219,36 @@ def test_a_vote_shows_on_the_voters_next_request_and_to_others_within_page_cache
     after = anonymous.get("/")
     assert after["X-Page-Cache"] == "miss"
     assert '<span class="vote-count">1</span>' in after.content.decode()
+
+
+def test_a_page_whose_request_wrote_to_a_new_session_is_private(rf, settings):
+    """SessionMiddleware sets the session cookie after this middleware has run: a page
+    that started a session must not be shared with the Set-Cookie in it."""
+    from django.contrib.auth.models import AnonymousUser
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.http import HttpResponse
+    from django.urls import resolve
+
+    request = rf.get("/")
+    request.resolver_match = resolve("/")
+    request.user, request.session = AnonymousUser(), SessionStore()
+    shared = HttpResponse("page")
+    pagecache.cache_headers(request, shared)
+    assert "s-maxage=5" in shared["Cache-Control"]
+    request.session["pending"] = "anything"
+    private = HttpResponse("page")
+    pagecache.cache_headers(request, private)
+    assert _directives(private) == {"private", "no-cache"}
+
+
+def test_a_page_that_shows_a_visitor_a_message_is_private(paper):
+    from django.contrib.messages import constants
+    from django.contrib.messages.storage.cookie import CookieStorage
+
+    visitor = _returning_visitor()
+    storage = CookieStorage(None)
+    encoded = storage._encode([storage.message_class(constants.SUCCESS, "Subscribed.")])
+    visitor.cookies["messages"] = encoded
+    response = visitor.get("/")
+    assert "Subscribed." in response.content.decode()
+    assert _directives(response) == {"private", "no-cache"}
