@@ -6,7 +6,7 @@ PORT ?= 8000
 CHROMIUM ?= /usr/bin/chromium
 
 .PHONY: install run test serve lint format chromium checkers bench-import bench-digests bench-load \
-	bench-seed bench wrk soak scan
+	bench-seed bench bench-library bench-search wrk soak scan
 
 $(BIN)/.installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -111,7 +111,7 @@ format:
 	$(BIN)/ruff format .
 
 ## bench: the whole benchmark from fresh databases: seed 100k and 1M papers, load both,
-## print the figures side by side (~13 minutes on 2 cores). See README, Performance.
+## print the figures side by side (~13 minutes on 2 cores). See docs/performance.md.
 BENCH_SMALL ?= dp_bench_100k
 BENCH_LARGE ?= dp_bench_1m
 BENCH_DB ?= $(BENCH_LARGE)
@@ -123,6 +123,12 @@ bench: install wrk
 	$(BIN)/python bench/seed.py --papers 1000000 --database $(BENCH_LARGE)
 	$(BIN)/python bench/load.py --database $(BENCH_SMALL) --database $(BENCH_LARGE) \
 	  --duration $(BENCH_DURATION)
+	$(BIN)/python bench/library.py --database $(BENCH_LARGE)
+
+## bench-library: a library of 5,000 saved papers and a collection of 1,000 on a seeded
+## database (BENCH_DB), in a transaction rolled back at the end: queries and p50 per page.
+bench-library: install
+	$(BIN)/python bench/library.py --database $(BENCH_DB)
 
 ## bench-seed: one database, BENCH_PAPERS papers (default 1M into dp_bench_1m).
 bench-seed: install
@@ -141,6 +147,14 @@ wrk:
 	    echo "The load benchmark needs wrk: sudo apt-get install -y wrk"; exit 1; \
 	  fi; }
 
+## bench-search: search quality (nDCG@10, recall@10) of each search mode on the evaluation
+## set (bench/data/search_eval/), over the demo in its own database (dp_search_eval).
+SEARCH_MODE ?= all
+bench-search: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/dailypapers
+bench-search: export REDIS_URL ?= redis://127.0.0.1:6379/15
+bench-search: install
+	$(BIN)/python bench/search_quality.py --mode $(SEARCH_MODE)
+
 ## bench-digests: mails/s and memory of the digest sender (SUBSCRIBERS=100000, THREADS=4).
 SUBSCRIBERS ?= 10000
 THREADS ?= 1
@@ -158,7 +172,7 @@ soak: install
 	$(BIN)/python bench/soak.py --duration $(SOAK_DURATION)
 
 ## scan: sqlmap and wapiti against a production-like server on its own database
-## (dailypapers_scan), ~40 minutes; prints what they find. See README, Security.
+## (dailypapers_scan), ~40 minutes; prints what they find. See docs/security.md.
 scan: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/dailypapers
 scan: export REDIS_URL ?= redis://127.0.0.1:6379/14
 scan: install

@@ -21,12 +21,14 @@ from papers import pending_votes
 # What signing in is for, by the name of the action (`for=`) or of the page in `next`.
 REASONS = {
     "vote": "Sign in to upvote papers. Your upvote is counted as soon as you are in.",
+    "save": "Sign in to save papers to your library. The paper is saved as soon as you are in.",
     "follow_author": "Sign in to follow authors: their new papers join your email digest.",
     "claim_author": "Sign in to claim your author page.",
     "withdraw_claim": "Sign in to manage your author claims.",
     "digest_settings": "Sign in to set up your email digest.",
     "digest_interests": "Sign in to choose what your email digest follows.",
     "submit": "Sign in to submit a paper to today's list.",
+    "comment": "Sign in to join the discussion.",
     "submission_status": "Sign in to follow your submissions.",
     "settings": "Sign in to change your settings.",
     "delete": "Sign in to delete your account.",

@@ -3,7 +3,7 @@
 With nothing set but DEBUG=1 the site runs on an embedded default (SQLite in var/,
 local-memory cache, Celery tasks in-process, mail to the console). DATABASE_URL and
 REDIS_URL switch on PostgreSQL, Redis and real workers. Every variable is listed in
-the README.
+docs/configuration.md.
 """
 
 import os
@@ -69,6 +69,10 @@ INSTALLED_APPS = [
     "ingest",
     "digests",
     "search",
+    "library",
+    "discussion",
+    "moderation",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -86,6 +90,8 @@ MIDDLEWARE = [
     "accounts.signin.HtmxLoginRedirectMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "accounts.middleware.RateLimitStatusMiddleware",
+    # Suspended users' paper votes are refused (issue 14: papers imports no feature app).
+    "discussion.middleware.SuspendedUsersMiddleware",
     # Last: it reads the user and the messages, and serves cached pages to anonymous
     # visitors before the view runs (papers.pagecache).
     "papers.pagecache.AnonymousPageCacheMiddleware",
@@ -372,6 +378,19 @@ VOTE_RATE_LIMIT = env.str("VOTE_RATE_LIMIT", default="60/m")
 # Author claims a signed-in user may file: each one waits for a moderator.
 CLAIM_RATE_LIMIT = env.str("CLAIM_RATE_LIMIT", default="10/h")
 
+# --- Discussion (issue 14) ----------------------------------------------------------
+
+# Comments and replies a signed-in user may post, and flags they may raise.
+COMMENT_RATE_LIMIT = env.str("COMMENT_RATE_LIMIT", default="6/m")
+FLAG_RATE_LIMIT = env.str("FLAG_RATE_LIMIT", default="20/h")
+COMMENT_MAX_LENGTH = env.int("COMMENT_MAX_LENGTH", default=10_000)
+# Seconds after posting during which its author may edit a comment.
+COMMENT_EDIT_WINDOW = env.int("COMMENT_EDIT_WINDOW", default=15 * 60)
+# Accounts younger than this (seconds), or without a verified email, post no links
+# and at most NEW_ACCOUNT_COMMENTS_PER_DAY comments a day.
+COMMENT_MIN_ACCOUNT_AGE = env.int("COMMENT_MIN_ACCOUNT_AGE", default=3 * 24 * 60 * 60)
+NEW_ACCOUNT_COMMENTS_PER_DAY = env.int("NEW_ACCOUNT_COMMENTS_PER_DAY", default=3)
+
 # --- Papers -----------------------------------------------------------------------
 
 # Days of featured papers that the trending list ranks.
@@ -445,6 +464,12 @@ INGEST_RETRY_BACKOFF_MAX = env.int("INGEST_RETRY_BACKOFF_MAX", default=30 * 60)
 INGEST_MAX_RETRIES = env.int("INGEST_MAX_RETRIES", default=5)
 # Submitting papers (/submit/): per user.
 SUBMIT_RATE_LIMIT = env.str("SUBMIT_RATE_LIMIT", default="10/h")
+# The library (issue 15), per user: saves and read marks, new collections, imports, and
+# edits of collections (notes, order, items).
+LIBRARY_SAVE_RATE_LIMIT = env.str("LIBRARY_SAVE_RATE_LIMIT", default="120/m")
+LIBRARY_COLLECTION_RATE_LIMIT = env.str("LIBRARY_COLLECTION_RATE_LIMIT", default="30/h")
+LIBRARY_IMPORT_RATE_LIMIT = env.str("LIBRARY_IMPORT_RATE_LIMIT", default="10/h")
+LIBRARY_EDIT_RATE_LIMIT = env.str("LIBRARY_EDIT_RATE_LIMIT", default="300/h")
 # The user watches the page while a submission is fetched: a failed fetch is tried again
 # SUBMIT_FETCH_RETRIES times, after SUBMIT_RETRY_DELAY seconds then twice that (or a
 # Retry-After, if it fits), and a submission still pending after SUBMIT_PENDING_TIMEOUT
@@ -467,7 +492,7 @@ if CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] <= (
 
 # --- Digests (digests) ---------------------------------------------------------
 # The trending-papers email. Times are local to each subscriber (their time zone, or
-# DIGEST_TIME_ZONE); see the README's "Email digests" section for the sending design.
+# DIGEST_TIME_ZONE); see docs/digests.md for the sending design.
 
 DIGEST_FROM_EMAIL = env.str("DIGEST_FROM_EMAIL", default=DEFAULT_FROM_EMAIL)
 DIGEST_SEND_HOUR = env.int("DIGEST_SEND_HOUR", default=7)

@@ -29,6 +29,11 @@ urlpatterns = [
     path("", include((ACCOUNTS_NAMESPACE, accounts.urls.app_name))),
     path("digest/", include("digests.urls")),
     path("", include((PAPERS_NAMESPACE, papers.urls.app_name))),
+    path("", include("library.urls")),
+    # Issue 14: comments under papers, the inbox, moderation in the open.
+    path("", include("discussion.urls")),
+    path("", include("notifications.urls")),
+    path("", include("moderation.urls")),
 ]
 
 handler403 = "papers.views.permission_denied"

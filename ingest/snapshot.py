@@ -183,7 +183,7 @@ def _fewer_collections(young: int = 10_000):
     collector walks every object alive: Django's own hundreds of thousands included.
     Those are frozen out of its sight, and the young generation is collected every
     `young` allocations instead of 700: about a fifth less Python CPU per paper
-    (README, Ingestion). Both are put back afterwards."""
+    (docs/performance.md, Snapshot import). Both are put back afterwards."""
     threshold = gc.get_threshold()
     gc.freeze()
     gc.set_threshold(young, *threshold[1:])

@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 from django.utils import timezone
 
-from .models import Author, Authorship, Paper, Vote
+from .models import Author, Authorship, Paper, Vote, papers_hidden
 
 
 class AuthorshipInline(admin.TabularInline):
@@ -34,11 +34,17 @@ class PaperAdmin(admin.ModelAdmin):
 
     @admin.action(description="Hide from every list and page")
     def hide(self, request, queryset):
-        self.message_user(request, f"Hid {queryset.update(is_hidden=True)} papers.")
+        self._set_hidden(request, queryset, True)
 
     @admin.action(description="Show again")
     def unhide(self, request, queryset):
-        self.message_user(request, f"Showed {queryset.update(is_hidden=False)} papers.")
+        self._set_hidden(request, queryset, False)
+
+    def _set_hidden(self, request, queryset, hidden: bool):
+        changing = list(queryset.exclude(is_hidden=hidden))
+        count = Paper.objects.filter(pk__in=[p.pk for p in changing]).update(is_hidden=hidden)
+        papers_hidden.send(Paper, papers=changing, hidden=hidden, moderator=request.user)
+        self.message_user(request, f"{'Hid' if hidden else 'Showed'} {count} papers.")
 
     @admin.action(description="Feature in today's daily list")
     def feature_today(self, request, queryset):

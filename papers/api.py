@@ -2,8 +2,9 @@
 GET /api/papers/{id}) for the fields this site has. Documented at /api/.
 
 Field names follow Hugging Face's; optional fields we have no value for are left out, as
-Hugging Face leaves them out. Hugging Face fields with no counterpart here (comments,
-thumbnails, media, GitHub stars, AI summaries) are never sent.
+Hugging Face leaves them out. Hugging Face fields with no counterpart here (thumbnails,
+media, GitHub stars, AI summaries) are never sent; `comments` counts the paper's
+discussion here, as Hugging Face's numComments does there.
 """
 
 import datetime as dt
@@ -61,6 +62,7 @@ def paper_json(paper, authors: list[str]) -> dict:
         "title": paper.title,
         "summary": paper.abstract,
         "upvotes": paper.upvote_count,
+        "comments": paper.comment_count,  # Hugging Face's numComments (issue 14)
     }
     if paper.daily_date:
         data["submittedOnDailyAt"] = _timestamp(ranking.featured_at(paper.daily_date))

@@ -18,6 +18,20 @@ from .accounts_helpers import verified
 from .factories import DigestSubscriptionFactory, UserFactory
 
 
+def _discussion(paper, reader, voter):
+    """A short discussion on `paper`: a thread with a reply that mentions the reader
+    (who gets a notification), and a comment a moderator hid (a line in the log)."""
+    from discussion.models import Comment
+    from moderation.models import hide_comment
+
+    first = Comment.post(paper, voter, "Does the *main result* need $\\alpha > 0$?")
+    Comment.post(paper, reader, "@" + voter.username + " no: see Section 4.", parent=first)
+    Comment.post(paper, voter, "Thanks @" + reader.username + ", that settles it.", parent=first)
+    spam = Comment.post(paper, voter, "Buy followers at example dot com")
+    hide_comment(None, spam, "Advertising")
+    return first, f"{paper.get_absolute_url()}comments/"
+
+
 @dataclasses.dataclass(frozen=True)
 class SitePage:
     name: str  # a file name for screenshots and reports
@@ -45,6 +59,13 @@ def build_site(settings):
     today = timezone.localdate()
     older_day = today - dt.timedelta(days=3)
     voter = paper.votes.exclude(user=reader).select_related("user").first().user
+    # The library (issue 15): a saved paper and a public collection with a note.
+    from library.models import Collection, SavedPaper
+
+    SavedPaper.objects.save_paper(reader, paper)
+    collection = Collection.objects.create_named(reader, "Reading group", "Weekly", "public")
+    collection.add_paper(paper, note="**Why**: the main result, $O(n \\log n)$.")
+    first, comments_url = _discussion(paper, reader, voter)
 
     pages = [
         SitePage("daily", "/"),
@@ -87,6 +108,13 @@ def build_site(settings):
             "reauthenticate", "/accounts/reauthenticate/?next=/settings/delete/", signed_in=True
         ),
         SitePage("submit", "/submit/", signed_in=True),
+        SitePage("library", "/library/", signed_in=True),
+        SitePage("library-search", "/library/?q=model&unread=on", signed_in=True),
+        SitePage("collection", collection.get_absolute_url(), signed_in=True),
+        SitePage("collection-visitor", collection.get_absolute_url()),
+        SitePage("collections", "/collections/reader/"),
+        SitePage("collection-new", "/collections/new/", signed_in=True),
+        SitePage("library-import", "/library/import/", signed_in=True),
         # Forms sent back with errors.
         SitePage("sign-in-errors", "/accounts/login/", form={"login": "x@example.org"}),
         SitePage(
@@ -98,5 +126,31 @@ def build_site(settings):
             "digest-subscribe-errors", "/digest/subscribe/", form={"email": "ada@"}, status=400
         ),
         SitePage("submit-errors", "/submit/", signed_in=True, form={"paper": "not an id"}),
+        SitePage(
+            "library-import-results",
+            "/library/import/",
+            signed_in=True,
+            form={"ids": f"{paper.arxiv_id}\nnot-an-id"},
+        ),
+        SitePage(
+            "collection-new-errors",
+            "/collections/new/",
+            signed_in=True,
+            form={"name": "", "visibility": "nope"},
+            status=400,
+        ),
+        # The discussion (issue 14).
+        SitePage("moderation-log", "/moderation/"),
+        SitePage("user-comments", f"/u/{voter.username}/comments/"),
+        SitePage("notifications", "/notifications/", signed_in=True),
+        SitePage("comment-reply", f"{comments_url}{first.pk}/reply/", signed_in=True),
+        SitePage("comment-flag", f"{comments_url}{first.pk}/flag/", signed_in=True),
+        SitePage(
+            "comment-preview",
+            comments_url,
+            signed_in=True,
+            form={"body": "**Bold** and $x^2$", "preview": "1"},
+        ),
+        SitePage("comment-errors", comments_url, signed_in=True, form={"body": ""}, status=400),
     ]
     return reader, pages

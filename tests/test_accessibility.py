@@ -1,7 +1,7 @@
 """Every page type under axe-core (npm's axe-core, pinned in package-lock.json, injected
 by Playwright into real Chromium): no serious or critical violation, in light and dark
 mode. On the way, screenshots of the main pages at phone and desktop widths, for a
-person to look at: var/screenshots/ (git-ignored), see README, Tests."""
+person to look at: var/screenshots/ (git-ignored), see docs/testing.md."""
 
 import pytest
 

@@ -205,17 +205,18 @@ def test_profile_query_count_does_not_grow_with_papers(
         VoteFactory(user=member, paper=paper)
     client.force_login(voter)
     client.get("/")
-    # The session and the viewer; the person; their authors; the three tab counts in
-    # one query; the page of papers; their first authors.
-    with django_assert_num_queries(7):
+    # The session and the viewer; the person; their authors; their public collections;
+    # the three tab counts in one query; the page of papers; their first authors.
+    with django_assert_num_queries(8):
         response = client.get(f"/u/member/?show={tab}")
     assert response.content.decode().count('class="card"') == papers
 
 
-def test_profile_for_a_visitor_takes_five_queries(client, member, django_assert_num_queries):
+def test_profile_for_a_visitor_takes_six_queries(client, member, django_assert_num_queries):
     for paper in PaperFactory.create_batch(3):
         VoteFactory(user=member, paper=paper)
-    with django_assert_num_queries(5):
+    # The five of a profile, and its public collections (library).
+    with django_assert_num_queries(6):
         response = client.get("/u/member/")
     assert response.content.decode().count('class="card"') == 3
 

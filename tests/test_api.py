@@ -63,6 +63,7 @@ def test_an_item_has_hugging_faces_field_names_for_what_we_have(client):
             "title": "Breaking the Memory Barrier:\n  Near Infinite Batch Size",
             "summary": "Contrastive loss is a powerful approach.",
             "upvotes": 64,
+            "comments": 0,
             "submittedOnDailyAt": "2024-10-25T00:00:00.000Z",
             "submittedOnDailyBy": {"name": "sam", "fullname": "Sam Submitter"},
             "githubRepo": "https://github.com/DAMO-NLP-SG/Inf-CLIP",

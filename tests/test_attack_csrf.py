@@ -103,6 +103,53 @@ ROUTES = {
     "papers:sitemap": False,
     "papers:sitemap_section": False,
     "papers:robots": False,
+    # library (issue 15)
+    "library:save": True,
+    "library:read": True,
+    "library:collect": True,
+    "library:library": False,
+    "library:export": False,
+    "library:import": True,
+    "library:feed_token": True,
+    "library:feed": False,
+    "library:new_collection": True,
+    "library:collections": False,
+    "library:collection": False,
+    "library:collection_atom": False,
+    "library:collection_export": False,
+    "library:edit_collection": True,
+    "library:delete_collection": True,
+    "library:share_link": True,
+    "library:reorder": True,
+    "library:move_item": True,
+    "library:remove_item": True,
+    "library:edit_note": True,
+    "library:api_collection": False,
+    # discussion (issue 14)
+    "discussion:post": True,
+    "discussion:feed": False,
+    "discussion:reply": False,
+    "discussion:edit": True,
+    "discussion:delete": True,
+    "discussion:vote": True,
+    "discussion:flag": True,
+    "discussion:history": False,
+    "discussion:user_comments": False,
+    "discussion:user_feed": False,
+    # notifications
+    "notifications:inbox": False,
+    "notifications:mark_read": True,
+    "notifications:email_settings": True,
+    "notifications:stop": True,
+    # moderation
+    "moderation:log": False,
+    "moderation:feed": False,
+    "moderation:queue": False,
+    "moderation:hide_comment": True,
+    "moderation:unhide_comment": True,
+    "moderation:dismiss_flags": True,
+    "moderation:lock_thread": True,
+    "moderation:suspend_user": True,
     # Only with BENCHMARK_VIEWS=1 (bench/load.py).
     "bench_constant": False,
 }
@@ -134,6 +181,8 @@ SAMPLE_KWARGS = {
     "id": "1",
     "content_type_id": 1,
     "url": "papers/",
+    "fmt": "bib",
+    "token": "forged-token",
 }
 
 
@@ -181,6 +230,11 @@ def world(db):
     author = AuthorFactory(name="Ada Lovelace")
     PaperFactory(arxiv_id="2411.10000", authors=[author.name])
     DigestSubscriptionFactory(user=user, email=user.email)
+    # A collection at the sample URL (/collections/voter/ada-lovelace/), with the paper.
+    from library.models import Collection
+    from papers.models import Paper
+
+    Collection.objects.create_named(user, "Ada Lovelace").add_paper(Paper.objects.get())
     return user
 
 

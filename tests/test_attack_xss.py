@@ -148,3 +148,37 @@ def test_math_delimiters_cannot_smuggle_html_or_script_through_katex(page, live_
         # The rendered text shows the attempt as text, not as markup.
         assert "onerror" in page.locator("main").inner_text() or url == "/"
     assert dialogs == []
+
+
+@pytest.mark.browser
+def test_hostile_collection_names_and_notes_stay_inert_in_a_real_browser(page, live_server):
+    """The library (issue 15): a collection's name and description, and a note's
+    Markdown with math, typed by a hostile owner, on the collection page (public, so
+    anyone sees it) and the paper page's "In collections"."""
+    from library.models import Collection
+
+    owner = verified(UserFactory(username="mallory", display_name=f"Mallory {HOSTILE}"))
+    paper = PaperFactory(title="A fine paper")
+    collection = Collection.objects.create_named(owner, f"Picks {HOSTILE}", HOSTILE, "public")
+    note = "\n\n".join(
+        [HOSTILE, "[click](javascript:alert(4))", "<a href=x onclick=alert(5)>x</a>"] + SMUGGLING
+    )
+    collection.add_paper(paper, note=note)
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    for url in (collection.get_absolute_url(), paper.get_absolute_url(), "/u/mallory/"):
+        page.goto(url)
+        page.wait_for_load_state("networkidle")
+        found = page.evaluate(
+            """() => ({
+                scripts: [...document.querySelectorAll('main script')].length,
+                imgs: [...document.querySelectorAll('main img')].map(i => i.src),
+                handlers: [...document.querySelectorAll('main *')].flatMap(
+                    e => [...e.attributes].filter(a => a.name.startsWith('on')).map(a => a.name)),
+                links: [...document.querySelectorAll('main a')].map(a => a.href)
+                    .filter(h => !h.startsWith('http')),
+            })"""
+        )
+        assert found == {"scripts": 0, "imgs": [], "handlers": [], "links": []}, (url, found)
+        assert "Picks" in page.locator("main").inner_text(), url
+    assert dialogs == []

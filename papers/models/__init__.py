@@ -2,12 +2,13 @@
 authors (authors.py) and votes (votes.py). Import them from here: papers.models.Paper."""
 
 from .authors import Author, Authorship, normalise_name, slug_for
-from .papers import Paper, SearchDocument
+from .papers import Paper, SearchDocument, papers_hidden
 from .querysets import (
     AUTHORS_ON_CARD,
     RELATED_CANDIDATES,
     RELATED_PAPERS,
     PaperQuerySet,
+    add_viewer_annotation,
     title_keywords,
 )
 from .votes import PendingVote, Vote
@@ -23,7 +24,9 @@ __all__ = [
     "PendingVote",
     "SearchDocument",
     "Vote",
+    "add_viewer_annotation",
     "normalise_name",
+    "papers_hidden",
     "slug_for",
     "title_keywords",
 ]

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
 from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Exists, F, OuterRef, Q, Value
+from django.dispatch import Signal
 from django.utils import timezone
 
 from .. import links, ranking
@@ -11,6 +12,11 @@ from ..arxiv_ids import is_old_style, validate_arxiv_id
 from .authors import Authorship
 from .querysets import AUTHORS_ON_CARD, PaperQuerySet
 from .votes import ADD_VOTE_SQL, REMOVE_VOTE_SQL, Vote
+
+# Sent when a moderator hides papers or shows them again (the admin's actions), with
+# `papers` (the ones whose visibility changes), `hidden` and `moderator`: the public
+# moderation log records it (moderation.signals). Papers imports no feature app.
+papers_hidden = Signal()
 
 
 class Paper(models.Model):
@@ -23,12 +29,16 @@ class Paper(models.Model):
       the periodic refresh_rank_scores task.
     - author_names, author_count: the authors in order, for search, feeds and cards;
       written by ingestion with the Authorship rows.
+    - comment_count: the comments shown in its discussion (discussion.Comment), changed
+      in the same transaction as them.
     """
 
     # Set by PaperQuerySet.with_search_marks on search pages. Cards read them on every
     # list: a missing attribute costs the template engine a dir() of the instance.
     title_marked = None
     abstract_marked = None
+    # Set by the library's viewer annotation (the save button on cards), False without it.
+    user_has_saved = False
 
     arxiv_id = models.CharField(max_length=64, unique=True, validators=[validate_arxiv_id])
     version = models.PositiveSmallIntegerField(default=1)
@@ -54,6 +64,8 @@ class Paper(models.Model):
         related_name="submitted_papers",
     )
     upvote_count = models.PositiveIntegerField(default=0)
+    # Comments shown in its discussion (discussion.Comment keeps it, issue 14).
+    comment_count = models.PositiveIntegerField(default=0)
     rank_score = models.FloatField(default=0.0)
     is_hidden = models.BooleanField(default=False, help_text="Hidden by a moderator")
     author_names = models.TextField(blank=True)

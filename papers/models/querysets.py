@@ -14,6 +14,19 @@ from .authors import Authorship
 from .votes import Vote
 
 AUTHORS_ON_CARD = 5
+
+# What other apps add to every paper card and the paper page for the viewer, e.g. the
+# library's `user_has_saved`: functions (queryset, user) -> queryset, registered with
+# add_viewer_annotation from the app's ready(). papers imports no feature app: they plug
+# in here, and for_listing stays one query for the papers, whatever they add.
+VIEWER_ANNOTATIONS = []
+
+
+def add_viewer_annotation(annotate):
+    if annotate not in VIEWER_ANNOTATIONS:
+        VIEWER_ANNOTATIONS.append(annotate)
+
+
 RELATED_PAPERS = 5
 # How many papers sharing title words are ranked to pick the related ones.
 RELATED_CANDIDATES = 300
@@ -78,6 +91,14 @@ class PaperQuerySet(models.QuerySet):
             user_has_voted=Exists(Vote.objects.filter(paper=OuterRef("pk"), user=user))
         )
 
+    def with_viewer_annotations(self, user):
+        """The annotations other apps add for the viewer (VIEWER_ANNOTATIONS), in the
+        same query."""
+        papers = self
+        for annotate in VIEWER_ANNOTATIONS:
+            papers = annotate(papers, user)
+        return papers
+
     def for_listing(self, user=None):
         """Everything a paper card needs, in a fixed number of queries whatever the
         page length: the papers (with the viewer's vote and the submitter) and one
@@ -94,6 +115,7 @@ class PaperQuerySet(models.QuerySet):
                 )
             )
             .with_user_votes(user)
+            .with_viewer_annotations(user)
         )
 
     def with_all_authors(self):

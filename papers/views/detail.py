@@ -19,7 +19,12 @@ RELATED_CACHE_SECONDS = 6 * 60 * 60
 
 
 def paper_detail(request, arxiv_id):
-    papers = Paper.objects.visible().with_user_votes(request.user).select_related("submitted_by")
+    papers = (
+        Paper.objects.visible()
+        .with_user_votes(request.user)
+        .with_viewer_annotations(request.user)
+        .select_related("submitted_by")
+    )
     paper = papers.filter(arxiv_id=arxiv_id).first()
     if paper is None:
         if Paper.objects.filter(arxiv_id=arxiv_id).exists():

@@ -100,8 +100,13 @@
     }
   });
 
-  // Fragments swapped in by htmx get the same treatment.
+  // Fragments swapped in by htmx get the same treatment, out-of-band ones too (a new
+  // comment placed in the list or under its parent: the list or the parent is the
+  // swap's target; formulas already drawn have no delimiters left to draw again).
   document.addEventListener("htmx:afterSwap", function (event) {
     renderMath(event.target);
+  });
+  document.addEventListener("htmx:oobAfterSwap", function (event) {
+    renderMath((event.detail && event.detail.target) || event.target);
   });
 })();

@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class LibraryConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "library"
+    verbose_name = "Reading lists and collections"
+
+    def ready(self):
+        from . import signals  # noqa: F401

@@ -1,0 +1,22 @@
+from allauth.account.signals import email_confirmation_sent, user_logged_in
+from django.dispatch import receiver
+
+from papers.models import add_viewer_annotation
+
+from . import pending
+from .models import annotate_saved
+
+# Every list of paper cards and the paper page say whether the viewer saved the paper.
+add_viewer_annotation(annotate_saved)
+
+
+@receiver(user_logged_in)
+def save_pending_paper_on_login(sender, request, user, **kwargs):
+    pending.save_for(request, user)
+
+
+@receiver(email_confirmation_sent)
+def save_pending_paper_on_signup(sender, request, confirmation, signup, **kwargs):
+    # The account exists from sign-up on; it may be verified from another browser.
+    if signup:
+        pending.save_for(request, confirmation.email_address.user)

@@ -1,0 +1,214 @@
+"""Importing into a library: arXiv ids and links, BibTeX files, papers the site lacks
+fetched through the submission path (arXiv mocked with a recorded response), per-line
+results, and the caps: nothing is half imported."""
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from ingest.models import Submission
+from library import imports
+from library.models import Collection, SavedPaper
+from papers.models import Paper
+
+from .factories import PaperFactory, UserFactory
+from .recorded_http import RecordedServer
+from .test_submit import PAPER_1707
+
+URL = "/library/import/"
+
+
+@pytest.fixture
+def reader(db):
+    return UserFactory(username="reader")
+
+
+@pytest.fixture
+def arxiv(db, settings):
+    """The arXiv API, answering with recorded responses."""
+    with RecordedServer() as server:
+        settings.ARXIV_API_URL = f"{server.url}/api/query"
+        settings.ARXIV_REQUEST_INTERVAL = 0
+        yield server
+
+
+@pytest.fixture
+def known(db):
+    return [
+        PaperFactory(arxiv_id="2406.12345", title="Known One"),
+        PaperFactory(arxiv_id="hep-th/9901001", title="Known Old Style"),
+    ]
+
+
+def saved_ids(user):
+    return set(SavedPaper.objects.filter(user=user).values_list("paper__arxiv_id", flat=True))
+
+
+def test_ids_and_links_of_papers_we_have_are_saved_with_a_result_per_line(client, reader, known):
+    client.force_login(reader)
+    text = "2406.12345v2\nhttps://arxiv.org/abs/hep-th/9901001\n\nnot-an-id\n2406.12345"
+    response = client.post(URL, {"ids": text})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert saved_ids(reader) == {"2406.12345", "hep-th/9901001"}
+    assert "Known One" in html and "Not an arXiv id or link." in html
+    assert "Listed twice: imported once." in html
+    again = client.post(URL, {"ids": "2406.12345"}).content.decode()
+    assert "Already in your library." in again
+
+
+def test_an_import_can_fill_a_collection(client, reader, known):
+    collection = Collection.objects.create_named(reader, "Imported")
+    client.force_login(reader)
+    client.post(URL, {"ids": "hep-th/9901001 2406.12345", "collection": collection.pk})
+    titles = list(collection.items.order_by("position").values_list("paper__title", flat=True))
+    assert titles == ["Known Old Style", "Known One"]
+    # Not someone else's collection.
+    theirs = Collection.objects.create_named(UserFactory(username="other"), "Theirs")
+    response = client.post(URL, {"ids": "2406.12345", "collection": theirs.pk})
+    assert response.status_code == 400 and not theirs.items.exists()
+
+
+BIBTEX = r"""
+@string{ml = "Machine Learning"}
+@comment{exported by a reference manager}
+@article{vaswani2017,
+  title = {Attention {Is} All You Need},
+  author = {Vaswani, Ashish},
+  journal = ml,
+  eprint = {2406.12345},
+  archivePrefix = {arXiv},
+}
+@misc{old,
+  title = "An old {\"o} paper",
+  url = {https://arxiv.org/abs/hep-th/9901001v2},
+}
+@book{knuth, title = {The Art of Computer Programming}, year = 1968}
+@misc{doi, doi = {10.48550/arXiv.2406.12345}}
+"""
+
+
+def test_a_bibtex_file_is_matched_by_arxiv_ids(client, reader, known):
+    client.force_login(reader)
+    upload = SimpleUploadedFile("refs.bib", BIBTEX.encode(), content_type="text/x-bibtex")
+    html = client.post(URL, {"bibtex": upload}).content.decode()
+    assert saved_ids(reader) == {"2406.12345", "hep-th/9901001"}
+    assert "knuth" in html and "No arXiv id in this entry." in html
+    assert "Listed twice" in html  # the DOI entry names the same paper
+
+
+def test_papers_we_lack_are_fetched_through_submissions_then_saved(
+    client, reader, known, arxiv, django_capture_on_commit_callbacks
+):
+    arxiv.add("/api/query", file=PAPER_1707, when={"id_list": "1707.08567"})
+    collection = Collection.objects.create_named(reader, "Fresh")
+    client.force_login(reader)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = client.post(
+            URL, {"ids": "arXiv:1707.08567\n2406.12345", "collection": collection.pk}
+        )
+    assert len(callbacks) == 1
+    assert "Fetching from arXiv" in response.content.decode()
+    submission = Submission.objects.get(arxiv_id="1707.08567")
+    assert submission.user == reader and submission.status == "featured"
+    assert saved_ids(reader) == {"2406.12345", "1707.08567"}
+    titles = collection.items.order_by("position").values_list("paper__arxiv_id", flat=True)
+    assert list(titles) == ["2406.12345", "1707.08567"]
+
+
+def test_the_submission_limit_caps_fetches_not_the_import(client, reader, known, settings):
+    settings.SUBMIT_RATE_LIMIT = "1/h"
+    client.force_login(reader)
+    html = client.post(URL, {"ids": "2501.00001 2501.00002 2406.12345"}).content.decode()
+    assert Submission.objects.count() == 1
+    assert "you have reached the submission limit" in html
+    assert "2406.12345" in saved_ids(reader)
+
+
+def test_ten_thousand_ids_are_refused_whole(client, reader, known):
+    client.force_login(reader)
+    ids = "\n".join(["2406.12345"] + [f"2501.{n:05d}" for n in range(10_000)])
+    response = client.post(URL, {"ids": ids})
+    assert response.status_code == 400
+    assert "at most 500" in response.content.decode()
+    assert not SavedPaper.objects.exists() and not Submission.objects.exists()
+
+
+def test_five_hundred_and_one_ids_are_refused_whole(client, reader, known):
+    client.force_login(reader)
+    ids = " ".join(["2406.12345"] * 501)
+    assert client.post(URL, {"ids": ids}).status_code == 400
+    assert not SavedPaper.objects.exists()
+
+
+def test_a_ten_megabyte_file_is_refused_before_it_is_read(client, reader, known):
+    client.force_login(reader)
+    big = b"@misc{a, eprint={2406.12345}}\n" + b"%" * (10 * 1024 * 1024)
+    upload = SimpleUploadedFile("big.bib", big, content_type="text/x-bibtex")
+    response = client.post(URL, {"bibtex": upload})
+    assert response.status_code == 400
+    assert "at most 1 MB" in response.content.decode()
+    assert not SavedPaper.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "bomb",
+    [
+        "@misc{a, eprint={2406.12345}, title=" + "{" * 5000 + "}" * 5000 + "}",
+        "".join(f"@string{{s{n} = s{n - 1} # s{n - 1}}}\n" for n in range(1, 200))
+        + "@misc{a, eprint={2406.12345}, title=s199}",
+    ],
+    ids=["deep nesting", "string macros"],
+)
+def test_a_bibtex_bomb_is_refused_whole(client, reader, known, bomb):
+    client.force_login(reader)
+    upload = SimpleUploadedFile("bomb.bib", bomb.encode(), content_type="text/x-bibtex")
+    response = client.post(URL, {"bibtex": upload})
+    assert response.status_code == 400
+    assert "does not look like a bibliography" in response.content.decode()
+    assert not SavedPaper.objects.exists()
+
+
+def test_an_empty_form_says_what_to_give(client, reader):
+    client.force_login(reader)
+    response = client.post(URL, {"ids": "  "})
+    assert response.status_code == 400
+    assert "Paste arXiv ids or links, or choose a BibTeX file." in response.content.decode()
+
+
+def test_importing_too_often_answers_429(client, reader, known, settings):
+    settings.LIBRARY_IMPORT_RATE_LIMIT = "1/h"
+    client.force_login(reader)
+    assert client.post(URL, {"ids": "2406.12345"}).status_code == 200
+    refused = client.post(URL, {"ids": "hep-th/9901001"})
+    assert refused.status_code == 429
+    assert saved_ids(reader) == {"2406.12345"}
+
+
+def test_labels_from_the_input_are_escaped(client, reader):
+    client.force_login(reader)
+    html = client.post(URL, {"ids": "<script>alert(1)</script>"}).content.decode()
+    assert "<script>alert(1)" not in html and "&lt;script&gt;" in html
+
+
+def test_hidden_papers_are_not_imported(client, reader):
+    PaperFactory(arxiv_id="2406.54321", is_hidden=True)
+    client.force_login(reader)
+    html = client.post(URL, {"ids": "2406.54321"}).content.decode()
+    assert "Hidden by the moderators." in html and not SavedPaper.objects.exists()
+    assert Paper.objects.count() == 1
+
+
+def test_the_parsers_refuse_without_side_effects():
+    with pytest.raises(imports.ImportRefused):
+        imports.lines_from_bibtex(b"no entries at all")
+    lines = imports.lines_from_text("2406.12345, 2406.12346")
+    assert [line.arxiv_id for line in lines] == ["2406.12345", "2406.12346"]
+
+
+def test_import_from_a_collection_page_chooses_that_collection(client, reader):
+    collection = Collection.objects.create_named(reader, "Target")
+    client.force_login(reader)
+    page = client.get(collection.get_absolute_url()).content.decode()
+    assert f"/library/import/?collection={collection.pk}" in page
+    form = client.get(f"/library/import/?collection={collection.pk}").content.decode()
+    assert f'<option value="{collection.pk}" selected>Target</option>' in form
