@@ -5,9 +5,17 @@ that a vote shows at once to the voter and within PAGE_CACHE_SECONDS to everyone
 import time
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
+from django.contrib.messages import constants
+from django.contrib.messages.storage.cookie import CookieStorage
+from django.contrib.sessions.backends.db import SessionStore
 from django.core.cache import cache
+from django.db import connection
+from django.http import HttpResponse
 from django.middleware.csrf import _unmask_cipher_token
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import resolve
 from django.utils.http import http_date
 
 from papers import conditional, pagecache
@@ -221,14 +229,9 @@ def test_a_vote_shows_on_the_voters_next_request_and_to_others_within_page_cache
     assert '<span class="vote-count">1</span>' in after.content.decode()
 
 
-def test_a_page_whose_request_wrote_to_a_new_session_is_private(rf, settings):
+def test_a_page_whose_request_wrote_to_a_new_session_is_private(rf):
     """SessionMiddleware sets the session cookie after this middleware has run: a page
     that started a session must not be shared with the Set-Cookie in it."""
-    from django.contrib.auth.models import AnonymousUser
-    from django.contrib.sessions.backends.db import SessionStore
-    from django.http import HttpResponse
-    from django.urls import resolve
-
     request = rf.get("/")
     request.resolver_match = resolve("/")
     request.user, request.session = AnonymousUser(), SessionStore()
@@ -242,13 +245,30 @@ def test_a_page_whose_request_wrote_to_a_new_session_is_private(rf, settings):
 
 
 def test_a_page_that_shows_a_visitor_a_message_is_private(paper):
-    from django.contrib.messages import constants
-    from django.contrib.messages.storage.cookie import CookieStorage
-
     visitor = _returning_visitor()
     storage = CookieStorage(None)
-    encoded = storage._encode([storage.message_class(constants.SUCCESS, "Subscribed.")])
-    visitor.cookies["messages"] = encoded
+    storage.add(constants.SUCCESS, "Subscribed.")
+    visitor.cookies["messages"] = storage._encode(list(storage._queued_messages))
     response = visitor.get("/")
     assert "Subscribed." in response.content.decode()
     assert _directives(response) == {"private", "no-cache"}
+
+
+# --- The vote path stays lean ---------------------------------------------------------
+
+
+def test_an_htmx_vote_reads_the_paper_once_without_its_abstract(member, paper):
+    client = Client()
+    client.force_login(member)
+    headers = {"HTTP_HX_REQUEST": "true", "HTTP_HX_CURRENT_URL": "http://testserver/"}
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(f"/papers/{paper.arxiv_id}/vote/", {"action": "up"}, **headers)
+    assert response.status_code == 200
+    assert '<span class="vote-count">1</span>' in response.content.decode()
+    reads = [
+        q["sql"]
+        for q in queries
+        if q["sql"].startswith("SELECT") and 'FROM "papers_paper"' in q["sql"]
+    ]
+    assert len(reads) == 1, reads
+    assert '"abstract"' not in reads[0]
