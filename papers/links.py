@@ -19,7 +19,7 @@ def http_url(url: str | None) -> str:
 # quoted as reverse() quotes it.
 _ARG = "ARG0d9a2c"
 # An argument the pattern's converter accepts, where it checks (an arXiv id).
-_EXAMPLE_ARGS = {"papers:detail": "9999.99999"}
+_EXAMPLE_ARGS = {"papers:detail": "9999.99999", "papers:vote": "9999.99999"}
 _URL_SAFE = "!$&'()*+,;=" + "/~:@"  # django.urls.resolvers: RFC3986_SUBDELIMS + "/~:@"
 _templates: dict[tuple[str, str], tuple[str, str]] = {}
 

@@ -19,6 +19,15 @@ every vote: a busy site has a vote every second, which would empty the front pag
 as fast as it is filled; every change (votes, ingestion, moderation) shows within
 seconds all the same.
 
+HTTP caching headers (issue 16), for browsers and a proxy in front (docs/deployment.md,
+"Caching in front of Django"): a page carries the visitor's masked CSRF token, which is
+valid only with their CSRF cookie's secret. So a shared cache may keep a page only for
+requests that bring the same cookie: cacheable pages say `Vary: Cookie` (and the htmx
+headers they answer to), and `public, max-age=0, s-maxage=PAGE_CACHE_SECONDS` only when
+the visitor came with the CSRF cookie the page's token belongs to and no session; a
+response that hands out a new secret (a first visit), sets another cookie or answers a
+visitor with a session is `private, no-cache`, as is every response to a signed-in user.
+
 The cache may fail (Redis down): then pages are served uncached, never an error.
 Each process keeps its latest pages in memory too (`local_pages`), no longer than
 their Redis entry lives.
@@ -35,6 +44,7 @@ from django.contrib import messages
 from django.core.cache import cache
 from django.http import HttpResponse
 from django.middleware.csrf import get_token
+from django.utils.cache import patch_cache_control, patch_vary_headers
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +76,8 @@ VARY_HEADERS = (
 # bench/load.py measures pages uncached with this header; honoured only in bench mode.
 BENCH_BYPASS_HEADER = "HTTP_X_BENCH_PAGE_CACHE"
 KEY_VERSION = 2
+# The same, as response headers, for Vary.
+VARY_ON = ("Cookie", "HX-Request", "HX-Target", "HX-Boosted", "HX-History-Restore-Request")
 
 _KEY_ATTR = "_page_cache_key"
 # Each process also keeps the pages it served last, until the time their Redis entry
@@ -140,11 +152,14 @@ class AnonymousPageCacheMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
+        self._store_and_personalise(request, response)
+        cache_headers(request, response)
+        return response
+
+    def _store_and_personalise(self, request, response):
         key = getattr(request, _KEY_ATTR, None)
-        if not key:
-            return response
-        if response.streaming:
-            return response
+        if not key or response.streaming:
+            return
         if self._may_store(request, response):
             headers = [(k, v) for k, v in response.items() if k.lower() != "content-length"]
             seconds = settings.PAGE_CACHE_SECONDS
@@ -156,7 +171,6 @@ class AnonymousPageCacheMiddleware:
                 logger.warning("Page cache unavailable: page not stored", exc_info=True)
         response["X-Page-Cache"] = "miss"
         response.content = _personalise(request, response.content)
-        return response
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         if not self._may_serve(request):
@@ -205,3 +219,56 @@ class AnonymousPageCacheMiddleware:
             return False
         # Something asked for the real token while the page rendered: it is in the page.
         return not request.META.get("CSRF_COOKIE_NEEDS_UPDATE")
+
+
+def _is_cacheable_page(request) -> bool:
+    match = request.resolver_match
+    return (
+        request.method in ("GET", "HEAD") and match is not None and match.view_name in CACHED_PAGES
+    )
+
+
+def _shareable(request, response) -> bool:
+    """Whether a shared cache may keep this anonymous page for requests with the same
+    Cookie header: it hands out no cookie but the visitor's own CSRF secret again, and
+    the visitor has no session (pending votes, messages)."""
+    if response.status_code != 200 or settings.PAGE_CACHE_SECONDS <= 0:
+        return False
+    if settings.SESSION_COOKIE_NAME in request.COOKIES:
+        return False
+    # Cookies the middleware above this one will set on the way out: a new session,
+    # messages kept in a cookie.
+    session = getattr(request, "session", None)
+    if session is not None and session.modified:
+        return False
+    stored_messages = getattr(request, "_messages", None)
+    if stored_messages is not None and (stored_messages.added_new or stored_messages.used):
+        return False  # a message shown on this page is for this visitor, once
+    csrf_name = settings.CSRF_COOKIE_NAME
+    for name in response.cookies:
+        if name != csrf_name:
+            return False
+    secret = request.META.get("CSRF_COOKIE")
+    if secret is not None and request.COOKIES.get(csrf_name) != secret:
+        return False  # a new secret: the token in the page is for this visitor only
+    return True
+
+
+def cache_headers(request, response):
+    """Cache-Control and Vary for browsers and proxies (see the module's docstring).
+    A view that chose its own Cache-Control keeps it."""
+    cacheable_page = _is_cacheable_page(request)
+    if cacheable_page:
+        patch_vary_headers(response, VARY_ON)
+    if response.has_header("Cache-Control"):
+        return
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        patch_cache_control(response, private=True, no_cache=True)
+    elif cacheable_page:
+        if _shareable(request, response):
+            patch_cache_control(
+                response, public=True, max_age=0, s_maxage=settings.PAGE_CACHE_SECONDS
+            )
+        else:
+            patch_cache_control(response, private=True, no_cache=True)

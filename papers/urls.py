@@ -6,6 +6,7 @@ from config import converters  # noqa: F401  (registers <text:...>)
 
 from . import api, feeds, views
 from .arxiv_ids import URL_PATTERN
+from .conditional import conditional_content
 from .sitemaps import SITEMAPS
 
 
@@ -41,13 +42,15 @@ urlpatterns = [
     path("about/ranking/", views.about_ranking, name="about_ranking"),
     # JSON
     path("api/", views.api_docs, name="api_docs"),
-    path("api/daily_papers", api.daily_papers, name="api_daily_papers"),
-    path("api/papers/<arxiv:arxiv_id>", api.paper, name="api_paper"),
+    path("api/daily_papers", conditional_content(api.daily_papers), name="api_daily_papers"),
+    path("api/papers/<arxiv:arxiv_id>", conditional_content(api.paper), name="api_paper"),
     # Feeds and crawlers
-    path("feeds/daily.rss", feeds.DailyRss(), name="feed_daily_rss"),
-    path("feeds/daily.atom", feeds.DailyAtom(), name="feed_daily_atom"),
-    path("feeds/trending.rss", feeds.TrendingRss(), name="feed_trending_rss"),
-    path("feeds/trending.atom", feeds.TrendingAtom(), name="feed_trending_atom"),
+    path("feeds/daily.rss", conditional_content(feeds.DailyRss()), name="feed_daily_rss"),
+    path("feeds/daily.atom", conditional_content(feeds.DailyAtom()), name="feed_daily_atom"),
+    path("feeds/trending.rss", conditional_content(feeds.TrendingRss()), name="feed_trending_rss"),
+    path(
+        "feeds/trending.atom", conditional_content(feeds.TrendingAtom()), name="feed_trending_atom"
+    ),
     path(
         "sitemap.xml",
         cache_page(SITEMAP_CACHE_SECONDS)(sitemap_views.index),

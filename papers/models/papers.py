@@ -109,6 +109,11 @@ class Paper(models.Model):
         return links.url_for("papers:detail", self.arxiv_id)
 
     @property
+    def vote_url(self):
+        """Where the vote button posts: on every card, so without the resolver."""
+        return links.url_for("papers:vote", self.arxiv_id)
+
+    @property
     def abs_url(self):
         return f"https://arxiv.org/abs/{self.arxiv_id}"
 

@@ -56,6 +56,11 @@ def _at_card(back, paper):
     return f"{back}#paper-{paper.pk}"
 
 
+# What voting reads of the paper (the button, the count, the score's decay, its URL):
+# not the abstract, author list and links a full row would read and turn into Python.
+VOTE_FIELDS = ("pk", "arxiv_id", "title", "upvote_count", "daily_date")
+
+
 def sign_in_url(back: str) -> str:
     """The sign-in page, returning to `back`; `for=vote` makes it say why (the query
     accounts.signin reads, spelled out here so that papers needn't import accounts)."""
@@ -67,7 +72,7 @@ def sign_in_url(back: str) -> str:
 def vote(request, arxiv_id):
     """Add (action=up) or withdraw (action=remove) the user's upvote. Explicit actions,
     not a toggle, so a double click or a retried request can't undo itself."""
-    paper = get_object_or_404(Paper.objects.visible(), arxiv_id=arxiv_id)
+    paper = get_object_or_404(Paper.objects.visible().only(*VOTE_FIELDS), arxiv_id=arxiv_id)
     back = _safe_next(request, paper.get_absolute_url())
     action = "remove" if request.POST.get("action") == "remove" else "up"
     if not request.user.is_authenticated:
