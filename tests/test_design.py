@@ -1,0 +1,219 @@
+"""The redesign (issue 13): cards, compressed HTML, KaTeX only where there is math, and
+web addresses in abstracts as safe links. Layout in a real browser:
+test_design_browser.py."""
+
+import gzip
+
+import pytest
+from django.test import Client
+
+from papers.pagecache import PLACEHOLDER
+from papers.templatetags.paper_text import has_math, linkify
+
+from .factories import PaperFactory
+
+KATEX_JS = 'src="/static/vendor/katex/katex.min.js"'
+KATEX_CSS = 'href="/static/vendor/katex/katex.min.css"'
+
+pytestmark = pytest.mark.django_db
+
+
+# --- Compressed HTML ----------------------------------------------------------------------
+
+
+def test_the_daily_page_is_sent_gzipped_to_a_browser_that_accepts_it(client):
+    PaperFactory(title="A Compressible Paper", abstract="Words repeat. " * 40)
+
+    response = client.get("/", HTTP_ACCEPT_ENCODING="gzip, deflate, br")
+
+    assert response.status_code == 200
+    assert response["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in response["Vary"]
+    html = gzip.decompress(response.content).decode()
+    assert "A Compressible Paper" in html
+    assert len(response.content) < len(html) / 2
+
+
+def test_a_client_that_does_not_accept_gzip_gets_plain_html(client):
+    PaperFactory(title="A Plain Paper")
+    response = client.get("/")
+    assert not response.has_header("Content-Encoding")
+    assert "A Plain Paper" in response.content.decode()
+
+
+def test_a_page_from_the_page_cache_is_gzipped_with_the_visitor_s_own_csrf_token(settings):
+    """Compression comes after the page cache swaps the token in: each visitor's bytes
+    differ, and none carries the placeholder."""
+    settings.PAGE_CACHE_SECONDS = 60
+    PaperFactory(title="A Cached Paper")
+    pages = []
+    for _ in range(2):
+        visitor = Client()
+        response = visitor.get("/", HTTP_ACCEPT_ENCODING="gzip")
+        assert response["Content-Encoding"] == "gzip"
+        html = gzip.decompress(response.content).decode()
+        assert PLACEHOLDER not in html
+        assert "A Cached Paper" in html
+        pages.append(html)
+    assert pages[0] != pages[1]  # each got its own masked CSRF token
+
+
+def test_json_from_the_api_is_gzipped_too(client):
+    for n in range(5):
+        PaperFactory(title=f"Paper {n}")
+    response = client.get("/api/daily_papers", HTTP_ACCEPT_ENCODING="gzip")
+    assert response["Content-Encoding"] == "gzip"
+    assert b"Paper 4" in gzip.decompress(response.content)
+
+
+# --- KaTeX only where there is math -------------------------------------------------------
+
+
+def test_a_list_without_math_loads_no_katex(client):
+    PaperFactory(title="Plain Words Only", abstract="Nothing to typeset, it costs 5 dollars.")
+    html = client.get("/").content.decode()
+    assert KATEX_JS not in html and KATEX_CSS not in html
+    assert 'data-katex-js="/static/vendor/katex/katex.min.js"' in html  # for htmx swaps
+
+
+def test_a_list_with_math_in_any_card_loads_katex(client):
+    PaperFactory(title="Plain Words")
+    PaperFactory(title="Bounds on $O(n \\log n)$ Sorting")
+    for url in ("/", "/new/", "/trending/"):
+        html = client.get(url).content.decode()
+        assert KATEX_JS in html and KATEX_CSS in html, url
+
+
+def test_a_paper_page_loads_katex_only_when_its_title_or_abstract_has_math(client):
+    plain = PaperFactory(title="Plain", abstract="No formulas here.")
+    inline = PaperFactory(title="Plain too", abstract="We show \\(x^2\\) grows.")
+    display = PaperFactory(title="A $\\lambda$-calculus", abstract="Words.")
+    assert KATEX_JS not in client.get(plain.get_absolute_url()).content.decode()
+    assert KATEX_JS in client.get(inline.get_absolute_url()).content.decode()
+    assert KATEX_JS in client.get(display.get_absolute_url()).content.decode()
+
+
+def test_has_math_reads_texts_papers_and_lists_of_them():
+    assert has_math("a $x$ b") and has_math("\\(y\\)") and has_math("\\[z\\]")
+    assert not has_math("costs \\$5") and not has_math("") and not has_math(None)
+    paper = PaperFactory.build(title="t", abstract="with $x$")
+    assert has_math(paper) and has_math([PaperFactory.build(), paper])
+    assert not has_math([PaperFactory.build()])
+
+
+# --- Web addresses in abstracts -----------------------------------------------------------
+
+
+def test_an_address_in_an_abstract_becomes_a_nofollow_link_on_the_paper_page(client):
+    paper = PaperFactory(
+        abstract="Code and data are at https://github.com/example/repo. See the paper.",
+        comments="12 pages; project page (https://example.org/p?a=1&b=2)",
+    )
+    html = client.get(paper.get_absolute_url()).content.decode()
+    assert (
+        '<a href="https://github.com/example/repo" rel="nofollow ugc">'
+        "https://github.com/example/repo</a>. See the paper." in html
+    )
+    assert (
+        '(<a href="https://example.org/p?a=1&amp;b=2" rel="nofollow ugc">'
+        "https://example.org/p?a=1&amp;b=2</a>)" in html
+    )
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (
+            "see https://a.org/x.",
+            'see <a href="https://a.org/x" rel="nofollow ugc">https://a.org/x</a>.',
+        ),
+        (
+            "(at https://en.wikipedia.org/wiki/A_(b))",
+            '(at <a href="https://en.wikipedia.org/wiki/A_(b)" rel="nofollow ugc">'
+            "https://en.wikipedia.org/wiki/A_(b)</a>)",
+        ),
+        ("HTTP://A.ORG/", '<a href="HTTP://A.ORG/" rel="nofollow ugc">HTTP://A.ORG/</a>'),
+        ("no link: http:// alone", "no link: http:// alone"),
+        ("javascript:alert(1) stays text", "javascript:alert(1) stays text"),
+        ("ftp://a.org/x stays text", "ftp://a.org/x stays text"),
+    ],
+)
+def test_linkify_links_http_addresses_only_and_leaves_trailing_punctuation_out(text, expected):
+    assert linkify(text) == expected
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        'https://a.org/"><script>alert(1)</script>',
+        "https://a.org/'onmouseover='alert(1)",
+        "https://a.org/<img src=x onerror=alert(1)>",
+        'https://a.org/x" onclick="alert(1)',
+        "<script>alert(1)</script> https://a.org/",
+        "https://a.org/&quot;&gt;&lt;script&gt;",
+    ],
+)
+def test_linkify_never_lets_markup_out_of_the_text_or_the_href(hostile):
+    html = linkify(hostile)
+    assert "<script" not in html and "<img" not in html
+    assert 'onmouseover="' not in html and 'onclick="alert' not in html
+    assert "'onmouseover" not in html or "&#x27;onmouseover" in html
+    # Every tag left is one of ours, with an href that is one attribute.
+    for tag in html.split("<")[1:]:
+        assert tag.startswith(('a href="https://a.org/', "/a>")), tag
+
+
+def test_an_address_inside_a_formula_is_left_for_katex_to_read():
+    text = "We set $f = \\text{https://a.org/}$ and link https://b.org/ too."
+    html = linkify(text)
+    assert "$f = \\text{https://a.org/}$" in html
+    assert '<a href="https://a.org/' not in html
+    assert '<a href="https://b.org/" rel="nofollow ugc">' in html
+    # A formula left open holds the rest of the text: KaTeX would see it as one.
+    assert "<a" not in linkify("cost $5 at https://a.org/")
+
+
+def test_a_hostile_abstract_stays_text_on_the_paper_page(client):
+    paper = PaperFactory(
+        abstract='See https://a.org/"><script>alert(1)</script> and <b>bold</b> $x<y$.'
+    )
+    html = client.get(paper.get_absolute_url()).content.decode()
+    assert "<script>alert(1)" not in html and "<b>bold</b>" not in html
+    assert '<a href="https://a.org/" rel="nofollow ugc">https://a.org/</a>&quot;&gt;' in html
+    assert "$x&lt;y$" in html
+
+
+# --- Cards --------------------------------------------------------------------------------
+
+
+def test_a_card_off_its_day_says_which_date_is_which(client):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    published = timezone.make_aware(dt.datetime(2026, 10, 22, 17))
+    PaperFactory(title="Dated", published_at=published, daily_date=dt.date(2026, 12, 3))
+    html = client.get("/new/").content.decode()
+    assert 'Featured 3 Dec</a> · <span title="First published on arXiv">arXiv <time' in html
+    assert ">22 Oct</time>" in html  # the same year: no year
+
+
+def test_a_card_shows_initials_for_at_most_four_authors_and_the_count(client):
+    PaperFactory(
+        authors=["Ada Lovelace", "Alan Turing", "Grace Hopper", "Kurt Gödel", "Emmy Noether"]
+    )
+    html = client.get("/").content.decode()
+    for initials in ("AL", "AT", "GH", "KG"):
+        assert f">{initials}</span>" in html
+    assert ">EN</span>" not in html
+    assert "· 5 authors" in html
+    assert 'class="avatar-stack" aria-hidden="true"' in html
+
+
+def test_the_paper_page_has_the_same_upvote_box_as_the_card(client):
+    paper = PaperFactory()
+    card = client.get("/").content.decode()
+    page = client.get(paper.get_absolute_url()).content.decode()
+    for html in (card, page):
+        assert 'class="vote-button"' in html
+        assert '<svg class="vote-arrow" aria-hidden="true"' in html
