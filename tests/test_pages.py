@@ -553,6 +553,7 @@ def test_every_page_has_the_layout_landmarks_and_navigation(client):
     assert 'aria-current="page">Daily</a>' in html
     assert 'src="/static/vendor/katex/katex.min.js"' not in html  # no math: test_design
 
+
 def test_category_chips_lead_to_the_category_s_papers(client):
     paper = PaperFactory(primary_category="cs.LG", categories=["cs.LG", "stat.ML"])
     card = client.get("/").content.decode()

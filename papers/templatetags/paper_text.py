@@ -8,7 +8,7 @@ from django import template
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
-from .papers_tags import _MATH_DELIMITER, _CLOSING
+from .papers_tags import _CLOSING, _MATH_DELIMITER
 
 register = template.Library()
 
