@@ -119,6 +119,11 @@ def test_a_paper_page_loads_katex_only_when_its_title_or_abstract_has_math(clien
     assert KATEX_JS in client.get(display.get_absolute_url()).content.decode()
 
 
+def test_the_ranking_page_typesets_its_formula(client):
+    html = client.get("/about/ranking/").content.decode()
+    assert KATEX_JS in html and KATEX_CSS in html
+
+
 def test_has_math_reads_texts_papers_and_lists_of_them():
     assert has_math("a $x$ b") and has_math("\\(y\\)") and has_math("\\[z\\]")
     assert not has_math("costs \\$5") and not has_math("") and not has_math(None)
