@@ -57,14 +57,20 @@ def reader_session():
 def pages(paper, author):
     from django.utils import timezone
 
-    from papers.dates import week_of
+    import datetime as dt
 
+    from papers.dates import day_period, month_of, week_of
+
+    today = timezone.localdate()
     return [
         ("daily", "/", False),
-        ("week", f"/papers/week/{week_of(timezone.localdate()).slug}/", False),
+        ("day", f"/papers/date/{day_period(today - dt.timedelta(days=3)).slug}/", False),
+        ("week", f"/papers/week/{week_of(today).slug}/", False),
+        ("month", f"/papers/month/{month_of(today).slug}/", False),
         ("trending", "/trending/", False),
         ("new", "/new/", False),
         ("paper", paper.get_absolute_url(), False),
+        ("related", f"{paper.get_absolute_url()}related/", False),
         ("author", author.get_absolute_url(), False),
         ("search", "/search/?q=language+models", False),
         ("search-empty", "/search/?q=zzyzx+quokka", False),
@@ -83,6 +89,8 @@ def pages(paper, author):
         ("settings-email", "/accounts/email/", True),
         ("settings-digest", "/settings/digest/", True),
         ("settings-password", "/accounts/password/change/", True),
+        ("settings-2fa", "/accounts/2fa/", True),
+        ("settings-connections", "/accounts/3rdparty/", True),
         ("submit", "/submit/", True),
     ]
 
