@@ -55,9 +55,9 @@ def reader_session():
 
 
 def pages(paper, author):
-    from django.utils import timezone
-
     import datetime as dt
+
+    from django.utils import timezone
 
     from papers.dates import day_period, month_of, week_of
 
