@@ -6,7 +6,7 @@ PORT ?= 8000
 CHROMIUM ?= /usr/bin/chromium
 
 .PHONY: install run test serve lint format chromium checkers bench-import bench-digests bench-load \
-	bench-seed bench wrk soak scan
+	bench-seed bench wrk soak scan bench-search
 
 $(BIN)/.installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -140,6 +140,14 @@ wrk:
 	  else \
 	    echo "The load benchmark needs wrk: sudo apt-get install -y wrk"; exit 1; \
 	  fi; }
+
+## bench-search: search quality (nDCG@10, recall@10) of each search mode on the evaluation
+## set (bench/data/search_eval/), over the demo in its own database (dp_search_eval).
+SEARCH_MODE ?= all
+bench-search: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/dailypapers
+bench-search: export REDIS_URL ?= redis://127.0.0.1:6379/15
+bench-search: install
+	$(BIN)/python bench/search_quality.py --mode $(SEARCH_MODE)
 
 ## bench-digests: mails/s and memory of the digest sender (SUBSCRIBERS=100000, THREADS=4).
 SUBSCRIBERS ?= 10000

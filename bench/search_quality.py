@@ -1,0 +1,230 @@
+"""Benchmark: search quality on the evaluation set, mode by mode.
+
+    make bench-search                                   # every mode
+    .venv/bin/python bench/search_quality.py --mode keyword --per-query
+
+Loads the demo (`manage.py load_demo`: 3,720 real papers) into a database of its own
+(<DATABASE_URL name with its database replaced by dp_search_eval>, created and migrated
+on the first run, kept for the next), runs every query of
+bench/data/search_eval/queries.jsonl through each mode and prints nDCG@10 and
+recall@10 side by side, over all queries and over each kind (paraphrased, topical).
+The set and how it was written: bench/data/search_eval/README.md.
+
+Modes:
+- keyword: the site's full-text search as /search/ runs it (search.matching.search_ids);
+- semantic, hybrid: semantic.hybrid.search_ids(query, mode, limit), when the semantic
+  app is installed; its vectors are brought up to date first (`embed_papers`, which only
+  embeds what is missing), and a query may take up to a minute to embed (the site's
+  one-second limit would quietly turn a slow query into keyword results). Without the
+  app the mode is reported as unavailable.
+
+Graded relevance: 2 = what the query asks for, 1 = related. nDCG@10 uses gain 2^rel - 1
+over the listed papers; recall@10 counts listed papers of either grade in the top 10.
+"""
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+QUERIES = ROOT / "bench" / "data" / "search_eval" / "queries.jsonl"
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/dailypapers"
+DATABASE = "dp_search_eval"
+MODES = ("keyword", "semantic", "hybrid")
+K = 10
+
+
+def load_queries(path: Path = QUERIES) -> list[dict]:
+    with open(path, encoding="utf-8") as lines:
+        return [json.loads(line) for line in lines if line.strip()]
+
+
+# --- Metrics ------------------------------------------------------------------------------
+
+
+def ndcg_at(ranked: list[str], relevant: dict[str, int], k: int = K) -> float:
+    def dcg(grades):
+        return sum((2**g - 1) / math.log2(i + 2) for i, g in enumerate(grades))
+
+    ideal = dcg(sorted(relevant.values(), reverse=True)[:k])
+    return dcg([relevant.get(arxiv_id, 0) for arxiv_id in ranked[:k]]) / ideal if ideal else 0.0
+
+
+def recall_at(ranked: list[str], relevant: dict[str, int], k: int = K) -> float:
+    return len(set(ranked[:k]) & set(relevant)) / len(relevant) if relevant else 0.0
+
+
+# --- The database -------------------------------------------------------------------------
+
+
+def database_url(name: str) -> str:
+    parts = urlsplit(os.environ.get("DATABASE_URL") or DEFAULT_URL)
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+def ensure_database(url: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    name = urlsplit(url).path.lstrip("/")
+    admin = urlunsplit(urlsplit(url)._replace(path="/postgres"))
+    with psycopg.connect(admin.replace("postgres://", "postgresql://", 1), autocommit=True) as c:
+        if not c.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            c.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def setup_django(url: str) -> None:
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key")
+    os.environ.setdefault("SITE_URL", "http://127.0.0.1:8000")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    # The site gives up on a query's embedding after a second and answers with keyword
+    # results; here that would score keyword search under another mode's name.
+    os.environ.setdefault("EMBEDDING_QUERY_TIMEOUT", "60")
+    import django
+
+    django.setup()
+
+
+def load_demo() -> None:
+    """Migrate and load the demo; on a database that has it, both are quick no-ops."""
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    call_command("load_demo", verbosity=1)
+
+
+# --- The modes ----------------------------------------------------------------------------
+
+
+def keyword_search(query: str, limit: int = K) -> list[str]:
+    """What /search/?q= ranks first, as arXiv ids (search/views.py: search_papers)."""
+    from papers.models import Paper
+    from search import matching
+
+    ids = matching.search_ids(Paper.objects.published_between(None, None), query)[:limit]
+    arxiv = dict(Paper.objects.filter(pk__in=ids).values_list("pk", "arxiv_id"))
+    return [arxiv[i] for i in ids]
+
+
+def meaning_search():
+    """semantic.hybrid.search_ids if the semantic app is installed, after bringing the
+    stored vectors up to date; else (None, why)."""
+    from django.apps import apps
+
+    if not apps.is_installed("semantic"):
+        return None, "the semantic app is not installed"
+    try:
+        from semantic.hybrid import search_ids
+    except ImportError as exc:
+        return None, f"semantic.hybrid.search_ids cannot be imported ({exc})"
+    from django.core.management import call_command
+
+    try:
+        call_command("embed_papers", "--rebuild-index")
+    except (SystemExit, Exception) as exc:  # a model that fails to load: say so, go on
+        return None, f"embedding the demo failed ({exc.__class__.__name__}: {exc})"
+    return search_ids, ""
+
+
+def run_mode(search, queries: list[dict]) -> dict:
+    rows, started = [], time.perf_counter()
+    for q in queries:
+        ranked = search(q["query"])
+        rows.append(
+            {
+                "id": q["id"],
+                "kind": q["kind"],
+                "ndcg": ndcg_at(ranked, q["relevant"]),
+                "recall": recall_at(ranked, q["relevant"]),
+                "top": ranked[:K],
+            }
+        )
+    return {"rows": rows, "ms_per_query": 1000 * (time.perf_counter() - started) / len(queries)}
+
+
+def mean(values) -> float:
+    values = list(values)
+    return sum(values) / len(values) if values else 0.0
+
+
+def summary(result: dict, kind: str | None = None) -> tuple[float, float]:
+    rows = [r for r in result["rows"] if kind is None or r["kind"] == kind]
+    return mean(r["ndcg"] for r in rows), mean(r["recall"] for r in rows)
+
+
+def table(results: dict[str, dict | str], queries: list[dict]) -> str:
+    modes = list(results)
+    counts = {kind: sum(q["kind"] == kind for q in queries) for kind in ("paraphrase", "topical")}
+    lines = [f"{'':28}" + "".join(f"{m:>12}" for m in modes)]
+
+    def row(label, value):
+        cells = []
+        for m in modes:
+            r = results[m]
+            cells.append(f"{'n/a':>12}" if isinstance(r, str) else f"{value(r):>12.3f}")
+        lines.append(f"{label:28}" + "".join(cells))
+
+    for kind, label in (
+        (None, f"all {len(queries)}"),
+        *((k, f"{k} {n}") for k, n in counts.items()),
+    ):
+        row(f"nDCG@{K}  ({label})", lambda r, kind=kind: summary(r, kind)[0])
+        row(f"recall@{K} ({label})", lambda r, kind=kind: summary(r, kind)[1])
+    row("ms per query", lambda r: r["ms_per_query"])
+    for m in modes:
+        if isinstance(results[m], str):
+            lines.append(f"{m}: unavailable: {results[m]}")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--mode", choices=[*MODES, "all"], default="all")
+    parser.add_argument("--database", default=DATABASE, help=f"default {DATABASE}")
+    parser.add_argument("--queries", type=Path, default=QUERIES)
+    parser.add_argument("--per-query", action="store_true", help="a line per query and mode")
+    parser.add_argument("--json", type=Path, help="write the results to this file too")
+    args = parser.parse_args(argv)
+
+    url = database_url(args.database)
+    ensure_database(url)
+    setup_django(url)
+    load_demo()
+    queries = load_queries(args.queries)
+
+    modes = MODES if args.mode == "all" else (args.mode,)
+    results: dict[str, dict | str] = {}
+    meaning, why_not = (None, "") if modes == ("keyword",) else meaning_search()
+    for mode in modes:
+        if mode == "keyword":
+            results[mode] = run_mode(keyword_search, queries)
+        elif meaning is None:
+            results[mode] = why_not
+        else:
+            results[mode] = run_mode(lambda q, mode=mode: meaning(q, mode, K), queries)
+
+    print(f"Search quality on {len(queries)} queries ({args.queries.relative_to(ROOT)}), "
+          f"database {args.database}:")  # fmt: skip
+    print(table(results, queries))
+    if args.per_query:
+        for mode, result in results.items():
+            if isinstance(result, str):
+                continue
+            print(f"\n{mode}: nDCG@{K} recall@{K} id query")
+            for q, r in zip(queries, result["rows"], strict=True):
+                print(f"  {r['ndcg']:.2f} {r['recall']:.2f} {q['id']:>4} {q['query'][:70]}")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
