@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from papers.ingest import demo
+from ingest import demo
 from papers.models import Paper
 
 from .factories import PaperFactory
