@@ -81,6 +81,13 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "config.middleware.QueryTimeoutMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # HTML and JSON gzipped (static files come compressed from WhiteNoise, above it, and
+    # skip this). Before every middleware that writes the body (the page cache swaps
+    # each visitor's CSRF token into cached pages) so it compresses the final bytes.
+    # BREACH: the CSRF token in a page is masked afresh for every response, and Django's
+    # GZipMiddleware pads each response with 0-100 random bytes (Heal the Breach), so a
+    # reflected guess can't be measured against it. See README, Security.
+    "django.middleware.gzip.GZipMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -44,7 +44,10 @@ from django.contrib import messages
 from django.core.cache import cache
 from django.http import HttpResponse
 from django.middleware.csrf import get_token
+from django.middleware.gzip import re_accepts_gzip
 from django.utils.cache import patch_cache_control, patch_vary_headers
+
+from . import pagegzip
 
 logger = logging.getLogger(__name__)
 
@@ -116,6 +119,8 @@ class _LocalPages:
 
 
 local_pages = _LocalPages(LOCAL_PAGES)
+# The same pages deflated in pieces (papers.pagegzip), built at the first gzip hit.
+gzip_pieces = _LocalPages(LOCAL_PAGES)
 
 
 def csrf_placeholder(request):
@@ -187,12 +192,28 @@ class AnonymousPageCacheMiddleware:
                 setattr(request, _KEY_ATTR, key)
                 return None
             local_pages.put(key, entry)
-        _, content, headers = entry
-        response = HttpResponse(_personalise(request, content))
+        expires_at, content, headers = entry
+        if re_accepts_gzip.search(request.META.get("HTTP_ACCEPT_ENCODING", "")):
+            response = HttpResponse(self._gzipped(request, key, expires_at, content))
+            response["Content-Encoding"] = "gzip"
+        else:
+            response = HttpResponse(_personalise(request, content))
         for name, value in headers:
             response[name] = value
+        if response.has_header("Content-Encoding"):
+            patch_vary_headers(response, ("Accept-Encoding",))
         response["X-Page-Cache"] = "hit"
         return response
+
+    @staticmethod
+    def _gzipped(request, key, expires_at, content) -> bytes:
+        """The page gzipped with the visitor's token, from pieces deflated once per
+        entry: GZipMiddleware (above) leaves a response that has its Content-Encoding."""
+        pieces = gzip_pieces.get(key)
+        if pieces is None or pieces[0] != expires_at:
+            pieces = (expires_at, pagegzip.pieces(content, _PLACEHOLDER_BYTES))
+            gzip_pieces.put(key, pieces)
+        return pagegzip.gzipped(pieces[1], content, _PLACEHOLDER_BYTES, get_token(request))
 
     @staticmethod
     def _may_serve(request) -> bool:

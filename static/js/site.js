@@ -28,10 +28,48 @@
     }),
   });
 
+  // Where KaTeX is: base.html loads it only on pages that show math; math that htmx
+  // brings in later (related papers under a paper without any) loads it here.
+  var SITE_SCRIPT = document.currentScript;
+  var MATH_TEXT = /\$|\\\(|\\\[/;
+  var katexLoading = null;
+
+  function loadKatex() {
+    if (katexLoading) return katexLoading;
+    var data = SITE_SCRIPT ? SITE_SCRIPT.dataset : {};
+    if (!data.katexJs) return Promise.reject(new Error("KaTeX URLs missing"));
+    function load(tag, attributes) {
+      return new Promise(function (resolve, reject) {
+        var element = document.createElement(tag);
+        Object.keys(attributes).forEach(function (name) {
+          element[name] = attributes[name];
+        });
+        element.onload = resolve;
+        element.onerror = reject;
+        document.head.appendChild(element);
+      });
+    }
+    katexLoading = Promise.all([
+      load("link", { rel: "stylesheet", href: data.katexCss }),
+      load("script", { src: data.katexJs, async: false }),
+      load("script", { src: data.katexAutoRender, async: false }),
+    ]);
+    return katexLoading;
+  }
+
   function renderMath(root) {
-    if (typeof window.renderMathInElement !== "function") return;
     var nodes = root.querySelectorAll ? [].slice.call(root.querySelectorAll(".math")) : [];
     if (root.classList && root.classList.contains("math")) nodes.unshift(root);
+    nodes = nodes.filter(function (node) {
+      return MATH_TEXT.test(node.textContent);
+    });
+    if (!nodes.length) return;
+    if (typeof window.renderMathInElement !== "function") {
+      loadKatex().then(function () {
+        if (typeof window.renderMathInElement === "function") renderMath(root);
+      });
+      return;
+    }
     nodes.forEach(function (node) {
       window.renderMathInElement(node, node.closest(".card") ? INLINE_OPTIONS : MATH_OPTIONS);
     });
