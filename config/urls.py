@@ -13,6 +13,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("", include("accounts.urls")),
     path("digest/", include("papers.digests.urls")),
+    path("", include("semantic.urls")),
     path("", include("papers.urls")),
 ]
 

@@ -391,6 +391,7 @@ class Paper(models.Model):
     # list: a missing attribute costs the template engine a dir() of the instance.
     title_marked = None
     abstract_marked = None
+    match_reason = None  # why a search result is there (semantic.views.explain)
 
     arxiv_id = models.CharField(max_length=64, unique=True, validators=[validate_arxiv_id])
     version = models.PositiveSmallIntegerField(default=1)

@@ -24,6 +24,8 @@ from django_ratelimit.core import get_usage, is_ratelimited
 from kombu.exceptions import OperationalError as KombuOperationalError
 
 from accounts import pending_votes, signin
+from semantic import hybrid
+from semantic import views as semantic_views
 
 from . import api, citation, ranking, search
 from .arxiv_ids import parse_arxiv_id
@@ -169,7 +171,8 @@ def _related_papers(paper):
     key = f"papers:related:{paper.pk}"
     ids = cache.get(key)
     if ids is None:
-        related = list(Paper.objects.related_to(paper))
+        # Nearest by meaning (stored vectors), else papers sharing title words.
+        related = semantic_views.related_papers(paper) or list(Paper.objects.related_to(paper))
         cache.set(key, [p.pk for p in related], RELATED_CACHE_SECONDS)
         return related
     by_id = Paper.objects.visible().in_bulk(ids)
@@ -193,6 +196,8 @@ def search_papers(request):
         # A malformed filter (since=bad, cat=<script>): nothing is searched, and the page
         # says which field is wrong rather than showing an empty result.
         return render(request, "papers/search.html", context, status=400)
+    if request.GET.get("like"):
+        return semantic_views.more_like_this(request, form, context)
     if not form.cleaned_data["q"] and form.has_filters:
         return _browse_filtered(request, form, context)
     if form.cleaned_data["q"]:
@@ -207,9 +212,13 @@ def search_papers(request):
         papers = Paper.objects.published_between(data["since"], data["until"])
         if data["cat"]:
             papers = papers.in_category(data["cat"])
+        mode = context["mode"] = semantic_views.search_mode(request)
         try:
             with search.time_limit():
-                ids = papers.search_ids(query, newest=data["sort"] == "newest")
+                found = hybrid.search(
+                    query, papers, mode, data["sort"] == "newest", form.has_filters
+                )
+                ids = found.ids
                 page = paginate(request, ids)
                 page.object_list = _papers_in_order(
                     Paper.objects.for_listing(request.user).with_search_marks(query),
@@ -218,6 +227,7 @@ def search_papers(request):
         except search.SearchTookTooLong:
             context["too_slow"] = True
         else:
+            semantic_views.explain(page.object_list, found, context)
             search.mark_fallback(page.object_list, query)
             context["page"] = page
             context["is_capped"] = len(ids) >= search.CANDIDATE_LIMIT

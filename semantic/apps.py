@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class SemanticConfig(AppConfig):
+    name = "semantic"
+    verbose_name = "Search by meaning"
+    default_auto_field = "django.db.models.BigAutoField"
