@@ -138,11 +138,13 @@ def rrf(*rankings: list[int], k: int = RRF_K) -> list[int]:
 
 
 def _exact_title(query: str, ids: list[int]) -> int | None:
-    wanted = " ".join(query.split()).strip('"').casefold()
+    """The paper among `ids` whose title is the query. Both go through clean_query,
+    which the query already went through (repeated words once, at most 16 words)."""
+    wanted = query.strip('"').casefold()
     if not ids or len(wanted) < 8:
         return None
     for paper_id, title in Paper.objects.filter(pk__in=ids).values_list("pk", "title"):
-        if " ".join(title.split()).casefold() == wanted:
+        if keyword_search.clean_query(title).casefold() == wanted:
             return paper_id
     return None
 
@@ -156,13 +158,24 @@ def _newest_first(ids: list[int]) -> list[int]:
     )
 
 
+def _has_vectors() -> bool:
+    try:
+        key = encoder.model_key()
+    except encoder.EncoderUnavailable:
+        return True  # let embed_query fail and say so
+    return PaperEmbedding.objects.current(key).exists()
+
+
 def search(query: str, papers, mode: str = "hybrid", newest: bool = False, filtered=True):
     """The ranked ids for `query` among `papers` (a Paper queryset with the page's
     filters), with why each is there. `filtered`: whether `papers` holds a filter."""
     mode = mode if mode in MODES else "hybrid"
-    query = keyword_search.clean_query(query)
+    # Lone surrogates (a caller's str, not a decoded request) can't reach PostgreSQL.
+    query = keyword_search.clean_query(query.encode("utf-8", "replace").decode("utf-8"))
     keyword_ids = papers.search_ids(query, newest=newest)
-    if mode == "keyword" or not keyword_search.has_words(query):
+    if mode == "keyword" or not keyword_search.has_words(query) or not _has_vectors():
+        # No vector stored yet (a new site before its first embed_papers): keyword
+        # search is all there is, and the model is not loaded for nothing.
         return Outcome(keyword_ids, "keyword", dict.fromkeys(keyword_ids, WORDS))
     try:
         key, vector = embed_query(query)

@@ -49,9 +49,9 @@ def seeds_for(user) -> list[tuple[int, str, str, str, str]]:
     """(paper id, title, "upvoted" | "follow", author name, arXiv id) of the user's seeds."""
     seeds = [
         (pk, title, "upvoted", "", arxiv_id)
-        for pk, title, arxiv_id in Paper.objects.upvoted_by(user).values_list("pk", "title")[
-            :MAX_UPVOTED_SEEDS
-        ]
+        for pk, title, arxiv_id in Paper.objects.upvoted_by(user).values_list(
+            "pk", "title", "arxiv_id"
+        )[:MAX_UPVOTED_SEEDS]
     ]
     seen = {s[0] for s in seeds}
     followed = (
