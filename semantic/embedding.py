@@ -57,9 +57,10 @@ def embed_pending(
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress=None,
     enc: "encoder.Encoder | None" = None,
+    papers=None,
 ) -> EmbedResult:
-    """Embed up to `limit` pending papers, lowest id first. `progress(n)` is called
-    after each batch with the number of papers it handled."""
+    """Embed up to `limit` pending papers (of the queryset `papers`, if given), lowest
+    id first. `progress(n)` is called after each batch with the number it handled."""
     import time
 
     enc = enc or encoder.get_encoder()
@@ -69,9 +70,11 @@ def embed_pending(
     remaining = limit
     while remaining is None or remaining > 0:
         size = batch_size if remaining is None else min(batch_size, remaining)
+        todo_papers = pending(enc.key)
+        if papers is not None:
+            todo_papers = todo_papers.filter(pk__in=papers.values("pk"))
         rows = list(
-            pending(enc.key)
-            .filter(pk__gt=last_pk)
+            todo_papers.filter(pk__gt=last_pk)
             .order_by("pk")
             .values(
                 "pk",

@@ -236,10 +236,15 @@ def warm_up() -> None:
     does not spend its time limit loading it."""
 
     def load():
+        from django.db import connection
+
         try:
-            encoder.get_encoder()
-        except encoder.EncoderUnavailable:
+            if _has_vectors():
+                encoder.get_encoder()
+        except Exception:  # a worker starts whatever happens here
             pass
+        finally:
+            connection.close()  # this thread's own connection
 
     if _warm_lock.acquire(blocking=False):
         _executor.submit(load)
