@@ -53,9 +53,8 @@ sys.path.insert(0, sys.argv[1])
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 import django
 django.setup()
-import numpy as np
-from usearch.index import Index
-from semantic import encoder
+from semantic import encoder, index as semantic_index
+Index = semantic_index.usearch_index()
 enc = encoder.get_encoder()
 index = Index.restore(sys.argv[2], view=True)
 for i in range(int(sys.argv[3])):
@@ -177,8 +176,7 @@ def main():
         path = Path(folder) / "bench.usearch"
         index.save(str(path))
         size = path.stat().st_size
-        from usearch.index import Index
-
+        Index = semantic_index.usearch_index()
         mapped = Index.restore(str(path), view=True)
         exact_top = np.argsort(-(queries @ vectors.T), axis=1)[:, :10] + 1
         hits = 0
@@ -191,7 +189,7 @@ def main():
         recall = hits / (10 * len(queries))
         per_million = size / len(vectors) * 1_000_000
         print(
-            f"\n2. usearch HNSW (int8, cos, M={semantic_index.CONNECTIVITY}) "
+            f"\n2. usearch HNSW (float16, cos, M={semantic_index.CONNECTIVITY}) "
             f"over {len(vectors):,} vectors"
         )
         print(

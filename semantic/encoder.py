@@ -296,6 +296,9 @@ class Encoder:
         # No memory arena: a web worker's RSS would otherwise keep the peak of the
         # largest batch it ever ran.
         options.enable_cpu_mem_arena = False
+        # Idle threads sleep instead of spinning: beside web workers and PostgreSQL on
+        # two cores, spinning threads take the CPU the others need.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.dims = self.session.get_outputs()[0].shape[1]
         self._lock = threading.Lock()

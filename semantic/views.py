@@ -36,7 +36,11 @@ def search_mode(request) -> str:
 def explain(papers, outcome: "hybrid.Outcome", context: dict) -> None:
     """Each result says why it is there; the page says when meaning was not searched."""
     for paper in papers:
-        paper.match_reason = REASONS.get(outcome.reasons.get(paper.pk), "")
+        reason = outcome.reasons.get(paper.pk)
+        paper.match_reason = REASONS.get(reason, "")
+        if reason == hybrid.MEANING:
+            # No word matched: the card shows the abstract's opening, not a fragment.
+            paper.abstract_marked = None
     context["search_notice"] = outcome.notice
     context["searched_mode"] = outcome.mode
 

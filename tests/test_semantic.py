@@ -432,3 +432,18 @@ def test_the_search_api_refuses_a_long_query_or_a_bad_limit(db, client, params):
 
     assert response.status_code == 400
     assert "error" in response.json()
+
+
+def test_a_process_that_maps_the_index_before_loading_the_model_survives(db, model):
+    # Importing onnxruntime after usearch crashes the process (semantic.index).
+    code = (
+        "import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'config.settings');"
+        "django.setup(); from semantic import encoder, index; index.usearch_index();"
+        "print(encoder.get_encoder().encode_query('graph networks').shape)"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.strip() == "(384,)"
