@@ -53,8 +53,8 @@ app.conf.beat_schedule = {
     # any that were missed (a worker down, a model change) and updates the index.
     "embed-new-papers": {
         "task": "semantic.tasks.embed_new_papers",
-        "schedule": crontab(minute="*/15"),
-        "options": {"expires": 14 * 60},
+        "schedule": crontab(minute="*/5"),
+        "options": {"expires": 4 * 60},
     },
     # Papers sent in digests that no issue can offer again (DigestSentPaper.prune).
     "prune-digest-history": {

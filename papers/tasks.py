@@ -20,7 +20,6 @@ from celery.exceptions import SoftTimeLimitExceeded
 from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
 from django.utils import timezone
-from django.utils.module_loading import import_string
 
 from accounts.models import DigestSubscription
 
@@ -39,7 +38,6 @@ from .ingest.submit import (
 )
 from .ingest.upsert import ingest
 from .models import Paper, Submission
-from .queueing import enqueue_on_commit
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +76,6 @@ class IngestTask(DjangoTask):
 
 def _report(source: str, result: IngestResult) -> dict:
     log.info("%s: %s", source, result.summary())
-    if result.created or result.updated:  # search by meaning: embed them within minutes
-        enqueue_on_commit(import_string("semantic.tasks.embed_new_papers"))
     for error in result.errors[:20]:
         log.warning("%s: %s", source, error)
     return {

@@ -447,3 +447,18 @@ def test_a_process_that_maps_the_index_before_loading_the_model_survives(db, mod
 
     assert run.returncode == 0, run.stderr[-2000:]
     assert run.stdout.strip() == "(384,)"
+
+
+def test_papers_brought_by_an_ingestion_task_are_embedded_and_indexed(db, settings, model):
+    from papers.tasks import ingest_hf_daily
+
+    from .recorded_http import RecordedServer
+
+    with RecordedServer() as hub:
+        settings.HF_DAILY_PAPERS_URL = f"{hub.url}/api/daily_papers"
+        hub.add("/api/daily_papers", file="hf-daily-papers/daily_papers_2024-10-25.json")
+
+        ingest_hf_daily.delay(day="2024-10-25")  # eager here: the worker in production
+
+    assert Paper.objects.count() == PaperEmbedding.objects.count() == 29
+    assert index.read_meta()["count"] == 29
