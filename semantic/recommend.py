@@ -12,9 +12,10 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-from django.db.models import F
+from django.db.models import F, Q
 
 from papers.models import Paper
+from papers.ranking import featured_at
 
 from . import encoder
 from .models import STORED_DTYPE, PaperEmbedding
@@ -81,9 +82,11 @@ class _Recent:
         if entry and now - entry[0] < RECENT_SECONDS:
             return entry[1], entry[2]
         with self.lock:
-            rows = PaperEmbedding.objects.current(key).filter(
-                paper__is_hidden=False, paper__published_at__date__gte=since
+            # Recent: first published on arXiv, or featured in a daily list, since then.
+            recent_papers = Paper.objects.visible().filter(
+                Q(published_at__gte=featured_at(since)) | Q(daily_date__gte=since)
             )
+            rows = PaperEmbedding.objects.current(key).filter(paper__in=recent_papers)
             ids, blobs = [], []
             for paper_id, blob in rows.values_list("paper_id", "vector").iterator(chunk_size=5000):
                 ids.append(paper_id)
@@ -101,7 +104,7 @@ recent = _Recent()
 
 
 def recommend_for(user, since: dt.date, limit: int = 30) -> list[Recommendation]:
-    """Papers first published on or after `since` nearest to the user's seeds, best
+    """Papers first published or featured on or after `since` nearest to the user's seeds, best
     first; papers the user upvoted are left out. [] for a user with no seeds (or before
     any vector exists). The personal digest calls this too."""
     seeds = seeds_for(user)

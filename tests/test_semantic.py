@@ -373,7 +373,7 @@ def test_more_like_this_for_an_unknown_paper_is_a_404(db, client):
 def test_for_you_recommends_recent_papers_near_what_the_user_upvoted(db, client, model):
     papers = {p.arxiv_id: p for p in real_papers()}
     old = timezone.now() - dt.timedelta(days=400)
-    Paper.objects.filter(arxiv_id="2605.29801").update(published_at=old)  # out of the window
+    Paper.objects.filter(arxiv_id="2605.29801").update(published_at=old, daily_date=old.date())
     reader = UserFactory()
     VoteFactory(user=reader, paper=papers["2603.24414"])  # agent safety
     embed_all(model)
