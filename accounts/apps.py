@@ -5,4 +5,4 @@ class AccountsConfig(AppConfig):
     name = "accounts"
 
     def ready(self):
-        from . import digest_signals, signals  # noqa: F401  (digest_signals: issue 5)
+        from . import signals  # noqa: F401  (connects the receivers; see docs/architecture.md)

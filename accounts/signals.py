@@ -3,7 +3,8 @@ from allauth.socialaccount.signals import social_account_added, social_account_u
 from django.db.models.signals import pre_delete
 from django.dispatch import receiver
 
-from . import pending_votes
+from papers import pending_votes
+
 from .models import AuthorClaim, User
 
 

@@ -16,7 +16,7 @@ from django.urls import Resolver404, resolve
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.http import HttpResponseClientRedirect
 
-from . import pending_votes
+from papers import pending_votes
 
 # What signing in is for, by the name of the action (`for=`) or of the page in `next`.
 REASONS = {

@@ -186,8 +186,9 @@ def main():
 
     if connection.vendor != "postgresql":
         raise SystemExit("Set DATABASE_URL to a PostgreSQL server (the bench creates a DB).")
-    from papers.digests.periods import Period
-    from papers.digests.sending import BatchResult, plan, send_batch
+    from digests.periods import Period
+    from digests.planning import plan
+    from digests.sending import BatchResult, send_batch
 
     # The last weekday's issue, at noon UTC: due whatever day the bench runs.
     day = dt.date.today()

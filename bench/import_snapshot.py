@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLE = ROOT / "papers/fixtures/demo/arxiv-snapshot/arxiv-metadata-oai-snapshot.sample.jsonl"
+SAMPLE = ROOT / "ingest/fixtures/demo/arxiv-snapshot/arxiv-metadata-oai-snapshot.sample.jsonl"
 
 
 def rss_mb() -> float:
@@ -166,7 +166,7 @@ def run(args, path: Path):
     django.setup()
     from django.core.management import call_command
 
-    from papers.ingest import snapshot
+    from ingest import snapshot
     from papers.models import Author, Authorship, Paper
 
     call_command("migrate", verbosity=0)

@@ -13,7 +13,7 @@ an unreachable Redis is logged and behaves like a cache that keeps nothing: read
 (the default), writes are dropped, `add` succeeds (the key wasn't there) and `incr`
 returns None. So what uses the cache as a lock or a counter lets the request through
 rather than refusing everyone: allauth's rate-limit lock and django-ratelimit (whose
-count then stays at one) and the ingestion source lock (papers/ingest/locks.py, which
+count then stays at one) and the ingestion source lock (ingest/locks.py, which
 correctness does not rely on). Errors that are not about reaching Redis (a bad command,
 a missing key for `incr`) still raise. Short socket timeouts (settings.CACHES OPTIONS)
 keep a hung Redis from holding a web worker.

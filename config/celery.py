@@ -25,19 +25,19 @@ app.conf.beat_schedule = {
     # every three hours is well within arXiv's rate limits and catches each daily
     # announcement (about 20:00 US Eastern) within hours.
     "ingest-arxiv": {
-        "task": "papers.tasks.ingest_arxiv",
+        "task": "ingest.tasks.ingest_arxiv",
         "schedule": crontab(minute=20, hour="*/3"),
         "options": {"expires": 170 * 60},
     },
     # Hugging Face's list for today grows during the day: every hour.
     "ingest-hf-daily": {
-        "task": "papers.tasks.ingest_hf_daily",
+        "task": "ingest.tasks.ingest_hf_daily",
         "schedule": crontab(minute=5),
         "options": {"expires": 55 * 60},
     },
     # ... and yesterday's once more after midnight (UTC), for its late additions.
     "ingest-hf-daily-yesterday": {
-        "task": "papers.tasks.ingest_hf_daily",
+        "task": "ingest.tasks.ingest_hf_daily",
         "schedule": crontab(minute=35, hour=0),
         "kwargs": {"days_ago": 1},
         "options": {"expires": 23 * 60 * 60},
@@ -45,7 +45,7 @@ app.conf.beat_schedule = {
     # Digests (issue 5): send hours are whole local hours; planning every 5 minutes
     # sends within minutes of them and re-plans deliveries whose worker died.
     "plan-digests": {
-        "task": "papers.tasks.plan_digests",
+        "task": "digests.tasks.plan_digests",
         "schedule": crontab(minute="*/5"),
         "options": {"expires": 4 * 60},
     },
@@ -58,7 +58,7 @@ app.conf.beat_schedule = {
     },
     # Papers sent in digests that no issue can offer again (DigestSentPaper.prune).
     "prune-digest-history": {
-        "task": "papers.tasks.prune_digest_history",
+        "task": "digests.tasks.prune_digest_history",
         "schedule": crontab(minute=45, hour=3),
         "options": {"expires": 23 * 60 * 60},
     },

@@ -66,6 +66,9 @@ INSTALLED_APPS = [
     "allauth.mfa",
     "accounts",
     "papers",
+    "ingest",
+    "digests",
+    "search",
     "semantic",
 ]
 
@@ -254,7 +257,7 @@ SILENCED_SYSTEM_CHECKS = env.list("SILENCED_SYSTEM_CHECKS", default=[])
 # (the htmx-config meta tag in base.html); the swap-on-error handlers live in
 # static/js/site.js. KaTeX sets its styles through the DOM (element.style), which CSP
 # does not govern, so style-src needs no 'unsafe-inline' either; only the digest's
-# "view in browser" page (an email's inlined styles) relaxes it (papers.digests.views).
+# "view in browser" page (an email's inlined styles) relaxes it (digests.views).
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
@@ -402,7 +405,7 @@ LOGGING = {
 }
 
 # --- Ingestion ----------------------------------------------------------------------------
-# Sources of papers (papers/ingest/) and how the periodic tasks fetch them
+# Sources of papers (ingest/) and how the periodic tasks fetch them
 # (config/celery.py). The URLs are settings so tests point them at a local server.
 
 ARXIV_API_URL = env.str("ARXIV_API_URL", default="https://export.arxiv.org/api/query")
@@ -463,7 +466,7 @@ if CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] <= (
         "INGEST_RETRY_BACKOFF_MAX, or Redis re-delivers tasks that are still running."
     )
 
-# --- Digests (papers.digests) ---------------------------------------------------------
+# --- Digests (digests) ---------------------------------------------------------
 # The trending-papers email. Times are local to each subscriber (their time zone, or
 # DIGEST_TIME_ZONE); see the README's "Email digests" section for the sending design.
 
@@ -487,7 +490,7 @@ DIGEST_MAX_ATTEMPTS = env.int("DIGEST_MAX_ATTEMPTS", default=6)
 # Seconds before a retry after a lost SMTP connection, doubling up to the maximum.
 DIGEST_RETRY_BACKOFF = env.int("DIGEST_RETRY_BACKOFF", default=60)
 DIGEST_RETRY_BACKOFF_MAX = env.int("DIGEST_RETRY_BACKOFF_MAX", default=30 * 60)
-# Added to each retry's countdown (papers.digests.sending), so the retry doesn't come
+# Added to each retry's countdown (digests.sending), so the retry doesn't come
 # before the rows' next_attempt_at, set from another clock.
 DIGEST_RETRY_MARGIN = 1
 if CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] <= (

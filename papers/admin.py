@@ -1,7 +1,6 @@
 from django.contrib import admin, messages
 from django.utils import timezone
 
-from .digests.models import DigestDelivery
 from .models import Author, Authorship, Paper, Vote
 
 
@@ -86,60 +85,3 @@ class VoteAdmin(admin.ModelAdmin):
         for vote in queryset.select_related("paper", "user"):
             vote.paper.remove_vote(vote.user)
         messages.info(request, "Counts updated.")
-
-
-# --- Submissions (issue 4) ----------------------------------------------------------------
-
-from .models import Submission  # noqa: E402
-
-
-@admin.register(Submission)
-class SubmissionAdmin(admin.ModelAdmin):
-    """Read-only: a submission records what a user asked for and how the fetch went."""
-
-    list_display = ("arxiv_id", "user", "status", "created_at", "paper")
-    list_filter = ("status", "created_at")
-    search_fields = ("=arxiv_id", "user__username", "user__email")
-    raw_id_fields = ("paper", "user")
-    list_select_related = ("paper", "user")
-    date_hierarchy = "created_at"
-    show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
-# --- Digests (issue 5) ------------------------------------------------------------------
-
-
-@admin.register(DigestDelivery)
-class DigestDeliveryAdmin(admin.ModelAdmin):
-    list_display = ("period", "subscription", "status", "attempts", "sent_at", "short_error")
-    list_filter = ("status", "frequency", "period")
-    search_fields = ("subscription__email", "period", "error")
-    list_select_related = ("subscription",)
-    raw_id_fields = ("subscription",)
-    readonly_fields = (
-        "subscription",
-        "period",
-        "frequency",
-        "status",
-        "attempts",
-        "claimed_at",
-        "next_attempt_at",
-        "sent_at",
-        "error",
-        "sections",
-        "created_at",
-    )
-    date_hierarchy = "created_at"
-
-    @admin.display(description="Error")
-    def short_error(self, delivery):
-        return delivery.error[:80]
-
-    def has_add_permission(self, request):
-        return False  # rows are claims made by the sender, never by hand

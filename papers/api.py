@@ -10,6 +10,7 @@ import datetime as dt
 import json
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.http import HttpResponse
 from django.urls import reverse
 from django.views.decorators.http import require_GET
@@ -88,8 +89,6 @@ def daily_item_json(paper, authors: list[str]) -> dict:
 def example_json() -> dict:
     """A daily item for a well-known paper, for the API documentation: produced by the
     code above, so the documentation shows exactly what the API sends."""
-    from accounts.models import User
-
     paper = Paper(
         arxiv_id="1706.03762",
         title="Attention Is All You Need",
@@ -99,7 +98,7 @@ def example_json() -> dict:
         daily_date=dt.date(2017, 6, 13),
         upvote_count=42,
         code_url="https://github.com/tensorflow/tensor2tensor",
-        submitted_by=User(pk=1, username="ada", display_name="Ada Lovelace"),
+        submitted_by=get_user_model()(pk=1, username="ada", display_name="Ada Lovelace"),
     )
     authors = ["Ashish Vaswani", "Noam Shazeer", "Niki Parmar", "Jakob Uszkoreit"]
     return daily_item_json(paper, authors)

@@ -8,6 +8,7 @@ failure and lets the caller undo or mark what it stored instead, and say so.
 
 import logging
 
+from celery import shared_task
 from django.db import transaction
 from kombu.exceptions import OperationalError as BrokerUnreachable
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -37,3 +38,17 @@ def enqueue_on_commit(task, *args, on_failure=None):
                 on_failure()
 
     transaction.on_commit(send)
+
+
+def moved_task(old_module: str, **options):
+    """`@shared_task(**options)`, registered under its name in `old_module` as well, for
+    a task that moved there from: messages queued before a deploy and beat schedules
+    written with the old name ("papers.tasks.ingest_arxiv") still run it. The old names
+    are kept for one release after the move (issue 11, docs/architecture.md); both run
+    the same function, each as its own task (a retry keeps the name it came in with)."""
+
+    def decorate(fun):
+        shared_task(name=f"{old_module}.{fun.__name__}", **options)(fun)
+        return shared_task(**options)(fun)
+
+    return decorate

@@ -22,8 +22,9 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db.models import F
 
-from papers import search as keyword_search
 from papers.models import Paper
+from search import fulltext as keyword_search
+from search import matching
 
 from . import encoder, index
 from .models import PaperEmbedding
@@ -172,7 +173,7 @@ def search(query: str, papers, mode: str = "hybrid", newest: bool = False, filte
     mode = mode if mode in MODES else "hybrid"
     # Lone surrogates (a caller's str, not a decoded request) can't reach PostgreSQL.
     query = keyword_search.clean_query(query.encode("utf-8", "replace").decode("utf-8"))
-    keyword_ids = papers.search_ids(query, newest=newest)
+    keyword_ids = matching.search_ids(papers, query, newest=newest)
     if mode == "keyword" or not keyword_search.has_words(query) or not _has_vectors():
         # No vector stored yet (a new site before its first embed_papers): keyword
         # search is all there is, and the model is not loaded for nothing.
@@ -193,7 +194,7 @@ def search(query: str, papers, mode: str = "hybrid", newest: bool = False, filte
     if mode == "semantic":
         ids = _newest_first(vector_ids) if newest else vector_ids
         return Outcome(ids, "semantic", dict.fromkeys(ids, MEANING), similarity=similarity)
-    best_keyword = keyword_ids if not newest else papers.search_ids(query)
+    best_keyword = keyword_ids if not newest else matching.search_ids(papers, query)
     best_keyword = best_keyword[:KEYWORD_TOP]
     fused = rrf(best_keyword, vector_ids)
     in_keyword, in_vector = set(best_keyword), set(vector_ids)

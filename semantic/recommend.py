@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from django.db.models import F, Q
 
-from papers.models import Paper
+from papers.models import Author, Paper
 from papers.ranking import featured_at
 
 from . import encoder
@@ -38,14 +38,6 @@ class Recommendation:
     author_name: str = ""
 
 
-def _followed_author_model():
-    try:
-        from accounts.models import FollowedAuthor
-    except ImportError:  # moved with the digests (issue 11)
-        from digests.models import FollowedAuthor
-    return FollowedAuthor
-
-
 def seeds_for(user) -> list[tuple[int, str, str, str, str]]:
     """(paper id, title, "upvoted" | "follow", author name, arXiv id) of the user's seeds."""
     seeds = [
@@ -55,9 +47,8 @@ def seeds_for(user) -> list[tuple[int, str, str, str, str]]:
         )[:MAX_UPVOTED_SEEDS]
     ]
     seen = {s[0] for s in seeds}
-    followed = (
-        _followed_author_model().objects.filter(user=user).values_list("author_id", flat=True)
-    )
+    # Followed authors through the follow rows' reverse name (digests owns the model).
+    followed = Author.objects.filter(followers__user=user).values_list("pk", flat=True)
     rows = (
         Paper.objects.visible()
         .filter(authorships__author_id__in=list(followed[:50]))

@@ -1,16 +1,30 @@
+"""Search by meaning's pages. /search/ (papers:search) and the paper page's related
+papers (papers:related) are this app's views, put in the papers namespace by
+config/urls.py in place of search's and papers' own: search and papers never import
+this app (docs/architecture.md)."""
+
 import datetime as dt
 import re
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.http import Http404
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from papers import api, search
+from papers import api
+from papers.arxiv_ids import parse_arxiv_id
+from papers.highlight import START, STOP
 from papers.models import Paper
-from papers.pagination import paginate
+from papers.pagination import paginate, paginate_uncounted
+from papers.views.errors import PublicNotFound
+from papers.views.lists import NEW_MAX_PAGES, papers_in_order
+from search import fulltext as search
+from search import matching
+from search.forms import SearchForm
 
 from . import hybrid
 from .models import PaperEmbedding
@@ -45,9 +59,102 @@ def explain(papers, outcome: "hybrid.Outcome", context: dict) -> None:
     context["searched_mode"] = outcome.mode
 
 
-def _in_order(papers, ids):
-    by_id = {paper.pk: paper for paper in papers.filter(pk__in=ids)}
-    return [by_id[pk] for pk in ids if pk in by_id]
+_in_order = papers_in_order
+# As papers.views.detail: related papers change only as new papers arrive.
+RELATED_CACHE_SECONDS = 6 * 60 * 60
+
+
+# --- /search/ -----------------------------------------------------------------------------
+
+
+def search_papers(request):
+    """search.views.search_papers with search by meaning: ?mode=hybrid (the default with
+    words), keyword or semantic; ?like=<arXiv id> for papers like one paper."""
+    form = SearchForm(request.GET)
+    context = {"form": form, "page": None, "query": "", "max_words": search.MAX_QUERY_WORDS}
+    if not form.is_valid():
+        # A malformed filter (since=bad, cat=<script>): nothing is searched, and the page
+        # says which field is wrong rather than showing an empty result.
+        return render(request, "papers/search.html", context, status=400)
+    if request.GET.get("like"):
+        return more_like_this(request, form, context)
+    if not form.cleaned_data["q"] and form.has_filters:
+        return _browse_filtered(request, form, context)
+    if form.cleaned_data["q"]:
+        data = form.cleaned_data
+        query = context["query"] = data["q"]
+        arxiv_id = _arxiv_id_in(query)
+        found = Paper.objects.visible().filter(arxiv_id=arxiv_id).first() if arxiv_id else None
+        if found and not form.has_filters:
+            return redirect(found)
+        if arxiv_id and not found and not Paper.objects.filter(arxiv_id=arxiv_id).exists():
+            context["submit_arxiv_id"] = arxiv_id
+        papers = Paper.objects.published_between(data["since"], data["until"])
+        if data["cat"]:
+            papers = papers.in_category(data["cat"])
+        mode = context["mode"] = search_mode(request)
+        newest = data["sort"] == "newest"
+        try:
+            with search.time_limit():
+                found = hybrid.search(query, papers, mode, newest, form.has_filters)
+                page = paginate(request, found.ids)
+                page.object_list = papers_in_order(
+                    matching.with_search_marks(Paper.objects.for_listing(request.user), query),
+                    page.object_list,
+                )
+        except search.SearchTookTooLong:
+            context["too_slow"] = True
+        else:
+            explain(page.object_list, found, context)
+            search.mark_fallback(page.object_list, query)
+            context["page"] = page
+            context["is_capped"] = len(found.ids) >= search.CANDIDATE_LIMIT
+    return render(request, "papers/search.html", context)
+
+
+def _browse_filtered(request, form, context):
+    """Filters without words (/search/?cat=cs.LG): the papers they select, newest
+    first, paged like /new/ (as search.views)."""
+    data = form.cleaned_data
+    papers = Paper.objects.published_between(data["since"], data["until"])
+    if data["cat"]:
+        papers = papers.in_category(data["cat"])
+    page = paginate_uncounted(request, papers.for_listing(request.user).newest(), NEW_MAX_PAGES)
+    if page is None:
+        raise PublicNotFound(
+            f"Browsing goes back {NEW_MAX_PAGES} pages: add words or narrow the dates."
+        )
+    context.update(browsing=True, page=page)
+    return render(request, "papers/search.html", context)
+
+
+def _arxiv_id_in(query) -> str | None:
+    try:
+        return parse_arxiv_id(query).id
+    except ValidationError:
+        return None
+
+
+# --- Related papers -----------------------------------------------------------------------
+
+
+def related_papers_view(request, arxiv_id):
+    """The paper page's related papers (papers:related): nearest by stored vector, else
+    papers sharing title words (papers.views.detail's way); a section htmx swaps in, or
+    a page of its own."""
+    papers = Paper.objects.visible().only("pk", "arxiv_id", "title", "primary_category")
+    paper = get_object_or_404(papers, arxiv_id=arxiv_id)
+    key = f"semantic:related:{paper.pk}"
+    ids = cache.get(key)
+    if ids is None:
+        related = related_papers(paper) or list(Paper.objects.related_to(paper))
+        cache.set(key, [p.pk for p in related], RELATED_CACHE_SECONDS)
+    else:
+        related = papers_in_order(Paper.objects.visible(), ids)
+    context = {"paper": paper, "related": related}
+    if request.htmx:
+        return render(request, "papers/_related.html", context)
+    return render(request, "papers/related.html", context)
 
 
 def related_papers(paper, limit: int = 8) -> list:
@@ -104,16 +211,16 @@ def for_you(request):
 
 # --- JSON ---------------------------------------------------------------------------------
 
-_SEGMENT = re.compile(f"([{search.START}{search.STOP}])")
+_SEGMENT = re.compile(f"([{START}{STOP}])")
 
 
 def _segments(marked: str) -> list[dict]:
     """Hugging Face's highlightedTitle/highlightedSummary: text and highlight segments."""
     out, inside = [], False
     for piece in _SEGMENT.split(marked or ""):
-        if piece == search.START:
+        if piece == START:
             inside = True
-        elif piece == search.STOP:
+        elif piece == STOP:
             inside = False
         elif piece:
             out.append({"type": "highlight" if inside else "text", "text": piece})
@@ -130,20 +237,20 @@ def api_search(request):
         return api.error(f"q must be at most {API_MAX_QUERY} characters.")
     if "\x00" in raw:
         return api.error("q must not contain NUL characters.")
-    try:
-        limit = api._int_param(request, "limit", API_DEFAULT_LIMIT, 1, API_MAX_LIMIT)
-    except ValueError as exc:
-        return api.error(str(exc))
+    raw_limit = request.GET.get("limit") or str(API_DEFAULT_LIMIT)
+    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= API_MAX_LIMIT:
+        return api.error(f"limit must be a whole number from 1 to {API_MAX_LIMIT}.")
+    limit = int(raw_limit)
     query = search.clean_query(raw)
     try:
         with search.time_limit():
             outcome = hybrid.search(query, Paper.objects.all(), "hybrid", filtered=False)
             ids = outcome.ids[:limit]
             papers = _in_order(
-                Paper.objects.visible()
-                .select_related("submitted_by")
-                .with_all_authors()
-                .with_search_marks(query),
+                matching.with_search_marks(
+                    Paper.objects.visible().select_related("submitted_by").with_all_authors(),
+                    query,
+                ),
                 ids,
             )
     except search.SearchTookTooLong:
@@ -152,10 +259,11 @@ def api_search(request):
     items = []
     for paper in papers:
         title_marked = paper.title_marked or search.mark_terms(paper.title, terms)
+        data = api.paper_json(paper, [a.author.name for a in paper.all_authorships])
         items.append(
             {
-                "paper": api.paper_json(paper, [a.author.name for a in paper.all_authorships]),
-                "publishedAt": api._timestamp(paper.published_at),
+                "paper": data,
+                "publishedAt": data["publishedAt"],
                 "title": " ".join(paper.title.split()),
                 "summary": paper.abstract,
                 "highlightedTitle": _segments(" ".join(title_marked.split())),

@@ -7,8 +7,9 @@ import re
 from django.conf import settings
 from django.utils import timezone
 
-from papers.digests.periods import Period
-from papers.digests.sending import BatchResult, due_batches, send_batch
+from digests.periods import Period
+from digests.planning import due_batches
+from digests.sending import BatchResult, send_batch
 
 from .factories import PaperFactory
 

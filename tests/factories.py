@@ -3,7 +3,8 @@ import datetime as dt
 import factory
 from django.utils import timezone
 
-from accounts.models import DigestSubscription, User
+from accounts.models import User
+from digests.models import DigestSubscription
 from papers.models import Author, Authorship, Paper, Vote, normalise_name, slug_for
 
 

@@ -8,10 +8,10 @@ import datetime as dt
 
 from django.utils import timezone
 
-from accounts.models import DigestSubscription, FollowedAuthor
+from digests import tokens
+from digests.models import DigestSubscription, FollowedAuthor
+from ingest import demo
 from papers.dates import day_period, month_of, week_of
-from papers.digests import tokens
-from papers.ingest import demo
 from papers.models import Paper
 from semantic import embedding
 

@@ -9,8 +9,9 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 
-from accounts.models import AuthorClaim, DigestSubscription, FollowedCategory
-from papers.digests.tokens import confirm_token
+from accounts.models import AuthorClaim
+from digests.models import DigestSubscription, FollowedCategory
+from digests.tokens import confirm_token
 from papers.models import Paper, Vote
 
 from .accounts_helpers import PASSWORD, link_in, mail_text, sign_in, totp_code, verified

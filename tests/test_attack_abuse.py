@@ -6,8 +6,10 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from accounts.models import AuthorClaim, DigestSubscription, User
-from papers.models import Submission, Vote
+from accounts.models import AuthorClaim, User
+from digests.models import DigestSubscription
+from ingest.models import Submission
+from papers.models import Vote
 
 from .accounts_helpers import PASSWORD, verified
 from .factories import AuthorFactory, DigestSubscriptionFactory, PaperFactory, UserFactory

@@ -12,8 +12,8 @@ from django.apps import apps
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from accounts.models import DigestSubscription
-from papers.digests import tokens
+from digests import tokens
+from digests.models import DigestSubscription
 
 from .accounts_helpers import verified
 from .factories import AuthorFactory, DigestSubscriptionFactory, PaperFactory, UserFactory

@@ -117,7 +117,7 @@ def test_pages_have_no_inline_script_handler_or_style_for_the_policy_to_block(si
 
 def test_the_digest_in_a_browser_may_use_its_inline_styles_but_no_script(site):
     """The one relaxed page: the mail's inlined styles; script-src stays 'self'."""
-    from papers.digests.views import view_in_browser
+    from digests.views import view_in_browser
 
     # The view carries the override; a forged token still gets the relaxed header, and
     # never an inline script.

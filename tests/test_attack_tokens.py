@@ -11,8 +11,8 @@ from django.core import signing
 from django.test import Client
 from django.utils import timezone
 
-from accounts.models import DigestSubscription
-from papers.digests import tokens
+from digests import tokens
+from digests.models import DigestSubscription
 
 from .factories import DigestSubscriptionFactory, UserFactory
 
@@ -55,8 +55,8 @@ def test_a_confirmation_signed_with_another_key_or_salt_is_refused():
     sub = pending()
     payload = [sub.pk, sub.email, 1]
     forged = [
-        signing.dumps(payload, key="not-our-secret", salt="papers.digests.confirm"),
-        signing.dumps(payload, salt="papers.digests.unsubscribe"),  # another purpose
+        signing.dumps(payload, key="not-our-secret", salt="digests.confirm"),
+        signing.dumps(payload, salt="digests.unsubscribe"),  # another purpose
         tokens.unsubscribe_token(sub.pk),
         tokens.view_token(sub.pk),
     ]

@@ -2,7 +2,7 @@
 
 import pytest
 
-from accounts.models import DigestSubscription
+from digests.models import DigestSubscription
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -7,11 +7,17 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from accounts.models import FollowedAuthor, FollowedCategory, FollowedKeyword
-from papers.digests.models import DigestDelivery, DigestSentPaper
-from papers.digests.selection import offer_reach_days, paper_ids
+from digests.models import (
+    DigestDelivery,
+    DigestSentPaper,
+    FollowedAuthor,
+    FollowedCategory,
+    FollowedKeyword,
+)
+from digests.periods import offer_reach_days
+from digests.selection import paper_ids
+from digests.tasks import prune_digest_history
 from papers.models import Author, Paper
-from papers.tasks import prune_digest_history
 
 from .digest_helpers import (
     DAILY,

@@ -15,14 +15,14 @@ from django.core.management import call_command
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import DigestSubscription
 from config.celery import app as celery_app
-from papers.digests import smtp
-from papers.digests.compose import Mail
-from papers.digests.models import DigestDelivery
-from papers.digests.periods import Period
-from papers.digests.sending import RetryLater, claim, plan, send_batch
-from papers.tasks import plan_digests
+from digests import smtp
+from digests.compose import Mail
+from digests.models import DigestDelivery, DigestSubscription
+from digests.periods import Period
+from digests.planning import plan
+from digests.sending import RetryLater, claim, send_batch
+from digests.tasks import plan_digests
 
 from .conftest import ROOT, database_url_for_tests, free_port
 from .digest_helpers import DAILY, NOON, featured, last_weekday, send_due
@@ -238,16 +238,16 @@ def test_the_admin_lists_deliveries_by_status_and_finds_subscriptions(client, sm
     featured(1)
     DigestSubscriptionFactory(email="found@example.org")
     send_due()
-    listing = client.get("/admin/papers/digestdelivery/?status__exact=sent")
+    listing = client.get("/admin/digests/digestdelivery/?status__exact=sent")
     assert listing.status_code == 200 and "found@example.org" in listing.content.decode()
     assert (
         "found@example.org"
-        not in client.get("/admin/papers/digestdelivery/?status__exact=failed").content.decode()
+        not in client.get("/admin/digests/digestdelivery/?status__exact=failed").content.decode()
     )
-    search = client.get("/admin/accounts/digestsubscription/?q=found")
+    search = client.get("/admin/digests/digestsubscription/?q=found")
     assert search.status_code == 200 and "found@example.org" in search.content.decode()
     delivery = DigestDelivery.objects.get()
-    assert client.get(f"/admin/papers/digestdelivery/{delivery.pk}/change/").status_code == 200
+    assert client.get(f"/admin/digests/digestdelivery/{delivery.pk}/change/").status_code == 200
     assert DigestSubscription.objects.count() == 1
 
 

@@ -7,14 +7,14 @@ import pytest
 from django.template import Context, Template
 from django.test import RequestFactory
 
-from accounts.models import (
+from digests import tokens
+from digests.models import (
     MAX_FOLLOWS,
     DigestSubscription,
     FollowedAuthor,
     FollowedCategory,
     FollowedKeyword,
 )
-from papers.digests import tokens
 
 from .accounts_helpers import verified
 from .factories import AuthorFactory, DigestSubscriptionFactory

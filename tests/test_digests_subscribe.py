@@ -8,9 +8,8 @@ from django.contrib.auth import get_user_model
 from django.test import override_settings
 from django.urls import reverse
 
-from accounts.models import DigestSubscription
-from papers.digests import tokens
-from papers.digests.models import DigestSentPaper
+from digests import tokens
+from digests.models import DigestSentPaper, DigestSubscription
 
 from .accounts_helpers import PASSWORD, link_in, verified
 from .digest_helpers import NOON, featured, send_due

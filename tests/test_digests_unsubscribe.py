@@ -9,8 +9,8 @@ from django.conf import settings as django_settings
 from django.db import connection
 from django.test import Client
 
-from accounts.models import DigestSubscription
-from papers.digests import tokens
+from digests import tokens
+from digests.models import DigestSubscription
 
 from .digest_helpers import DAILY, NOON, featured, send_due
 from .factories import DigestSubscriptionFactory

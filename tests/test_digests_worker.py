@@ -12,9 +12,9 @@ from aiosmtpd.controller import Controller
 from django.utils import timezone
 
 from config.celery import app as celery_app
-from papers.digests.models import DigestDelivery
-from papers.digests.periods import Period
-from papers.tasks import plan_digests, send_digest_batch
+from digests.models import DigestDelivery
+from digests.periods import Period
+from digests.tasks import plan_digests, send_digest_batch
 
 from .conftest import _Inbox, free_port
 from .digest_helpers import featured

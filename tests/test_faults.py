@@ -14,9 +14,10 @@ import pytest
 from django.contrib.auth.hashers import make_password
 from django.utils import timezone
 
-from accounts.models import DigestSubscription
-from papers.digests import tokens
-from papers.models import Paper, Submission, Vote
+from digests import tokens
+from digests.models import DigestSubscription
+from ingest.models import Submission
+from papers.models import Paper, Vote
 
 from .accounts_helpers import PASSWORD, verified
 from .conftest import database_url_for_tests

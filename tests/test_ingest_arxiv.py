@@ -10,10 +10,10 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
-from papers.ingest import arxiv
-from papers.ingest.locks import source_lock
-from papers.ingest.records import TransientSourceError
-from papers.ingest.upsert import ingest
+from ingest import arxiv
+from ingest.locks import source_lock
+from ingest.records import TransientSourceError
+from ingest.upsert import ingest
 from papers.models import Author, Authorship, Paper
 
 from .recorded_http import FIXTURES, RecordedServer, fixture_text

@@ -9,9 +9,9 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from papers.ingest import arxiv, hf
-from papers.ingest.records import TransientSourceError
-from papers.ingest.upsert import ingest
+from ingest import arxiv, hf
+from ingest.records import TransientSourceError
+from ingest.upsert import ingest
 from papers.models import Paper
 
 from .recorded_http import FIXTURES, RecordedServer, fixture_text

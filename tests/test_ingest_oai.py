@@ -7,10 +7,11 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from papers.ingest import oai
-from papers.ingest.records import TransientSourceError
-from papers.ingest.upsert import ingest
-from papers.models import HarvestCheckpoint, Paper
+from ingest import oai
+from ingest.models import HarvestCheckpoint
+from ingest.records import TransientSourceError
+from ingest.upsert import ingest
+from papers.models import Paper
 
 from .recorded_http import FIXTURES, RecordedServer, fixture_text
 
@@ -229,7 +230,7 @@ def kinds(repository):
 
 
 def test_a_retried_task_continues_from_the_checkpoint(repository):
-    from papers.tasks import ingest_oai
+    from ingest.tasks import ingest_oai
 
     repository.add("/oai2", file=RAW_PAGE, when={"metadataPrefix": "arXivRaw"})
     repository.add("/oai2", status=503, body="busy", when={"resumptionToken": TOKEN}, times=1)

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from papers.ingest import arxiv, oai
+from ingest import arxiv, oai
 
 from .conftest import ROOT
 from .recorded_http import RecordedServer
@@ -76,7 +76,7 @@ import django
 
 django.setup()
 from django.conf import settings
-from papers.ingest import arxiv
+from ingest import arxiv
 
 print("ready", flush=True)
 sys.stdin.readline()

@@ -9,8 +9,9 @@ import time
 import pytest
 
 from config.celery import app as celery_app
-from papers.models import HarvestCheckpoint, Paper, Submission
-from papers.tasks import fetch_submission, retry_countdown
+from ingest.models import HarvestCheckpoint, Submission
+from ingest.tasks import fetch_submission, retry_countdown
+from papers.models import Paper
 
 from .conftest import ROOT
 from .recorded_http import RecordedServer
@@ -116,7 +117,7 @@ def test_a_retry_waits_at_least_as_long_as_retry_after(worker, sources):
     sources.add("/api/query", status=503, headers={"Retry-After": "4"}, body="busy", times=1)
     sources.add("/api/query", file="arxiv-api/2026/id_1707.08567_s0_m100_6a1afebfc6a3.xml")
 
-    celery_app.send_task("papers.tasks.enrich_from_arxiv", args=[["1707.08567"]])
+    celery_app.send_task("ingest.tasks.enrich_from_arxiv", args=[["1707.08567"]])
 
     wait_for(lambda: Paper.objects.filter(arxiv_id="1707.08567").exists(), worker=worker)
     first, second = sources.requests_to("/api/query")
@@ -165,7 +166,7 @@ def test_a_backfill_longer_than_the_time_limit_goes_on_in_a_new_task(worker, sou
     sources.add("/oai2", file=OAI_PAGE, when={"resumptionToken": token})
 
     celery_app.send_task(
-        "papers.tasks.ingest_oai",
+        "ingest.tasks.ingest_oai",
         kwargs={"from_date": "2014-10-01", "set_spec": "math", "metadata_prefix": "arXivRaw"},
         soft_time_limit=2,  # the message carries the sender's limits (the worker's: 2 s)
     )
@@ -251,7 +252,7 @@ def test_a_backfill_killed_between_pages_completes_without_duplicates(worker, so
     sources.add("/oai2", file=OAI_PAGE, when={"resumptionToken": token})
 
     celery_app.send_task(
-        "papers.tasks.ingest_oai",
+        "ingest.tasks.ingest_oai",
         kwargs={"from_date": "2014-10-01", "set_spec": "math", "metadata_prefix": "arXivRaw"},
     )
     wait_for(lambda: len(sources.requests_to("/oai2")) == 2, worker=worker)

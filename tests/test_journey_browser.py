@@ -11,9 +11,9 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from accounts.models import DigestSubscription
+from digests.models import DigestSubscription
+from digests.tasks import plan_digests
 from papers.models import Paper, Vote
-from papers.tasks import plan_digests
 
 from .accounts_helpers import join_and_sign_in_again, sign_in_browser, verified
 from .digest_helpers import body, site_path

@@ -15,6 +15,7 @@ from accounts.models import User
 from papers import views
 from papers.dates import parse_day, parse_month, parse_week
 from papers.models import Paper
+from papers.views import lists
 
 from .factories import PaperFactory, VoteFactory
 from .page_checks import check_page
@@ -310,7 +311,7 @@ def test_new_pages_without_counting_and_stops_far_back(client, settings):
     past_end = client.get("/new/?page=3")
     assert past_end.status_code == 404
     assert "There is no such page of new papers" in past_end.content.decode()
-    assert client.get(f"/new/?page={views.NEW_MAX_PAGES + 1}").status_code == 404
+    assert client.get(f"/new/?page={lists.NEW_MAX_PAGES + 1}").status_code == 404
     assert client.get("/new/?page=banana").status_code == 200
 
 
@@ -318,7 +319,7 @@ def test_new_never_links_to_a_page_it_would_refuse(client, settings, monkeypatch
     settings.PAPERS_PER_PAGE = 1
     for _ in range(3):
         PaperFactory()
-    monkeypatch.setattr(views, "NEW_MAX_PAGES", 2)
+    monkeypatch.setattr(lists, "NEW_MAX_PAGES", 2)
     last = client.get("/new/?page=2").content.decode()
     assert 'rel="next"' not in last  # a third paper exists, but page 3 is past the limit
 

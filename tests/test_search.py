@@ -6,8 +6,9 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from papers import search
+from papers import highlight
 from papers.models import Paper
+from search import fulltext, matching
 
 from .factories import PaperFactory
 
@@ -57,13 +58,19 @@ def test_the_queryset_ranks_and_marks_without_the_view():
     PaperFactory(title="Sparse attention", abstract="Dense things.")
     PaperFactory(title="Dense retrieval", abstract="We revisit sparse attention in depth.")
 
-    ids = Paper.objects.search_ids("sparse attention")
-    ranks = dict(Paper.objects.search_matches("sparse attention").values_list("pk", "search_rank"))
-    found = Paper.objects.filter(pk__in=ids).with_search_marks("sparse attention").in_bulk()
+    ids = matching.search_ids(Paper.objects.all(), "sparse attention")
+    ranks = dict(
+        matching.search_matches(Paper.objects.all(), "sparse attention").values_list(
+            "pk", "search_rank"
+        )
+    )
+    found = matching.with_search_marks(
+        Paper.objects.filter(pk__in=ids), "sparse attention"
+    ).in_bulk()
 
     assert [found[pk].title for pk in ids] == ["Sparse attention", "Dense retrieval"]
     assert ranks[ids[0]] > ranks[ids[1]]
-    assert f"{search.START}Sparse{search.STOP}" in found[ids[0]].title_marked
+    assert f"{highlight.START}Sparse{highlight.STOP}" in found[ids[0]].title_marked
 
 
 def test_highlighting_escapes_the_paper_text_before_marking_it(client):
@@ -81,11 +88,11 @@ def test_highlighting_escapes_the_paper_text_before_marking_it(client):
 
 
 def test_render_marked_balances_marks_and_escapes_everything_else():
-    start, stop = search.START, search.STOP
-    assert search.render_marked(f"a {start}<b>{stop} c") == "a <mark>&lt;b&gt;</mark> c"
-    assert search.render_marked(f"{start}open") == "<mark>open</mark>"
-    assert search.render_marked(f"{stop}x{start}{start}y") == "x<mark>y</mark>"
-    assert search.render_marked(None) == ""
+    start, stop = highlight.START, highlight.STOP
+    assert highlight.render_marked(f"a {start}<b>{stop} c") == "a <mark>&lt;b&gt;</mark> c"
+    assert highlight.render_marked(f"{start}open") == "<mark>open</mark>"
+    assert highlight.render_marked(f"{stop}x{start}{start}y") == "x<mark>y</mark>"
+    assert highlight.render_marked(None) == ""
 
 
 def test_phrases_exclusions_and_or_follow_web_search_syntax(client):
@@ -211,18 +218,18 @@ def test_results_are_paged_and_pages_keep_the_query(client, settings):
 
 
 def test_only_a_bounded_number_of_matches_is_ranked(client, monkeypatch):
-    monkeypatch.setattr(search, "CANDIDATE_LIMIT", 5)
+    monkeypatch.setattr(fulltext, "CANDIDATE_LIMIT", 5)
     for i in range(8):
         PaperFactory(title=f"Common word {i}")
 
-    assert len(Paper.objects.search_ids("common")) == 5
+    assert len(matching.search_ids(Paper.objects.all(), "common")) == 5
     html = results(client, q="common")
     assert "More than 5 papers match" in html
 
 
 def test_a_query_without_searchable_words_is_refused_before_any_scan():
     PaperFactory(title="Under_score")
-    query = Paper.objects.search_matches("_ __ ___").values("pk")
+    query = matching.search_matches(Paper.objects.all(), "_ __ ___").values("pk")
     # PostgreSQL checks the empty tsquery once, before touching the table.
     plan = query.explain(analyze=True)
     # Either folded to false while planning, or checked before the scan runs.
@@ -295,42 +302,42 @@ def test_odd_queries_never_fail(client, query):
 
 
 def test_clean_query_strips_control_characters_and_caps_length():
-    assert search.clean_query("a\x00b\tc\n d") == "a b c d"
-    assert len(search.clean_query("y" * 5000)) == search.MAX_QUERY_LENGTH
-    assert search.clean_query(None) == ""
+    assert fulltext.clean_query("a\x00b\tc\n d") == "a b c d"
+    assert len(fulltext.clean_query("y" * 5000)) == fulltext.MAX_QUERY_LENGTH
+    assert fulltext.clean_query(None) == ""
 
 
 def test_the_fallback_without_full_text_search_matches_every_word():
     PaperFactory(title="Neural ODE solvers", authors=["Ricky Chen"])
     PaperFactory(title="Neural fields")
 
-    found = list(Paper.objects.all()._search_without_full_text("neural chen"))
+    found = list(matching._search_without_full_text(Paper.objects.all(), "neural chen"))
 
     assert [p.title for p in found] == ["Neural ODE solvers"]
-    marked = search.mark_terms(found[0].title, search.fallback_terms("neural chen"))
-    assert search.render_marked(marked) == "<mark>Neural</mark> ODE solvers"
+    marked = fulltext.mark_terms(found[0].title, fulltext.fallback_terms("neural chen"))
+    assert highlight.render_marked(marked) == "<mark>Neural</mark> ODE solvers"
 
 
 def test_repeated_words_are_searched_once_and_long_queries_are_cut():
-    assert search.clean_query("model Model  model learning") == "model learning"
-    assert search.clean_query('"a b" "a b" c or d or e') == '"a b" c or d or e'
+    assert fulltext.clean_query("model Model  model learning") == "model learning"
+    assert fulltext.clean_query('"a b" "a b" c or d or e') == '"a b" c or d or e'
     words = " ".join(f"word{i}" for i in range(40))
-    assert len(search.clean_query(words).split()) == search.MAX_QUERY_WORDS
-    assert search.is_shortened(words) and not search.is_shortened("model model model")
+    assert len(fulltext.clean_query(words).split()) == fulltext.MAX_QUERY_WORDS
+    assert fulltext.is_shortened(words) and not fulltext.is_shortened("model model model")
 
 
 def test_a_shortened_query_says_so(client):
     PaperFactory(title="Word0 word1 paper")
     html = results(client, q=" ".join(f"word{i}" for i in range(40)))
-    assert f"only its first {search.MAX_QUERY_WORDS} words were searched" in html
+    assert f"only its first {fulltext.MAX_QUERY_WORDS} words were searched" in html
 
 
 @pytest.mark.django_db(transaction=True)
 def test_time_limit_cancels_a_slow_query_and_restores_the_setting():
     from django.db import connection
 
-    with pytest.raises(search.SearchTookTooLong):
-        with search.time_limit(50):
+    with pytest.raises(fulltext.SearchTookTooLong):
+        with fulltext.time_limit(50):
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_sleep(2)")
     with connection.cursor() as cursor:
@@ -342,7 +349,7 @@ def test_time_limit_cancels_a_slow_query_and_restores_the_setting():
 def test_a_search_that_takes_too_long_gets_a_message_not_an_error(client, monkeypatch):
     long_abstract = " ".join(["alpha beta gamma delta epsilon"] * 600)
     PaperFactory.create_batch(60, title="Alpha study", abstract=long_abstract)
-    monkeypatch.setattr(search, "SEARCH_TIME_LIMIT_MS", 1)
+    monkeypatch.setattr(fulltext, "SEARCH_TIME_LIMIT_MS", 1)
 
     html = results(client, q='"gamma delta" alpha')
 
@@ -367,7 +374,7 @@ def test_searching_for_a_hidden_paper_s_id_offers_nothing(client):
 
 
 def fallback(query):
-    return [p.title for p in Paper.objects.all()._search_without_full_text(query)]
+    return [p.title for p in matching._search_without_full_text(Paper.objects.all(), query)]
 
 
 def test_the_fallback_reads_the_search_tips_phrases_exclusions_and_or():
@@ -390,4 +397,4 @@ def test_the_fallback_puts_title_matches_first():
     PaperFactory(title="Diffusion at scale", abstract="Sampling.")
     assert fallback("diffusion") == ["Diffusion at scale", "Notes on sampling"]
     # Highlights are for what was looked for, not for what was excluded.
-    assert search.fallback_terms('diffusion -scale "at scale"') == ["diffusion", "at scale"]
+    assert fulltext.fallback_terms('diffusion -scale "at scale"') == ["diffusion", "at scale"]

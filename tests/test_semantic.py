@@ -450,7 +450,7 @@ def test_a_process_that_maps_the_index_before_loading_the_model_survives(db, mod
 
 
 def test_papers_brought_by_an_ingestion_task_are_embedded_and_indexed(db, settings, model):
-    from papers.tasks import ingest_hf_daily
+    from ingest.tasks import ingest_hf_daily
 
     from .recorded_http import RecordedServer
 

@@ -11,9 +11,10 @@ from django.shortcuts import resolve_url
 from django.urls import reverse
 from django.utils import timezone
 
-from papers.ingest.submit import process_submission
-from papers.models import Paper, Submission
-from papers.tasks import fetch_submission
+from ingest.models import Submission
+from ingest.submit import process_submission
+from ingest.tasks import fetch_submission
+from papers.models import Paper
 
 from .accounts_helpers import sign_in_browser
 from .factories import PaperFactory

@@ -6,8 +6,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from accounts.models import PendingVote
-from papers.models import Vote
+from papers.models import PendingVote, Vote
 
 from .accounts_helpers import PASSWORD, link_in, verified
 from .factories import AuthorFactory, PaperFactory, UserFactory, VoteFactory

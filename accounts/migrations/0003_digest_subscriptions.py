@@ -6,7 +6,7 @@ import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
 
-import accounts.models
+import digests.models  # validate_time_zone moved there with the model (issue 11)
 
 
 class Migration(migrations.Migration):
@@ -56,7 +56,7 @@ class Migration(migrations.Migration):
                         blank=True,
                         help_text="IANA name, e.g. Europe/Paris; empty for DIGEST_TIME_ZONE",
                         max_length=64,
-                        validators=[accounts.models.validate_time_zone],
+                        validators=[digests.models.validate_time_zone],
                     ),
                 ),
                 ("confirmed_at", models.DateTimeField(blank=True, null=True)),

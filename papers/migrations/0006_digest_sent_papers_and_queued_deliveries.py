@@ -9,8 +9,10 @@ from django.db import migrations, models
 def copy_sent_papers(apps, schema_editor):
     DigestDelivery = apps.get_model("papers", "DigestDelivery")
     DigestSentPaper = apps.get_model("papers", "DigestSentPaper")
+    db = schema_editor.connection.alias  # the database being migrated, not always default
     rows = (
-        DigestDelivery.objects.exclude(paper_ids=[])
+        DigestDelivery.objects.using(db)
+        .exclude(paper_ids=[])
         .values_list("subscription_id", "paper_ids")
         .iterator(chunk_size=2000)
     )
@@ -18,9 +20,9 @@ def copy_sent_papers(apps, schema_editor):
     for subscription_id, paper_ids in rows:
         pairs += [DigestSentPaper(subscription_id=subscription_id, paper_id=p) for p in paper_ids]
         if len(pairs) >= 10_000:
-            DigestSentPaper.objects.bulk_create(pairs, ignore_conflicts=True)
+            DigestSentPaper.objects.using(db).bulk_create(pairs, ignore_conflicts=True)
             pairs = []
-    DigestSentPaper.objects.bulk_create(pairs, ignore_conflicts=True)
+    DigestSentPaper.objects.using(db).bulk_create(pairs, ignore_conflicts=True)
 
 
 class Migration(migrations.Migration):

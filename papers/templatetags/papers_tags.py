@@ -1,11 +1,11 @@
 """Filters for paper text: KaTeX-safe snippets, unwrapped lines, paragraphs, and search
-highlights (see papers.search.render_marked)."""
+highlights (see papers.highlight)."""
 
 import re
 
 from django import template
 
-from .. import links, search
+from .. import highlight, links
 
 register = template.Library()
 
@@ -17,7 +17,7 @@ _CLOSING = {"$$": "$$", "$": "$", "\\(": "\\)", "\\[": "\\]"}
 @register.filter
 def marked(text):
     """Escaped text with search matches in <mark>."""
-    return search.render_marked(text)
+    return highlight.render_marked(text)
 
 
 @register.filter

@@ -1,0 +1,72 @@
+"""A paper's page (with its voters and related papers) and an author's page."""
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import Http404
+from django.shortcuts import get_object_or_404, render
+
+from .. import citation
+from ..models import Author, Paper
+from ..pagination import paginate
+from .errors import PaperNotHere
+from .lists import papers_in_order
+
+VOTERS_SHOWN = 50
+RELATED_CACHE_SECONDS = 6 * 60 * 60
+
+
+# --- A paper, an author -----------------------------------------------------------------
+
+
+def paper_detail(request, arxiv_id):
+    papers = Paper.objects.visible().with_user_votes(request.user).select_related("submitted_by")
+    paper = papers.filter(arxiv_id=arxiv_id).first()
+    if paper is None:
+        if Paper.objects.filter(arxiv_id=arxiv_id).exists():
+            raise Http404("hidden")  # by the moderators: nothing to offer
+        raise PaperNotHere(arxiv_id)
+    authorships = list(paper.authorships.select_related("author").order_by("position"))
+    context = {
+        "paper": paper,
+        "authorships": authorships,
+        **voters_context(paper),
+        "bibtex": citation.bibtex(paper, [a.author.name for a in authorships]),
+        "canonical_url": settings.SITE_URL + paper.get_absolute_url(),
+    }
+    return render(request, "papers/detail.html", context)
+
+
+def voters_context(paper) -> dict:
+    """The context of papers/_voters.html: no query when nobody has voted."""
+    voters = paper.voters_for_display(VOTERS_SHOWN) if paper.upvote_count else []
+    return {"voters": voters, "more_voters": max(paper.upvote_count - VOTERS_SHOWN, 0)}
+
+
+def related_papers(request, arxiv_id):
+    """The paper page's related papers: a section htmx swaps in, or a page of its own."""
+    papers = Paper.objects.visible().only("pk", "arxiv_id", "title", "primary_category")
+    paper = get_object_or_404(papers, arxiv_id=arxiv_id)
+    context = {"paper": paper, "related": _related_papers(paper)}
+    if request.htmx:
+        return render(request, "papers/_related.html", context)
+    return render(request, "papers/related.html", context)
+
+
+def _related_papers(paper):
+    """Related papers change only as new papers arrive: their ids are cached for a few
+    hours, and a hit costs one primary-key lookup instead of a full-text query."""
+    key = f"papers:related:{paper.pk}"
+    ids = cache.get(key)
+    if ids is None:
+        related = list(Paper.objects.related_to(paper))
+        cache.set(key, [p.pk for p in related], RELATED_CACHE_SECONDS)
+        return related
+    by_id = Paper.objects.visible().in_bulk(ids)
+    return [by_id[pk] for pk in ids if pk in by_id]
+
+
+def author_detail(request, slug):
+    author = get_object_or_404(Author.objects.select_related("claimed_by"), slug=slug)
+    page = paginate(request, Paper.objects.ids_by_author_newest(author))
+    page.object_list = papers_in_order(Paper.objects.for_listing(request.user), page.object_list)
+    return render(request, "papers/author.html", {"author": author, "page": page})

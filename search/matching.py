@@ -1,0 +1,128 @@
+"""Full-text matching of papers: the visitor's query over title, authors and abstract,
+ranked, with highlights. Each function takes a Paper queryset (the caller's filters
+narrow the matches first) and the query as typed; fulltext.py reads the query.
+
+PostgreSQL matches through the GIN index on papers.SearchDocument.vector; SQLite (the
+embedded default) falls back to substrings (_search_without_full_text).
+"""
+
+from django.contrib.postgres.search import SearchHeadline, SearchRank
+from django.db import connection
+from django.db.models import Case, F, FloatField, Func, IntegerField, Q, Value, When
+from django.db.models.functions import Cast, Extract
+from django.db.models.lookups import GreaterThan
+
+from papers import highlight
+
+from . import fulltext
+
+
+def _newest_key(row):
+    """Sort key of (pk, seconds since the epoch of published_at) rows in newest()'s
+    order, descending: published first (NULLS LAST), the latest first, then the highest
+    id. Seconds as a float from the database: loading thousands of datetimes costs
+    more than the rest of the page."""
+    pk, published = row
+    return (published is not None, published or 0, pk)
+
+
+def search_matches(papers, query: str):
+    """Papers matching `query` over title, authors and abstract, unordered, with
+    `search_rank` (higher is better).
+
+    On PostgreSQL: websearch_to_tsquery syntax ("quoted phrases", -exclusions, or),
+    matched through the GIN index on SearchDocument.vector (or, for a word most
+    papers contain, a scan of those narrow rows that stops at the first matches).
+    Elsewhere: every word in the title, abstract or authors, all ranked 0.
+    """
+    query = fulltext.clean_query(query)
+    if not fulltext.has_words(query):
+        return papers.none().annotate(search_rank=Value(0.0))
+    if connection.vendor != "postgresql":
+        return _search_without_full_text(papers, query)
+    tsquery = fulltext.web_query(query)
+    return (
+        papers.visible()
+        # A query of only punctuation parses to an empty tsquery. PostgreSQL
+        # checks this constant condition once, before any scan ("One-Time Filter").
+        .filter(GreaterThan(Func(tsquery, function="numnode", output_field=IntegerField()), 0))
+        .filter(search_document__vector=tsquery)
+        .annotate(search_rank=SearchRank(F("search_document__vector"), tsquery))
+    )
+
+
+def search_ids(papers, query: str, newest: bool = False) -> list[int]:
+    """The ids of the first fulltext.CANDIDATE_LIMIT papers matching `query`, best
+    first (or newest first), in one query.
+
+    Only that many matches are ranked, so a common word costs no more than a rare
+    one; they are fetched with their rank and sorted here, so the list's length is
+    the result count and a page of it is fetched by id (with_search_marks) without
+    matching again. Filters applied to `papers` narrow the matches first.
+    """
+    matches = search_matches(papers, query)
+    if newest:
+        published = F("published_at")
+        if connection.vendor == "postgresql":
+            published = Cast(Extract("published_at", "epoch"), FloatField())
+        rows = matches.annotate(published=published).values_list("pk", "published")
+        rows = rows[: fulltext.CANDIDATE_LIMIT]
+        return [r[0] for r in sorted(rows, key=_newest_key, reverse=True)]
+    rows = matches.values_list("pk", "search_rank", "upvote_count")[: fulltext.CANDIDATE_LIMIT]
+    return [r[0] for r in sorted(rows, key=lambda r: (r[1], r[2], r[0]), reverse=True)]
+
+
+def with_search_marks(papers, query: str):
+    """`title_marked` and `abstract_marked`: the text with the matches of `query`
+    between highlight markers (render with papers.highlight.render_marked, never as
+    HTML). PostgreSQL's ts_headline; elsewhere fulltext.mark_fallback does it."""
+    query = fulltext.clean_query(query)
+    if connection.vendor != "postgresql":
+        return papers.annotate(title_marked=F("title"), abstract_marked=F("abstract"))
+    tsquery = fulltext.web_query(query)
+    marks = {"start_sel": highlight.START, "stop_sel": highlight.STOP, "config": "english"}
+    return papers.annotate(
+        title_marked=SearchHeadline("title", tsquery, highlight_all=True, **marks),
+        abstract_marked=SearchHeadline(
+            "abstract",
+            tsquery,
+            max_fragments=2,
+            min_words=15,
+            max_words=35,
+            fragment_delimiter=" … ",
+            **marks,
+        ),
+    )
+
+
+def _search_without_full_text(papers, query: str):
+    """SQLite (the embedded default): the same syntax as on PostgreSQL, read by
+    fulltext.fallback_clauses and matched as substrings of title, authors and
+    abstract. Best match first: a text found in the title counts 3, in the authors
+    2, in the abstract 1, then upvotes."""
+    groups = fulltext.fallback_clauses(query)
+    if not groups:
+        return papers.none()
+
+    def anywhere(text):
+        return (
+            Q(title__icontains=text) | Q(author_names__icontains=text) | Q(abstract__icontains=text)
+        )
+
+    matches = Q()
+    for group in groups:
+        both = Q()
+        for excluded, text in group:
+            both &= ~anywhere(text) if excluded else anywhere(text)
+        matches |= both
+    score = Value(0.0)
+    for text in fulltext.fallback_terms(query):
+        for field, weight in (("title", 3.0), ("author_names", 2.0), ("abstract", 1.0)):
+            hit = When(**{f"{field}__icontains": text}, then=Value(weight))
+            score += Case(hit, default=Value(0.0), output_field=FloatField())
+    return (
+        papers.visible()
+        .filter(matches)
+        .annotate(search_rank=score, title_marked=F("title"), abstract_marked=F("abstract"))
+        .order_by("-search_rank", "-upvote_count", "-id")
+    )
