@@ -8,6 +8,7 @@ was being encoded is seen as stale by the next run; the upsert is idempotent, so
 runs at once only waste work.
 """
 
+import time
 from dataclasses import dataclass, field
 
 from django.db import transaction
@@ -61,8 +62,6 @@ def embed_pending(
 ) -> EmbedResult:
     """Embed up to `limit` pending papers (of the queryset `papers`, if given), lowest
     id first. `progress(n)` is called after each batch with the number it handled."""
-    import time
-
     enc = enc or encoder.get_encoder()
     result = EmbedResult(model_key=enc.key)
     started = time.perf_counter()

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from django.conf import settings
 from django.core.cache import cache
+from django.db import connection
 from django.db.models import F
 
 from papers.models import Paper
@@ -237,8 +238,6 @@ def warm_up() -> None:
     does not spend its time limit loading it."""
 
     def load():
-        from django.db import connection
-
         try:
             if _has_vectors():
                 encoder.get_encoder()

@@ -24,9 +24,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+# onnxruntime before usearch: importing it after usearch kills the process (a segfault
+# in onnxruntime's import; usearch 2.26.6, onnxruntime 1.31.1), and a web worker may map
+# the index before it loads the model.
+import onnxruntime  # noqa: F401, I001
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
+from usearch.index import Index
 
 from .models import PaperEmbedding, to_matrix
 
@@ -60,12 +66,7 @@ def index_dir() -> Path:
 
 
 def usearch_index():
-    """usearch's Index class. onnxruntime is imported first: importing it after usearch
-    kills the process (a segfault in onnxruntime's import, usearch 2.26.6 with
-    onnxruntime 1.31.1), and a web worker may map the index before it loads the model."""
-    import onnxruntime  # noqa: F401
-    from usearch.index import Index
-
+    """usearch's Index class (imported after onnxruntime, above)."""
     return Index
 
 

@@ -9,6 +9,8 @@ from celery.signals import task_success
 
 from papers.queueing import UNREACHABLE
 
+from .tasks import embed_new_papers
+
 log = logging.getLogger(__name__)
 
 INGEST_TASKS = ("ingest_arxiv", "ingest_hf_daily", "enrich_from_arxiv", "ingest_oai")
@@ -27,8 +29,6 @@ def brought_papers(task_name: str, result) -> bool:
 def embed_after_ingestion(sender=None, result=None, **kwargs):
     if sender is None or not brought_papers(sender.name, result):
         return
-    from .tasks import embed_new_papers
-
     try:
         embed_new_papers.delay()
     except UNREACHABLE:
