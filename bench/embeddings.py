@@ -14,7 +14,7 @@
 4. Memory: RSS of a fresh process with the model loaded and the index mapped, after
    a few hundred queries.
 
-Texts: the 200 real papers of papers/fixtures/demo/arxiv-snapshot (title, blank line,
+Texts: the 200 real papers of ingest/fixtures/demo/arxiv-snapshot (title, blank line,
 abstract), repeated to --texts.
 """
 
@@ -31,7 +31,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-SNAPSHOT = ROOT / "papers/fixtures/demo/arxiv-snapshot/arxiv-metadata-oai-snapshot.sample.jsonl"
+SNAPSHOT = ROOT / "ingest/fixtures/demo/arxiv-snapshot/arxiv-metadata-oai-snapshot.sample.jsonl"
 
 BASELINE = r"""
 import json, sys, time
