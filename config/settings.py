@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "notifications",
     "thumbnails",
     "codesignals",
+    "semantic",
 ]
 
 MIDDLEWARE = [
@@ -598,3 +599,19 @@ HF_REQUEST_INTERVAL = env.float("HF_REQUEST_INTERVAL", default=1.0)
 HF_REPOS_REFRESH_LIMIT = env.int("HF_REPOS_REFRESH_LIMIT", default=200)
 # Items of each kind kept for the paper page (the counts are the full ones).
 HF_REPOS_KEPT = env.int("HF_REPOS_KEPT", default=20)
+
+# --- Search by meaning (semantic/) ----------------------------------------------
+# The sentence model (semantic.encoder.MODELS), or any BERT model's directory with
+# config.json, model.safetensors and tokenizer.json in EMBEDDING_MODEL_DIR. Changing it
+# re-embeds every paper (each vector stores its model's key).
+EMBEDDING_MODEL = env.str("EMBEDDING_MODEL", default="all-MiniLM-L6-v2")
+EMBEDDING_MODEL_DIR = env.str("EMBEDDING_MODEL_DIR", default="")
+EMBEDDING_POOLING = env.str("EMBEDDING_POOLING", default="mean")
+# The int8 ONNX graph built from the weights at first use, and the vector index file.
+EMBEDDING_CACHE_DIR = env.str("EMBEDDING_CACHE_DIR", default=str(VAR_DIR / "models"))
+SEMANTIC_INDEX_DIR = env.str("SEMANTIC_INDEX_DIR", default=str(VAR_DIR / "index"))
+EMBEDDING_THREADS = env.int("EMBEDDING_THREADS", default=2)
+# Past this, a query's embedding is abandoned and the page shows keyword results.
+EMBEDDING_QUERY_TIMEOUT = env.float("EMBEDDING_QUERY_TIMEOUT", default=1.0)
+# /for-you/ recommends papers first published within this many days.
+FOR_YOU_DAYS = env.int("FOR_YOU_DAYS", default=14)

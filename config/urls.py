@@ -10,6 +10,7 @@ import digests.urls
 import ingest.urls
 import papers.urls
 import search.urls
+import semantic.urls
 import thumbnails.views
 
 from . import bench
@@ -23,7 +24,14 @@ admin.site.login = secure_admin_login(admin.site.login)
 # split out (papers:search, papers:submit, accounts:digest_settings, ...): the namespaces
 # are put together here, so that papers and accounts never import the apps that add to
 # them (docs/architecture.md).
-PAPERS_NAMESPACE = papers.urls.urlpatterns + search.urls.urlpatterns + ingest.urls.urlpatterns
+# Search by meaning's /search/ and related papers come first: they answer for
+# papers:search and papers:related (semantic/urls.py).
+PAPERS_NAMESPACE = (
+    semantic.urls.papers_urlpatterns
+    + papers.urls.urlpatterns
+    + search.urls.urlpatterns
+    + ingest.urls.urlpatterns
+)
 ACCOUNTS_NAMESPACE = accounts.urls.urlpatterns + digests.urls.account_urlpatterns
 
 urlpatterns = [
@@ -31,6 +39,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("", include((ACCOUNTS_NAMESPACE, accounts.urls.app_name))),
     path("digest/", include("digests.urls")),
+    path("", include("semantic.urls")),
     path("", include((PAPERS_NAMESPACE, papers.urls.app_name))),
     path("", include("library.urls")),
     # Issue 14: comments under papers, the inbox, moderation in the open.

@@ -1,10 +1,4 @@
-"""Search's pages. Included by config/urls.py into the papers namespace, where they have
-always been (papers:search), so templates and bookmarks keep working."""
+"""Search has no page of its own since search by meaning: /search/ (papers:search) is
+semantic.views.search_papers, built on search.views' helpers (config/urls.py)."""
 
-from django.urls import path
-
-from . import views
-
-urlpatterns = [
-    path("search/", views.search_papers, name="search"),
-]
+urlpatterns = []

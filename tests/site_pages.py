@@ -13,6 +13,7 @@ from digests.models import DigestSubscription, FollowedAuthor
 from ingest import demo
 from papers.dates import day_period, month_of, week_of
 from papers.models import Paper
+from semantic import embedding
 
 from .accounts_helpers import verified
 from .factories import DigestSubscriptionFactory, UserFactory
@@ -68,6 +69,10 @@ def build_site(settings):
     collection = Collection.objects.create_named(reader, "Reading group", "Weekly", "public")
     collection.add_paper(paper, note="**Why**: the main result, $O(n \\log n)$.")
     first, comments_url = _discussion(paper, reader, voter)
+    # Search by meaning (the real model) over the last three days' papers.
+    embedding.embed_pending(
+        papers=Paper.objects.filter(daily_date__gte=today - dt.timedelta(days=2))
+    )
 
     pages = [
         SitePage("daily", "/"),
@@ -82,6 +87,8 @@ def build_site(settings):
         SitePage("search", "/search/?q=language+models"),
         SitePage("search-empty", "/search/?q=zzyzx+quokka"),
         SitePage("search-form", "/search/"),
+        SitePage("search-meaning", "/search/?q=robots+learning+from+videos&mode=semantic"),
+        SitePage("more-like-this", f"/search/?like={paper.arxiv_id}"),
         SitePage("about-ranking", "/about/ranking/"),
         SitePage("api-docs", "/api/"),
         SitePage("not-found", "/no/such/page/", status=404),
@@ -97,6 +104,7 @@ def build_site(settings):
         SitePage("digest-bad-link", "/digest/unsubscribe/forged/", status=400),
         # Signed in as the reader.
         SitePage("daily-signed-in", "/", signed_in=True),
+        SitePage("for-you", "/for-you/", signed_in=True),
         SitePage("paper-signed-in", paper.get_absolute_url(), signed_in=True),
         SitePage("own-profile", "/u/reader/?show=upvoted", signed_in=True),
         SitePage("settings", "/settings/", signed_in=True),

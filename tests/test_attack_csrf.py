@@ -97,6 +97,8 @@ ROUTES = {
     "papers:submission_status": False,
     "papers:api_docs": False,
     "papers:api_daily_papers": False,
+    "semantic:for_you": False,
+    "semantic:api_search": False,
     "papers:api_paper": False,
     "papers:feed_daily_rss": False,
     "papers:feed_daily_atom": False,

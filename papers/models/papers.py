@@ -39,6 +39,7 @@ class Paper(models.Model):
     abstract_marked = None
     # Set by the library's viewer annotation (the save button on cards), False without it.
     user_has_saved = False
+    match_reason = None  # why a search result is there (semantic.views.explain)
 
     arxiv_id = models.CharField(max_length=64, unique=True, validators=[validate_arxiv_id])
     version = models.PositiveSmallIntegerField(default=1)
