@@ -529,6 +529,7 @@ PAPER_COLUMNS = [
     "primary_category", "categories", "published_at", "updated_at", "code_url",
     "project_url", "daily_date", "submitted_by_id", "upvote_count", "rank_score",
     "is_hidden", "author_names", "author_count", "source", "created_at", "modified_at",
+    "comment_count",
 ]  # fmt: skip
 
 
@@ -637,6 +638,7 @@ def write_papers(plan: Plan, corpus: Corpus, names: list[str], writer: Writer):
                     copy_escape(source),
                     now_iso,
                     now_iso,
+                    "0",  # no seeded discussions
                 )
             )
             + "\n"
