@@ -396,7 +396,7 @@ def test_for_you_guides_a_new_user_and_needs_sign_in(db, client):
 
     response = client.get(reverse("semantic:for_you"))
 
-    assert "Upvote a few papers to start" in response.content.decode()
+    assert "Upvote or save a few papers to start" in response.content.decode()
 
 
 # --- The JSON API -------------------------------------------------------------------------
