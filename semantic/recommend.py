@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from django.db.models import F, Q
+from django.utils.text import Truncator
 
 from papers.hooks import positive_examples
 from papers.models import Author, Paper
@@ -28,6 +29,7 @@ MAX_AUTHOR_SEEDS = 20
 RECENT_SECONDS = 5 * 60
 # Below this similarity a paper is not worth recommending, whatever else there is.
 MIN_SIMILARITY = 0.2
+NOTE_TITLE_CHARS = 80
 
 
 @dataclass
@@ -54,10 +56,10 @@ class Recommendation:
         return " to a collection" if self.because == "collected" else ""
 
     def because_text(self) -> str:
-        """The whole reason as plain text (the digest's note under a paper)."""
-        return (
-            f"{self.because_prefix} “{' '.join(self.because_title.split())}”{self.because_suffix}"
-        )
+        """The whole reason as plain text (the digest's note under a paper), the seed's
+        title shortened: the note sits above the paper's own title."""
+        title = Truncator(" ".join(self.because_title.split())).chars(NOTE_TITLE_CHARS)
+        return f"{self.because_prefix} “{title}”{self.because_suffix}"
 
 
 def seeds_for(user) -> list[tuple[int, str, str, str, str]]:
