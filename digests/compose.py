@@ -16,7 +16,7 @@ made of URL-safe characters only.
 
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email import policy
 from email.generator import BytesGenerator
 from email.header import Header
@@ -97,6 +97,7 @@ class PaperItem:
     authors: str
     abstract: str
     upvotes: int
+    note: str = ""  # why a recommended paper is there ("Because you upvoted …")
 
 
 def paper_item(paper: Paper) -> PaperItem:
@@ -181,10 +182,15 @@ class Composer:
         return frame
 
     def _section(self, sec: dict) -> tuple[str, str]:
-        key = (sec["kind"], sec["label"], tuple(sec["papers"]))
+        notes = sec.get("notes") or [""] * len(sec["papers"])
+        key = (sec["kind"], sec["label"], tuple(sec["papers"]), tuple(notes))
         parts = self._sections.get(key)
         if parts is None:
-            papers = [self.papers[pk] for pk in sec["papers"] if pk in self.papers]
+            papers = [
+                replace(self.papers[pk], note=note)
+                for pk, note in zip(sec["papers"], notes, strict=False)
+                if pk in self.papers
+            ]
             context = self._context(
                 heading=self._heading(sec["kind"], sec["label"]),
                 kind=sec["kind"],

@@ -2,10 +2,13 @@
 
 Sections, in order: the community's trending papers of the period (those featured on
 a day of its window), then (for accounts) new papers by followed authors, in followed
-categories and matching followed keywords. "New" is the paper's own date: first
-published on arXiv (v1) in the window or up to DIGEST_NEW_LOOKBACK_DAYS before it
-(arXiv announces a submission a day or more after its v1 date, and an issue can go
-out before that day's announcement), or featured in the window. Never the date we
+categories and matching followed keywords, then the sections feature apps register
+(sections.py: "Recommended for you"), whose papers carry a note saying why.
+
+"New" is the paper's own date: first published on arXiv (v1) in the window or up to
+DIGEST_NEW_LOOKBACK_DAYS before it (arXiv announces a submission a day or more after
+its v1 date, and an issue can go out before that day's announcement), or featured in
+the window. Never the date we
 indexed it: a backfill (OAI-PMH, a snapshot import) of old papers makes none of them
 new, and a paper indexed long ago and featured today is in today's list.
 
@@ -13,17 +16,20 @@ A paper appears once per digest, and never in a digest if the same subscription 
 sent it before, however long ago (DigestSentPaper, recorded by the claim; see its
 docstring for why a table of pairs).
 
-Everything is computed for a whole batch with a fixed number of queries, whatever its
-size: the trending list once, each followed category and keyword once, and what the
-batch's subscriptions were sent of all those candidates in one query.
+Everything of digests' own is computed for a whole batch with a fixed number of
+queries, whatever its size: the trending list once, each followed category and keyword
+once, and what the batch's subscriptions were sent of all those candidates in one
+query. A registered section costs what its provider costs (recommendations: a few
+queries per account); one that fails is left out of the digests, which still go.
 """
 
 import datetime as dt
+import logging
 from collections import defaultdict
 
 from django.conf import settings
 from django.contrib.postgres.search import SearchQuery
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Q
 
 from papers.models import Authorship, Paper
@@ -31,12 +37,19 @@ from papers.ranking import featured_at
 
 from .models import DigestSentPaper, FollowedAuthor, FollowedCategory, FollowedKeyword
 from .periods import Period
+from .sections import registered
+
+log = logging.getLogger(__name__)
 
 TRENDING, AUTHORS, CATEGORY, KEYWORD = "trending", "authors", "category", "keyword"
 
 
-def section(kind: str, label: str, papers: list[int]) -> dict:
-    return {"kind": kind, "label": label, "papers": papers}
+def section(kind: str, label: str, papers: list[int], notes: list[str] | None = None) -> dict:
+    """A section as stored with the delivery (JSON); `notes`, one per paper, say why."""
+    sec = {"kind": kind, "label": label, "papers": papers}
+    if notes is not None:
+        sec["notes"] = notes
+    return sec
 
 
 def paper_ids(sections: list[dict]) -> list[int]:
@@ -90,8 +103,12 @@ def choose_sections(subscriptions, period: Period) -> dict[int, list[dict]]:
         k: list(matching_keyword(new, k).ranked().values_list("pk", flat=True)[:limit])
         for k in sorted({k for ks in keywords.values() for k in ks})
     }
+    extras = _extra_candidates(user_ids, period, new, limit)
     candidates = set(trending).union(
-        *in_category.values(), *matching.values(), *_paper_ids_by_author(by_author)
+        *in_category.values(),
+        *matching.values(),
+        *_paper_ids_by_author(by_author),
+        *({pk for pk, _ in picks} for _, by_user in extras for picks in by_user.values()),
     )
     seen_before = _sent_before([s.pk for s in subscriptions], candidates)
 
@@ -100,7 +117,7 @@ def choose_sections(subscriptions, period: Period) -> dict[int, list[dict]]:
         seen = set(seen_before.get(sub.pk, ()))
         sections = []
 
-        def take(kind, label, candidates, count, seen=seen, sections=sections):
+        def take(kind, label, candidates, count, notes=None, seen=seen, sections=sections):
             picked = []
             for pk in candidates:
                 if pk not in seen:
@@ -109,7 +126,8 @@ def choose_sections(subscriptions, period: Period) -> dict[int, list[dict]]:
                     if len(picked) == count:
                         break
             if picked:
-                sections.append(section(kind, label, picked))
+                why = [notes[pk] for pk in picked] if notes is not None else None
+                sections.append(section(kind, label, picked, why))
 
         take(TRENDING, "", trending, trending_count)
         if sub.user_id:
@@ -119,6 +137,10 @@ def choose_sections(subscriptions, period: Period) -> dict[int, list[dict]]:
                 take(CATEGORY, category, in_category[category], personal_count)
             for keyword in keywords.get(sub.user_id, ()):
                 take(KEYWORD, keyword, matching[keyword], personal_count)
+            for extra, by_user in extras:
+                picks = by_user.get(sub.user_id, ())
+                notes = dict(picks)
+                take(extra.kind, extra.heading, [pk for pk, _ in picks], personal_count, notes)
         chosen[sub.pk] = sections
     return chosen
 
@@ -142,6 +164,33 @@ def record_sent(chosen: dict[int, list[dict]]):
     DigestSentPaper.objects.bulk_create(
         DigestSentPaper(subscription_id=s, paper_id=p) for s, p in pairs
     )
+
+
+def _extra_candidates(user_ids, period: Period, new, count: int):
+    """[(registered section, {user id: [(paper id, note)]})], keeping only papers new in
+    `period` (one query for all of them)."""
+    if not user_ids:
+        return []
+    since = period.first - dt.timedelta(days=settings.DIGEST_NEW_LOOKBACK_DAYS)
+    found = []
+    for extra in registered():
+        try:
+            # A savepoint: a provider's failed query must not abort the claim's transaction.
+            with transaction.atomic():
+                by_user = extra.candidates(sorted(user_ids), since, count)
+        except Exception:
+            log.exception("Digest section %r failed; the digests go without it", extra.kind)
+            continue
+        found.append((extra, by_user))
+    ids = {pk for _, by_user in found for picks in by_user.values() for pk, _ in picks}
+    still_new = set(new.filter(pk__in=ids).values_list("pk", flat=True)) if ids else set()
+    return [
+        (
+            extra,
+            {u: [(pk, note) for pk, note in picks if pk in still_new] for u, picks in by.items()},
+        )
+        for extra, by in found
+    ]
 
 
 def _sent_before(subscription_ids, candidates) -> dict[int, set[int]]:

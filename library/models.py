@@ -366,3 +366,28 @@ def positive_paper_ids(user):
         | Q(pk__in=SavedPaper.objects.filter(user=user).values("paper"))
         | Q(pk__in=CollectionItem.objects.filter(collection__owner=user).values("paper"))
     ).values("pk")
+
+
+def recent_positive_examples(user, limit: int) -> list[tuple[int, str]]:
+    """(paper id, "saved" | "collected"), most recently saved or collected first, up to
+    `limit`: the library's seeds for recommendations (papers.hooks.positive_examples).
+    Visible papers only; a paper both saved and collected counts as saved."""
+    saved = (
+        SavedPaper.objects.filter(user=user, paper__is_hidden=False)
+        .order_by("-saved_at", "-pk")
+        .values_list("paper_id", "saved_at")[:limit]
+    )
+    collected = (
+        CollectionItem.objects.filter(collection__owner=user, paper__is_hidden=False)
+        .order_by("-added_at", "-pk")
+        .values_list("paper_id", "added_at")[:limit]
+    )
+    latest = {}
+    for reason, rows in (("saved", saved), ("collected", collected)):
+        for pk, at in rows:
+            if pk not in latest:
+                latest[pk] = (at, reason)
+            elif at > latest[pk][0]:
+                latest[pk] = (at, latest[pk][1])
+    ordered = sorted(latest.items(), key=lambda item: (item[1][0], item[0]), reverse=True)
+    return [(pk, reason) for pk, (_, reason) in ordered[:limit]]

@@ -1,13 +1,16 @@
 from allauth.account.signals import email_confirmation_sent, user_logged_in
 from django.dispatch import receiver
 
+from papers.hooks import add_positive_examples
 from papers.models import add_viewer_annotation
 
 from . import pending
-from .models import annotate_saved
+from .models import annotate_saved, recent_positive_examples
 
 # Every list of paper cards and the paper page say whether the viewer saved the paper.
 add_viewer_annotation(annotate_saved)
+# Saved and collected papers are positive examples for "For you" and the digest.
+add_positive_examples(recent_positive_examples)
 
 
 @receiver(user_logged_in)

@@ -11,12 +11,17 @@
   queues work does it on commit (papers.queueing.enqueue_on_commit).
 - `set_rank_boost(lookup)`: a Paper lookup whose value, times TRENDING_STAR_WEIGHT,
   counts as votes in the trending score (papers.ranking); None: votes alone.
+- `add_positive_examples(source)`: `source(user, limit)` returns [(paper id, reason)],
+  most recent first, for papers the user showed interest in besides upvoting (the
+  library: "saved", "collected"); recommendations read them with
+  `positive_examples(user, limit)`, so they need not import the app that keeps them.
 """
 
 from django.dispatch import Signal
 
 _listing_relations: list[str] = []
 _rank_boost: list[str] = []
+_positive_sources: list = []
 
 paper_json = Signal()
 papers_featured = Signal()
@@ -42,3 +47,20 @@ def rank_boost() -> str | None:
 def featured(day, paper_ids=None):
     """Tell the feature apps that papers joined `day`'s list."""
     papers_featured.send(None, day=day, paper_ids=paper_ids)
+
+
+def add_positive_examples(source):
+    if source not in _positive_sources:
+        _positive_sources.append(source)
+
+
+def positive_examples(user, limit: int) -> list[tuple[int, str]]:
+    """Up to `limit` (paper id, reason) from every registered source, each paper once
+    (the first source to name it gives its reason)."""
+    found, seen = [], set()
+    for source in _positive_sources:
+        for paper_id, reason in source(user, limit):
+            if paper_id not in seen and len(found) < limit:
+                seen.add(paper_id)
+                found.append((paper_id, reason))
+    return found

@@ -7,4 +7,6 @@ class SemanticConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from . import signals  # noqa: F401  (connects the Celery signal)
+        from . import digest_section, signals  # noqa: F401  (connects the Celery signal)
+
+        digest_section.register()  # the personal digest's "Recommended for you"

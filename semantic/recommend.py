@@ -1,5 +1,6 @@
-"""Recommendations ("For you"): recent papers nearest to what a user upvoted and to the
-papers of the authors they follow, each with the paper that brought it.
+"""Recommendations ("For you"): recent papers nearest to what a user upvoted, saved or
+put in a collection (papers.hooks.positive_examples: the library registers them) and to
+the papers of the authors they follow, each with the paper that brought it.
 
 Only stored vectors are read (no model call). The recent window's vectors are kept in
 memory per process for RECENT_SECONDS (a fortnight of arXiv, ~25,000 papers, is 19 MB
@@ -13,7 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from django.db.models import F, Q
+from django.utils.text import Truncator
 
+from papers.hooks import positive_examples
 from papers.models import Author, Paper
 from papers.ranking import featured_at
 
@@ -21,10 +24,12 @@ from . import encoder
 from .models import STORED_DTYPE, PaperEmbedding
 
 MAX_UPVOTED_SEEDS = 40
+MAX_LIBRARY_SEEDS = 40
 MAX_AUTHOR_SEEDS = 20
 RECENT_SECONDS = 5 * 60
 # Below this similarity a paper is not worth recommending, whatever else there is.
 MIN_SIMILARITY = 0.2
+NOTE_TITLE_CHARS = 80
 
 
 @dataclass
@@ -34,12 +39,32 @@ class Recommendation:
     because_id: int  # the seed paper
     because_title: str
     because_arxiv_id: str
-    because: str  # "upvoted" or "follow"
+    because: str  # "upvoted", "saved", "collected" or "follow"
     author_name: str = ""
+
+    @property
+    def because_prefix(self) -> str:
+        """What comes before the seed's title in "Because you ... <title>"."""
+        if self.because == "follow":
+            return f"Because you follow {self.author_name}, author of"
+        if self.because == "collected":
+            return "Because you added"
+        return f"Because you {self.because}"
+
+    @property
+    def because_suffix(self) -> str:
+        return " to a collection" if self.because == "collected" else ""
+
+    def because_text(self) -> str:
+        """The whole reason as plain text (the digest's note under a paper), the seed's
+        title shortened: the note sits above the paper's own title."""
+        title = Truncator(" ".join(self.because_title.split())).chars(NOTE_TITLE_CHARS)
+        return f"{self.because_prefix} “{title}”{self.because_suffix}"
 
 
 def seeds_for(user) -> list[tuple[int, str, str, str, str]]:
-    """(paper id, title, "upvoted" | "follow", author name, arXiv id) of the user's seeds."""
+    """(paper id, title, reason, author name, arXiv id) of the user's seeds: papers they
+    upvoted, then saved or collected ("saved", "collected"), then by authors they follow."""
     seeds = [
         (pk, title, "upvoted", "", arxiv_id)
         for pk, title, arxiv_id in Paper.objects.upvoted_by(user).values_list(
@@ -47,6 +72,18 @@ def seeds_for(user) -> list[tuple[int, str, str, str, str]]:
         )[:MAX_UPVOTED_SEEDS]
     ]
     seen = {s[0] for s in seeds}
+    kept = [(pk, why) for pk, why in positive_examples(user, MAX_LIBRARY_SEEDS) if pk not in seen]
+    if kept:
+        rows = {
+            pk: (title, arxiv_id)
+            for pk, title, arxiv_id in Paper.objects.visible()
+            .filter(pk__in=[pk for pk, _ in kept])
+            .values_list("pk", "title", "arxiv_id")
+        }
+        for pk, why in kept:
+            if pk in rows:
+                seeds.append((pk, rows[pk][0], why, "", rows[pk][1]))
+                seen.add(pk)
     # Followed authors through the follow rows' reverse name (digests owns the model).
     followed = Author.objects.filter(followers__user=user).values_list("pk", flat=True)
     rows = (
@@ -56,7 +93,7 @@ def seeds_for(user) -> list[tuple[int, str, str, str, str]]:
         .values_list("pk", "title", "authorships__author__name", "arxiv_id")[: MAX_AUTHOR_SEEDS * 3]
     )
     for pk, title, name, arxiv_id in rows:
-        if pk not in seen and len(seeds) < MAX_UPVOTED_SEEDS + MAX_AUTHOR_SEEDS:
+        if pk not in seen and len(seeds) < MAX_UPVOTED_SEEDS + MAX_LIBRARY_SEEDS + MAX_AUTHOR_SEEDS:
             seeds.append((pk, title, "follow", name, arxiv_id))
             seen.add(pk)
     return seeds
@@ -96,8 +133,8 @@ recent = _Recent()
 
 def recommend_for(user, since: dt.date, limit: int = 30) -> list[Recommendation]:
     """Papers first published or featured on or after `since` nearest to the user's seeds, best
-    first; papers the user upvoted are left out. [] for a user with no seeds (or before
-    any vector exists). The personal digest calls this too."""
+    first; papers the user upvoted, saved or collected (as seeds) are left out. [] for a
+    user with no seeds (or before any vector exists). The personal digest calls this too."""
     seeds = seeds_for(user)
     if not seeds:
         return []

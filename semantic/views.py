@@ -26,7 +26,7 @@ from search.forms import SearchForm
 
 from . import hybrid
 from .models import PaperEmbedding
-from .recommend import recommend_for
+from .recommend import recommend_for, seeds_for
 
 REASONS = {
     hybrid.WORDS: "Matched words",
@@ -177,8 +177,8 @@ def for_you(request):
     by_id = {r.paper_id: r for r in recommendations}
     for paper in papers:
         paper.recommendation = by_id[paper.pk]
-    has_votes = Paper.objects.upvoted_by(request.user).exists()
-    context = {"papers": papers, "days": days, "has_votes": has_votes}
+    has_seeds = bool(papers) or bool(seeds_for(request.user))
+    context = {"papers": papers, "days": days, "has_seeds": has_seeds}
     return render(request, "semantic/for_you.html", context)
 
 

@@ -390,13 +390,46 @@ def test_for_you_recommends_recent_papers_near_what_the_user_upvoted(db, client,
     assert "Because you upvoted" in html and "ClawKeeper" in html
 
 
+def test_for_you_recommends_papers_near_one_the_user_only_saved_or_collected(
+    db, client, model, monkeypatch
+):
+    from library.models import Collection, SavedPaper
+    from semantic import recommend
+
+    monkeypatch.setattr(recommend, "RECENT_SECONDS", 0)
+    papers = {p.arxiv_id: p for p in real_papers()}
+    reader, collector = UserFactory(), UserFactory()
+    SavedPaper.objects.save_paper(reader, papers["2603.24414"])  # agent safety; no votes
+    Collection.objects.create_named(collector, "Video").add_paper(papers["2512.09363"])
+    embed_all(model)
+
+    client.force_login(reader)
+    response = client.get(reverse("semantic:for_you"))
+
+    shown = [p.arxiv_id for p in response.context["papers"]]
+    html = response.content.decode()
+    assert not Paper.objects.upvoted_by(reader).exists()
+    assert "2603.24414" not in shown  # the saved paper itself
+    assert shown[0] in {"2605.29801", "2508.13167", "2503.02682", "2607.22529"}  # agents
+    assert "Because you saved" in html and "ClawKeeper" in html
+    assert "Because you upvoted" not in html
+
+    client.force_login(collector)
+    response = client.get(reverse("semantic:for_you"))
+
+    shown = [p.arxiv_id for p in response.context["papers"]]
+    assert shown[0] in {"2506.19851", "2510.12586", "2409.08857"}  # video, generation
+    assert "Because you added" in response.content.decode()
+    assert "to a collection" in response.content.decode()
+
+
 def test_for_you_guides_a_new_user_and_needs_sign_in(db, client):
     assert client.get(reverse("semantic:for_you")).status_code == 302
     client.force_login(UserFactory())
 
     response = client.get(reverse("semantic:for_you"))
 
-    assert "Upvote a few papers to start" in response.content.decode()
+    assert "Upvote or save a few papers to start" in response.content.decode()
 
 
 # --- The JSON API -------------------------------------------------------------------------
