@@ -16,8 +16,15 @@ class Command(BaseCommand):
         parser.add_argument(
             "--rebuild-index", action="store_true", help="then rebuild the vector index file"
         )
+        parser.add_argument(
+            "--refresh-index",
+            action="store_true",
+            help="then add new vectors to the index (build it if there is none); quick if none",
+        )
 
-    def handle(self, *args, limit=None, batch_size=64, rebuild_index=False, **options):
+    def handle(
+        self, *args, limit=None, batch_size=64, rebuild_index=False, refresh_index=False, **options
+    ):
         try:
             enc = encoder.get_encoder()
         except encoder.EncoderUnavailable as exc:
@@ -34,3 +41,7 @@ class Command(BaseCommand):
         if rebuild_index:
             built = index.rebuild(enc.key)
             self.stdout.write(f"Index rebuilt: {built.count} vectors in {built.path}")
+        elif refresh_index:
+            built = index.refresh(enc.key)
+            if built:
+                self.stdout.write(f"Index updated: {built.count} vectors in {built.path}")
