@@ -45,8 +45,7 @@ run: install var/secret_key
 	$(BIN)/python manage.py migrate --noinput && \
 	$(BIN)/python manage.py collectstatic --noinput -v0 && \
 	$(BIN)/python manage.py load_demo && \
-	$(BIN)/python manage.py load_demo_vectors && \
-	{ $(BIN)/python manage.py embed_papers --refresh-index || echo "Search by meaning is off (keyword search works): see above."; } && \
+	{ $(BIN)/python manage.py embed_papers --demo-vectors --refresh-index || echo "Search by meaning is off (keyword search works): see above."; } && \
 	exec $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 # A secret key made once per checkout, for make run and make serve.
