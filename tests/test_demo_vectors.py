@@ -9,7 +9,7 @@ import pytest
 from django.core.management import call_command
 
 from papers.models import Paper
-from semantic import demo_vectors, embedding, encoder
+from semantic import demo_vectors, embedding, encoder, index
 from semantic.models import PaperEmbedding
 
 from .factories import PaperFactory
@@ -18,6 +18,14 @@ from .factories import PaperFactory
 @pytest.fixture(scope="session")
 def model():
     return encoder.get_encoder()
+
+
+@pytest.fixture(autouse=True)
+def _own_index(settings, tmp_path):
+    settings.SEMANTIC_INDEX_DIR = str(tmp_path / "index")
+    index.forget()
+    yield
+    index.forget()
 
 
 def _command(name, *args) -> str:
@@ -31,7 +39,11 @@ def test_the_shipped_vectors_cover_the_demo_and_equal_what_the_encoder_computes(
     papers = Paper.objects.count()
     assert papers > 3_000
 
-    assert f"{papers} demo vectors loaded" in _command("load_demo_vectors")
+    # What `make run` runs after load_demo.
+    out = _command("embed_papers", "--demo-vectors", "--refresh-index")
+    assert f"{papers} demo vectors loaded" in out
+    assert "0 papers embedded" in out
+    assert f"Index updated: {papers} vectors" in out
     assert PaperEmbedding.objects.current(model.key).count() == papers
     # Nothing left for embed_papers: the fixture is in step with the demo's files (if
     # this fails, the demo changed: run build_demo_vectors, see docs/search.md).
