@@ -6,6 +6,7 @@ import datetime as dt
 from django.conf import settings
 from django.views.decorators.http import require_GET
 
+from papers import hooks
 from papers.api import error, json_response, paper_json
 from papers.models import Paper
 
@@ -45,7 +46,7 @@ def collection(request, username, slug):
     )
     papers = (
         Paper.objects.visible()
-        .select_related("submitted_by")
+        .select_related("submitted_by", *hooks.listing_relations())  # what feature apps add
         .with_all_authors()
         .in_bulk([item.paper_id for item in items])
     )

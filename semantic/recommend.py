@@ -127,6 +127,10 @@ class _Recent:
             self.cached = {(key, since): (now, np.array(ids, np.int64), matrix)}
             return self.cached[(key, since)][1], matrix
 
+    def clear(self):
+        with self.lock:
+            self.cached = {}
+
 
 recent = _Recent()
 

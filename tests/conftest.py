@@ -95,6 +95,11 @@ def _no_page_cache(settings):
     it for PAGE_CACHE_SECONDS. tests/test_page_cache.py turns it back on."""
     settings.PAGE_CACHE_SECONDS = 0
     pagecache.local_pages.clear()
+    # Likewise the recent papers' vectors "For you" keeps per process (for minutes):
+    # each test has its own papers. Only if loaded: importing it loads numpy and the index.
+    recommend = sys.modules.get("semantic.recommend")
+    if recommend is not None:
+        recommend.recent.clear()
 
 
 @pytest.fixture(autouse=True)

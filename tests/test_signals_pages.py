@@ -120,7 +120,9 @@ def test_the_paper_page_lists_linked_artifacts(client, django_assert_num_queries
     )
     PaperSignals.objects.filter(pk=signals.pk).update(models_count=5)
 
-    with django_assert_num_queries(2):  # the paper (signals joined), its authors
+    # the paper (signals joined), its authors, the public collections with it (library),
+    # the discussion's state: no query of the signals' own
+    with django_assert_num_queries(4):
         html = client.get(paper.get_absolute_url()).content.decode()
 
     assert (
