@@ -88,6 +88,10 @@ def setup_django(url: str) -> None:
     # The site gives up on a query's embedding after a second and answers with keyword
     # results; here that would score keyword search under another mode's name.
     os.environ.setdefault("EMBEDDING_QUERY_TIMEOUT", "60")
+    # The index is built from this database's vectors: its own folder, never the one a
+    # site running from the same checkout maps (var/index/).
+    name = urlsplit(url).path.lstrip("/") or "bench"
+    os.environ.setdefault("SEMANTIC_INDEX_DIR", str(ROOT / "var" / f"index-{name}"))
     import django
 
     django.setup()
