@@ -1,29 +1,14 @@
 """GET /api/collections/<user>/<slug>: a collection as JSON, in the style of the rest
 of the API (papers.api): the same paper objects, the same errors and headers."""
 
-import datetime as dt
-
 from django.conf import settings
 from django.views.decorators.http import require_GET
 
 from papers import hooks
-from papers.api import error, json_response, paper_json
+from papers.api import error, json_response, paper_json, timestamp, user_json
 from papers.models import Paper
 
 from .models import Collection
-
-
-def _timestamp(moment):
-    """ISO 8601 in UTC with milliseconds, as the rest of the API writes them."""
-    if moment is None:
-        return None
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.") + (
-        f"{moment.microsecond // 1000:03d}Z"
-    )
-
-
-def _user(user) -> dict:
-    return {"name": user.username, "fullname": user.public_name}
 
 
 def _names(paper) -> list[str]:
@@ -51,20 +36,20 @@ def collection(request, username, slug):
         .in_bulk([item.paper_id for item in items])
     )
     data = {
-        "owner": _user(found.owner),
+        "owner": user_json(found.owner),
         "name": found.name,
         "slug": found.slug,
         "description": found.description,
         "visibility": found.visibility,
         "url": settings.SITE_URL + found.get_absolute_url(),
-        "createdAt": _timestamp(found.created_at),
-        "updatedAt": _timestamp(found.updated_at),
+        "createdAt": timestamp(found.created_at),
+        "updatedAt": timestamp(found.updated_at),
         "numPapers": len(items),
         "items": [
             {
                 "paper": paper_json(papers[item.paper_id], _names(papers[item.paper_id])),
                 "note": item.note,
-                "addedAt": _timestamp(item.added_at),
+                "addedAt": timestamp(item.added_at),
             }
             for item in items
             if item.paper_id in papers

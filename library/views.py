@@ -10,13 +10,13 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 from django_ratelimit.core import is_ratelimited
 
 from accounts import signin
 from accounts.models import User
+from papers import links
 from papers.models import Paper
 from papers.pagination import paginate, paginate_counted
 from search import fulltext, matching
@@ -27,23 +27,6 @@ from .models import Collection, CollectionItem, LibraryFeed, SavedPaper, viewabl
 
 COLLECTION_PAGE = 50
 EXPORT_LIMIT = 10_000
-
-
-def _safe_next(request, fallback):
-    """The page to return to, as the vote button does it: the form's `next`, else the
-    page htmx says it is on, else the referring page, if any is on this site; else
-    `fallback`."""
-    candidates = (
-        request.POST.get("next"),
-        request.htmx.current_url_abs_path if request.htmx else None,
-        request.META.get("HTTP_REFERER"),
-    )
-    for target in candidates:
-        if target and url_has_allowed_host_and_scheme(
-            target, {request.get_host()}, require_https=request.is_secure()
-        ):
-            return target
-    return fallback
 
 
 def _at_card(back, paper):
@@ -73,7 +56,7 @@ def save(request, arxiv_id):
     """Save (action=save) or remove (action=remove) a paper from the user's library.
     Explicit actions, like votes: a retried request can't undo itself."""
     paper = get_object_or_404(Paper.objects.visible(), arxiv_id=arxiv_id)
-    back = _safe_next(request, paper.get_absolute_url())
+    back = links.safe_next(request, paper.get_absolute_url())
     action = "remove" if request.POST.get("action") == "remove" else "save"
     if not request.user.is_authenticated:
         # Saved on sign-in (library.signals), then back to the page they were on.
@@ -110,7 +93,7 @@ def mark_read(request, arxiv_id):
     if request.htmx:
         paper.read_at = timezone.now() if read else None
         return render(request, "library/_read_toggle.html", {"paper": paper})
-    return redirect(_at_card(_safe_next(request, reverse("library:library")), paper))
+    return redirect(_at_card(links.safe_next(request, reverse("library:library")), paper))
 
 
 # --- The reading list -------------------------------------------------------------------
@@ -426,7 +409,7 @@ def add_to_collection(request, arxiv_id):
         messages.success(request, f"Added to “{collection.name}”.")
     else:
         messages.info(request, f"Already in “{collection.name}”.")
-    return redirect(_safe_next(request, paper.get_absolute_url()))
+    return redirect(links.safe_next(request, paper.get_absolute_url()))
 
 
 def _int(value) -> int | None:

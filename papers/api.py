@@ -42,7 +42,7 @@ def error(message: str, status=400) -> HttpResponse:
     return json_response({"error": message}, status=status)
 
 
-def _timestamp(moment: dt.datetime | None) -> str | None:
+def timestamp(moment: dt.datetime | None) -> str | None:
     """ISO 8601 in UTC with milliseconds, as Hugging Face writes them."""
     if moment is None:
         return None
@@ -51,7 +51,7 @@ def _timestamp(moment: dt.datetime | None) -> str | None:
     )
 
 
-def _user(user) -> dict:
+def user_json(user) -> dict:
     return {"name": user.username, "fullname": user.public_name}
 
 
@@ -60,16 +60,16 @@ def paper_json(paper, authors: list[str]) -> dict:
     data = {
         "id": paper.arxiv_id,
         "authors": [{"name": name} for name in authors],
-        "publishedAt": _timestamp(paper.published_at),
+        "publishedAt": timestamp(paper.published_at),
         "title": paper.title,
         "summary": paper.abstract,
         "upvotes": paper.upvote_count,
         "comments": paper.comment_count,  # Hugging Face's numComments (issue 14)
     }
     if paper.daily_date:
-        data["submittedOnDailyAt"] = _timestamp(ranking.featured_at(paper.daily_date))
+        data["submittedOnDailyAt"] = timestamp(ranking.featured_at(paper.daily_date))
     if paper.submitted_by_id:
-        data["submittedOnDailyBy"] = _user(paper.submitted_by)
+        data["submittedOnDailyBy"] = user_json(paper.submitted_by)
     if http_url(paper.code_url):
         data["githubRepo"] = http_url(paper.code_url)
     if http_url(paper.project_url):
@@ -82,12 +82,12 @@ def daily_item_json(paper, authors: list[str]) -> dict:
     """One entry of GET /api/daily_papers."""
     data = {
         "paper": paper_json(paper, authors),
-        "publishedAt": _timestamp(ranking.featured_at(paper.daily_date)),
+        "publishedAt": timestamp(ranking.featured_at(paper.daily_date)),
         "title": " ".join(paper.title.split()),
         "summary": paper.abstract,
     }
     if paper.submitted_by_id:
-        data["submittedBy"] = _user(paper.submitted_by)
+        data["submittedBy"] = user_json(paper.submitted_by)
     if "thumbnail" in data["paper"]:
         data["thumbnail"] = data["paper"]["thumbnail"]  # where Hugging Face puts it too
     return data

@@ -2,6 +2,7 @@ import re
 from urllib.parse import quote
 
 from django.urls import get_script_prefix, reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 
 _HTTP_URL = re.compile(r"^https?://\S+$", re.IGNORECASE)
 
@@ -34,3 +35,19 @@ def url_for(name: str, value: str) -> str:
         before, _, after = reverse(name, args=[example]).partition(example)
         parts = _templates[key] = (before, after)
     return f"{parts[0]}{quote(str(value), safe=_URL_SAFE)}{parts[1]}"
+
+
+def safe_next(request, fallback):
+    """The page to return to: the form's `next`, else the page htmx says it is on,
+    else the referring page, if any is on this site; else `fallback`."""
+    candidates = (
+        request.POST.get("next"),
+        request.htmx.current_url_abs_path if request.htmx else None,
+        request.META.get("HTTP_REFERER"),
+    )
+    for target in candidates:
+        if target and url_has_allowed_host_and_scheme(
+            target, {request.get_host()}, require_https=request.is_secure()
+        ):
+            return target
+    return fallback

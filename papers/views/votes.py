@@ -10,30 +10,13 @@ from django.db import IntegrityError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render, resolve_url
 from django.template import loader
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 from django_ratelimit.core import is_ratelimited
 
-from .. import pending_votes
+from .. import links, pending_votes
 from ..models import Paper
 from .detail import voters_context
-
-
-def _safe_next(request, fallback):
-    """The page to return to: the form's `next`, else the page htmx says it is on,
-    else the referring page, if any is on this site; else `fallback`."""
-    candidates = (
-        request.POST.get("next"),
-        request.htmx.current_url_abs_path if request.htmx else None,
-        request.META.get("HTTP_REFERER"),
-    )
-    for target in candidates:
-        if target and url_has_allowed_host_and_scheme(
-            target, {request.get_host()}, require_https=request.is_secure()
-        ):
-            return target
-    return fallback
 
 
 def _vote_refused(request, paper, back, message, status):
@@ -73,7 +56,7 @@ def vote(request, arxiv_id):
     """Add (action=up) or withdraw (action=remove) the user's upvote. Explicit actions,
     not a toggle, so a double click or a retried request can't undo itself."""
     paper = get_object_or_404(Paper.objects.visible().only(*VOTE_FIELDS), arxiv_id=arxiv_id)
-    back = _safe_next(request, paper.get_absolute_url())
+    back = links.safe_next(request, paper.get_absolute_url())
     action = "remove" if request.POST.get("action") == "remove" else "up"
     if not request.user.is_authenticated:
         # Cast after sign-in (or sign-up and verification): papers.pending_votes.
