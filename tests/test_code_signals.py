@@ -4,6 +4,7 @@ served locally), star history and velocity, Hugging Face's models, datasets and 
 (Hugging Face's documented shape: no recording exists), and the command."""
 
 import datetime as dt
+import gzip
 import json
 
 import pytest
@@ -463,3 +464,50 @@ def test_the_command_stops_at_the_rate_limit_and_says_what_it_left(db, github, h
     # What came before the limit is stored; Hugging Face is not asked after it.
     assert PaperSignals.objects.get(paper=first).repository.stars == 7122
     assert hub.requests == []
+
+
+# --- The demo's recorded stars (make run, offline) -------------------------------------------
+
+
+def _archive(tmp_path, items):
+    path = tmp_path / "papers.jsonl.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as out:
+        for item in items:
+            out.write(json.dumps(item) + "\n")
+    return path
+
+
+def test_the_demo_gets_the_stars_its_archive_recorded_and_a_rerun_changes_nothing(db, tmp_path):
+    from codesignals.demo import load_demo_stars
+
+    listed = PaperFactory(code_url="https://github.com/Owner/Repo")
+    unrecorded = PaperFactory(code_url="https://github.com/someone/else")
+    fetched = PaperFactory(code_url="https://github.com/already/fetched")
+    Repository.objects.create(
+        full_name="already/fetched", stars=7, status="ok", checked_at=timezone.now()
+    )
+
+    def listing(day, repo, stars):
+        return {
+            "date": day,
+            "paper": {"githubRepo": f"https://github.com/{repo}", "githubStars": stars},
+        }
+
+    path = _archive(
+        tmp_path,
+        [
+            listing("2025-01-06", "owner/repo", 10),
+            listing("2025-02-03", "owner/repo", 42),
+            listing("2025-02-03", "already/fetched", 999),
+            listing("2025-02-04", "no/stars", None),
+        ],
+    )
+
+    assert load_demo_stars(path) == 1
+    assert load_demo_stars(path) == 0
+
+    repository = linked(listed)
+    assert (repository.stars, repository.status, repository.checked_at) == (42, "ok", None)
+    assert list(repository.star_counts.values_list("day", "stars")) == [(dt.date(2025, 2, 3), 42)]
+    assert linked(unrecorded).stars is None  # nothing recorded: left for a real fetch
+    assert linked(fetched).stars == 7  # a count fetched from GitHub is never replaced
