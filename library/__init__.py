@@ -2,4 +2,4 @@
 collections of papers with notes (private, unlisted by secret link, or public), exports
 to BibTeX, RIS and CSV, imports of arXiv ids and BibTeX files, the library's Atom feeds
 and GET /api/collections/<user>/<slug>. It plugs into paper cards through
-papers.models.add_viewer_annotation and template includes; no other app imports it."""
+papers.hooks.add_viewer_annotation and template includes; no other app imports it."""

@@ -323,7 +323,7 @@ class LibraryFeed(models.Model):
 
 def annotate_saved(papers, user):
     """`user_has_saved` on each paper: whether `user` has it in their library, as an
-    EXISTS in the papers' own query. Registered with papers.models.add_viewer_annotation
+    EXISTS in the papers' own query. Registered with papers.hooks.add_viewer_annotation
     (library.signals), so every list of cards and the paper page carry it."""
     if user is None or not user.is_authenticated:
         return papers.annotate(user_has_saved=Value(False, output_field=models.BooleanField()))

@@ -1,8 +1,7 @@
 from allauth.account.signals import email_confirmation_sent, user_logged_in
 from django.dispatch import receiver
 
-from papers.hooks import add_positive_examples
-from papers.models import add_viewer_annotation
+from papers.hooks import add_positive_examples, add_viewer_annotation
 
 from . import pending
 from .models import annotate_saved, recent_positive_examples

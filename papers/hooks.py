@@ -4,6 +4,9 @@
 - `add_listing_relation("thumbnail")`: a one-to-one relation of Paper that cards, the
   paper page and the API join (select_related), so a feature shown on every card costs
   no query of its own.
+- `add_viewer_annotation(annotate)`: `annotate(queryset, user)` adds what the viewer's
+  cards and paper page show from another app, in the papers' own query (the library's
+  `user_has_saved`).
 - `paper_json`: sent by papers.api for each paper object it writes, with `paper` and
   `data`; receivers add their fields to `data` (issue 13: githubStars, thumbnail).
 - `papers_featured`: sent when papers join a daily list, with `day` and `paper_ids`
@@ -20,6 +23,7 @@
 from django.dispatch import Signal
 
 _listing_relations: list[str] = []
+_viewer_annotations: list = []
 _rank_boost: list[str] = []
 _positive_sources: list = []
 
@@ -34,6 +38,15 @@ def add_listing_relation(name: str):
 
 def listing_relations() -> tuple[str, ...]:
     return tuple(_listing_relations)
+
+
+def add_viewer_annotation(annotate):
+    if annotate not in _viewer_annotations:
+        _viewer_annotations.append(annotate)
+
+
+def viewer_annotations() -> tuple:
+    return tuple(_viewer_annotations)
 
 
 def set_rank_boost(lookup: str | None):

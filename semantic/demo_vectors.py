@@ -99,18 +99,7 @@ def load(key: str | None = None) -> Loaded:
                 )
             )
         with transaction.atomic():
-            PaperEmbedding.objects.bulk_create(
-                objs,
-                update_conflicts=True,
-                unique_fields=["paper"],
-                update_fields=[
-                    "model_key",
-                    "vector",
-                    "text_hash",
-                    "paper_modified_at",
-                    "updated_at",
-                ],
-            )
+            PaperEmbedding.objects.upsert(objs)
         result.inserted += len(objs)
     return result
 

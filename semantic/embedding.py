@@ -121,18 +121,7 @@ def embed_pending(
             alive = set(
                 Paper.objects.filter(pk__in=[r["pk"] for r in rows]).values_list("pk", flat=True)
             )
-            PaperEmbedding.objects.bulk_create(
-                [o for o in objs if o.paper_id in alive],
-                update_conflicts=True,
-                unique_fields=["paper"],
-                update_fields=[
-                    "model_key",
-                    "vector",
-                    "text_hash",
-                    "paper_modified_at",
-                    "updated_at",
-                ],
-            )
+            PaperEmbedding.objects.upsert([o for o in objs if o.paper_id in alive])
             for obj in restamp:
                 if obj.paper_id in alive:
                     PaperEmbedding.objects.filter(paper_id=obj.paper_id, model_key=enc.key).update(

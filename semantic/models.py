@@ -12,6 +12,15 @@ STORED_DTYPE = np.dtype("<f2")
 
 
 class PaperEmbeddingQuerySet(models.QuerySet):
+    def upsert(self, embeddings) -> None:
+        """Write each paper's vector, replacing the one it had (one row per paper)."""
+        self.bulk_create(
+            embeddings,
+            update_conflicts=True,
+            unique_fields=["paper"],
+            update_fields=["model_key", "vector", "text_hash", "paper_modified_at", "updated_at"],
+        )
+
     def current(self, key: str):
         return self.filter(model_key=key)
 

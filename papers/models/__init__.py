@@ -8,7 +8,6 @@ from .querysets import (
     RELATED_CANDIDATES,
     RELATED_PAPERS,
     PaperQuerySet,
-    add_viewer_annotation,
     title_keywords,
 )
 from .votes import PendingVote, Vote
@@ -24,7 +23,6 @@ __all__ = [
     "PendingVote",
     "SearchDocument",
     "Vote",
-    "add_viewer_annotation",
     "normalise_name",
     "papers_hidden",
     "slug_for",

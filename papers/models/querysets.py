@@ -15,18 +15,6 @@ from .votes import Vote
 
 AUTHORS_ON_CARD = 5
 
-# What other apps add to every paper card and the paper page for the viewer, e.g. the
-# library's `user_has_saved`: functions (queryset, user) -> queryset, registered with
-# add_viewer_annotation from the app's ready(). papers imports no feature app: they plug
-# in here, and for_listing stays one query for the papers, whatever they add.
-VIEWER_ANNOTATIONS = []
-
-
-def add_viewer_annotation(annotate):
-    if annotate not in VIEWER_ANNOTATIONS:
-        VIEWER_ANNOTATIONS.append(annotate)
-
-
 RELATED_PAPERS = 5
 # How many papers sharing title words are ranked to pick the related ones.
 RELATED_CANDIDATES = 300
@@ -101,10 +89,10 @@ class PaperQuerySet(models.QuerySet):
         )
 
     def with_viewer_annotations(self, user):
-        """The annotations other apps add for the viewer (VIEWER_ANNOTATIONS), in the
-        same query."""
+        """The annotations other apps add for the viewer (papers.hooks), in the same
+        query."""
         papers = self
-        for annotate in VIEWER_ANNOTATIONS:
+        for annotate in hooks.viewer_annotations():
             papers = annotate(papers, user)
         return papers
 
