@@ -6,13 +6,13 @@ Items are papers, described by papers/feed_description.html like the site's othe
 """
 
 from django.conf import settings
-from django.contrib.syndication.views import Feed
 from django.db.models import F
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
 
+from papers.feeds import PaperItems, absolute
 from papers.models import Paper
 
 from .models import LibraryFeed, viewable_collection
@@ -20,35 +20,7 @@ from .models import LibraryFeed, viewable_collection
 FEED_SIZE = 100
 
 
-def absolute(path: str) -> str:
-    return f"{settings.SITE_URL}{path}"
-
-
-class _PaperFeed(Feed):
-    """Papers as entries, as the site's other feeds (papers.feeds) give them."""
-
-    description_template = "papers/feed_description.html"
-
-    def item_title(self, paper):
-        return " ".join(paper.title.split())
-
-    def item_link(self, paper):
-        return absolute(paper.get_absolute_url())
-
-    def item_updateddate(self, paper):
-        return paper.updated_at
-
-    def item_author_name(self, paper):
-        names = [n for n in paper.author_names.split(", ") if n]
-        if len(names) > 3:
-            return f"{', '.join(names[:3])} et al."
-        return ", ".join(names) or None
-
-    def item_categories(self, paper):
-        return paper.categories or []
-
-
-class CollectionAtom(_PaperFeed):
+class CollectionAtom(PaperItems):
     feed_type = Atom1Feed
 
     def get_object(self, request, username, slug):
@@ -83,7 +55,7 @@ class CollectionAtom(_PaperFeed):
         return paper.added_at
 
 
-class LibraryAtom(_PaperFeed):
+class LibraryAtom(PaperItems):
     feed_type = Atom1Feed
 
     def get_object(self, request, token):

@@ -21,26 +21,17 @@ def absolute(path: str) -> str:
     return f"{settings.SITE_URL}{path}"
 
 
-class _PaperFeed(Feed):
+class PaperItems(Feed):
+    """Papers as feed entries: what every feed of papers on the site shares (the
+    library's feeds too)."""
+
     description_template = "papers/feed_description.html"
-    url_name = ""
-
-    def link(self):
-        return absolute(reverse(self.page_name))
-
-    def feed_url(self):
-        return absolute(reverse(self.url_name))
 
     def item_title(self, paper):
         return " ".join(paper.title.split())
 
     def item_link(self, paper):
         return absolute(paper.get_absolute_url())
-
-    def item_pubdate(self, paper):
-        if paper.daily_date:
-            return ranking.featured_at(paper.daily_date)
-        return paper.published_at
 
     def item_updateddate(self, paper):
         return paper.updated_at
@@ -53,6 +44,21 @@ class _PaperFeed(Feed):
 
     def item_categories(self, paper):
         return paper.categories or []
+
+
+class _PaperFeed(PaperItems):
+    url_name = ""
+
+    def link(self):
+        return absolute(reverse(self.page_name))
+
+    def feed_url(self):
+        return absolute(reverse(self.url_name))
+
+    def item_pubdate(self, paper):
+        if paper.daily_date:
+            return ranking.featured_at(paper.daily_date)
+        return paper.published_at
 
 
 class DailyRss(_PaperFeed):
