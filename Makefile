@@ -32,7 +32,8 @@ install: $(BIN)/.installed node_modules/.installed
 ## run: the site on the embedded default (SQLite in var/, no Redis) with demo data, as
 ## visitors see it in production (DEBUG off: the site's own error pages, hashed static
 ## files). The demo's vectors are shipped (semantic/fixtures/demo-vectors/): embed_papers
-## embeds only what they don't cover. `DEBUG=1 make run` for Django's debug pages.
+## embeds only what they don't cover. load_demo_thumbnails renders the three papers whose
+## PDFs are shipped (thumbnails/fixtures/demo-pdfs/); the other cards show placeholders. `DEBUG=1 make run` for Django's debug pages.
 run: export DEBUG ?= 0
 run: export SITE_URL ?= http://127.0.0.1:$(PORT)
 run: export ALLOWED_HOSTS ?= 127.0.0.1,localhost
@@ -46,6 +47,7 @@ run: install var/secret_key
 	$(BIN)/python manage.py collectstatic --noinput -v0 && \
 	$(BIN)/python manage.py load_demo && \
 	$(BIN)/python manage.py load_demo_stars && \
+	$(BIN)/python manage.py load_demo_thumbnails && \
 	{ $(BIN)/python manage.py embed_papers --demo-vectors --refresh-index || echo "Search by meaning is off (keyword search works): see above."; } && \
 	exec $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
@@ -104,6 +106,7 @@ serve: install var/secret_key
 	$(BIN)/python manage.py collectstatic --noinput -v0 && \
 	$(BIN)/python manage.py load_demo && \
 	$(BIN)/python manage.py load_demo_stars && \
+	$(BIN)/python manage.py load_demo_thumbnails && \
 	$(BIN)/python manage.py load_demo_vectors && \
 	trap 'kill 0' INT TERM EXIT; \
 	$(BIN)/celery -A config worker --loglevel=INFO & \

@@ -381,3 +381,38 @@ def test_nothing_is_queued_when_thumbnails_are_not_automatic(
         hooks.featured(paper.daily_date, [paper.pk])
 
     assert callbacks == [] and arxiv_pdfs.requests == []
+
+
+# --- The demo's thumbnails ------------------------------------------------------------------
+
+
+def test_the_demo_gets_real_thumbnails_of_the_papers_whose_pdfs_it_ships(db, client):
+    from django.utils import timezone
+
+    from ingest import demo
+    from papers.models import Paper
+    from thumbnails.demo import FIXTURES, demo_pdfs, load_demo_thumbnails
+
+    assert load_demo_thumbnails() == (0, [])  # no demo, nothing added
+    demo.load()
+    added, made = load_demo_thumbnails()
+
+    entries = demo_pdfs()
+    assert added == 3 and [t.paper.arxiv_id for t in made] == [e["arxiv_id"] for e in entries]
+    day = timezone.localdate() - dt.timedelta(days=1)
+    for entry, thumbnail in zip(entries, made, strict=True):
+        # Each paper's thumbnail is rendered from its own PDF.
+        assert thumbnail.is_ready and thumbnail.width == 480
+        assert thumbnail.pdf_bytes == (FIXTURES / entry["file"]).stat().st_size
+        assert default_storage.exists(thumbnail.image.name)
+        assert thumbnail.paper.daily_date == day and thumbnail.paper.submitted_by is not None
+        assert thumbnail.paper.doi == entry["doi"] and thumbnail.paper.published_at is None
+    # They lead their day's list, so the day's page opens with real thumbnails.
+    leading = Paper.objects.visible().on_day(day).ranked()[:3]
+    assert [p.arxiv_id for p in leading] == [e["arxiv_id"] for e in entries]
+    page = client.get(f"/papers/date/{day:%Y-%m-%d}/").content.decode()
+    for thumbnail in made:
+        assert f'src="{thumbnail.url}" width="480"' in page
+
+    assert load_demo_thumbnails() == (0, [])  # re-running changes nothing
+    assert Paper.objects.filter(source__has_key="demo-pdf").count() == 3
