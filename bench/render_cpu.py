@@ -3,6 +3,7 @@
 
     python bench/render_cpu.py [--database NAME] [--url /] [-n 50] [--profile]
     python bench/render_cpu.py --votes 500          # the htmx upvote toggle
+    python bench/render_cpu.py --cached --gzip      # a page-cache hit, as browsers ask
 
 Renders the page N times through Django's test client against a seeded database
 (bench/seed.py), with the anonymous page cache off, signed out and signed in (a seeded
@@ -12,11 +13,25 @@ is in another process and doesn't count either). --profile runs cProfile over th
 renders and prints the CPU split by layer (template engine, template tags and
 filters, URL building, CSRF, middleware, ORM and database driver) and the top
 functions. --votes N times N htmx vote toggles (up, then remove) by one user on one
-paper, then puts the vote back as it was.
+paper, then puts the vote back as it was. --cached leaves the page cache on (an hour)
+and times signed-out hits after the first miss (set REDIS_URL for the production
+cache); --gzip sends `Accept-Encoding: gzip, deflate, br` as browsers do; --signed-out
+skips the signed-in renders (which write a session row). The same script run from
+another checkout (ROOT is the script's) compares commits on one database.
+
+CPU time moves with the machine's load; instruction counts don't. --callgrind renders
+the page N times inside itertools.starmap, the one C function callgrind is told to count
+(so Django's start-up and the warm-up request are left out), and prints nothing else:
+
+    valgrind --tool=callgrind --callgrind-out-file=/dev/null --collect-atstart=no \
+      --toggle-collect=starmap_next python bench/render_cpu.py --signed-out --callgrind -n 10
+
+callgrind's "Collected" line divided by N is the instructions a request.
 """
 
 import argparse
 import cProfile
+import itertools
 import os
 import pstats
 import sys
@@ -100,7 +115,7 @@ def layer_shares(stats, func, depth=0, seen=()):
     return shares or {OTHER: 1.0}
 
 
-def setup(database):
+def setup(database, cached=False):
     os.environ.update(
         {
             "DJANGO_SETTINGS_MODULE": "config.settings",
@@ -113,7 +128,7 @@ def setup(database):
             "SESSION_COOKIE_SECURE": "0",
             "CSRF_COOKIE_SECURE": "0",
             "STATIC_MANIFEST": "0",
-            "PAGE_CACHE_SECONDS": "0",
+            "PAGE_CACHE_SECONDS": "3600" if cached else "0",
             "LOG_LEVEL": "ERROR",
         }
     )
@@ -210,25 +225,45 @@ def main(argv=None):
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--votes", type=int, default=0, help="time N htmx vote toggles")
+    parser.add_argument("--cached", action="store_true", help="page-cache hits, signed out")
+    parser.add_argument("--gzip", action="store_true", help="ask for compressed pages")
+    parser.add_argument("--signed-out", action="store_true", help="signed-out renders only")
+    parser.add_argument("--callgrind", action="store_true", help="see the docstring")
     args = parser.parse_args(argv)
-    setup(args.database)
+    setup(args.database, cached=args.cached)
+    from django.db import connection
     from django.test import Client
+    from django.test.utils import CaptureQueriesContext
 
     member = a_member()
     if args.votes:
         return votes(member, args.votes, args)
+    headers = {"HTTP_ACCEPT_ENCODING": "gzip, deflate, br"} if args.gzip else {}
+    kind = ("cached" if args.cached else "uncached") + (", gzip asked" if args.gzip else "")
     for url in args.url or ["/"]:
-        anonymous, signed_in = Client(), Client()
-        signed_in.force_login(member)
-        for who, client in (("signed out", anonymous), ("signed in", signed_in)):
+        clients = [("signed out", Client())]
+        if not (args.cached or args.signed_out):
+            clients.append(("signed in", Client()))
+            clients[1][1].force_login(member)
+        for who, client in clients:
 
             def render(client=client, url=url):
-                response = client.get(url)
+                response = client.get(url, **headers)
                 assert response.status_code == 200, response.status_code
 
-            size = len(client.get(url).content)
+            with CaptureQueriesContext(connection) as queries:
+                size = len(client.get(url, **headers).content)
+            queried = len(queries)  # now: each request clears the connection's log
+            if args.callgrind:
+                for _ in itertools.starmap(render, itertools.repeat((), args.n)):
+                    pass
+                print(f"{url} {who}, {kind}: {args.n} renders under callgrind ({size:,} bytes)")
+                continue
             ms = cpu_per_request(render, args.n)
-            print(f"{url} {who}: {ms:.2f} ms CPU a request (n={args.n}, {size:,} bytes)")
+            print(
+                f"{url} {who}, {kind}: {ms:.2f} ms CPU a request (n={args.n}, {size:,} bytes, "
+                f"{queried} queries the first time)"
+            )
             if args.profile:
                 profile(render, args.n, args.top, ms)
                 template_times(render, args.n)

@@ -3,10 +3,11 @@
 
     python bench/screens.py OUT_DIR [--base http://127.0.0.1:8000]
 
-Against a running site with the demo data (`make run`, or runserver on the same
-DATABASE_URL/REDIS_URL as this script): each page at 375 and 1280 px wide, into
-OUT_DIR/<page>-<width>.png (the top 4,000 px of long pages), and a table of each
-page's document.body.scrollHeight at both widths, in px, with its transferred HTML size.
+Against a running site with the demo data (`make run` from the same checkout, or
+runserver on the same DATABASE_URL/REDIS_URL and SECRET_KEY as this script): each page
+at 375 and 1280 px wide, into OUT_DIR/<page>-<width>.png (the top 4,000 px of long
+pages), and a table of each page's document.body.scrollHeight at both widths, in px,
+with its transferred HTML size.
 Signed-in pages use a reader this script makes ("screens", verified), given a session
 the way the tests' sign_in_browser does. Also checks there is no horizontal scroll at
 320 px (scrollWidth > innerWidth) and says where there is.
@@ -29,6 +30,12 @@ def reader_session():
     """A session cookie for a verified reader who has voted for today's top paper."""
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    # make run's settings: its secret key signs the session this makes, so the server
+    # must share it (make run keeps it in var/secret_key).
+    secret = ROOT / "var" / "secret_key"
+    if "SECRET_KEY" not in os.environ and secret.exists():
+        os.environ["SECRET_KEY"] = secret.read_text().strip()
+    os.environ.setdefault("SITE_URL", "http://127.0.0.1:8000")
     import django
 
     django.setup()
