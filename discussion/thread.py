@@ -12,7 +12,7 @@ from django.db import connections
 from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 
-from papers.models import Paper
+from papers.models import Authorship, Paper
 
 from .forms import CommentForm
 from .models import MAX_DEPTH, Comment, LockedThread, Suspension, in_edit_window
@@ -85,6 +85,22 @@ class ThreadComment:
         row.vote_error = getattr(comment, "vote_error", "")
         return row
 
+    @classmethod
+    def just_posted(cls, comment: Comment, state: "ThreadState") -> "ThreadComment":
+        """The reader's new comment, without reading it back: they are its author, not
+        suspended (or they could not have posted), and their badges are in `state`."""
+        author = comment.author
+        row = cls(
+            (
+                *(comment.pk, comment.parent_id, comment.depth, author.pk, author.username),
+                *(author.display_name, author.is_staff, comment.body_html, comment.score),
+                *(comment.created_at, None, None, None, "", False, state.viewer_authored),
+                *(state.viewer_moderates, False),
+            )
+        )
+        row.editable = comment.can_edit(author)
+        return row
+
     @property
     def anchor(self):
         return f"comment-{self.pk}"
@@ -107,6 +123,7 @@ class ThreadState:
     locked_reason: str | None = None
     viewer_suspended: bool = False
     viewer_moderates: bool = False
+    viewer_authored: bool = False  # claimed, and was approved as, an author of the paper
     has_comments: bool = True  # any row, shown or not (tombstones, hidden ones)
 
     @property
@@ -118,14 +135,17 @@ class ThreadState:
 
 
 def thread_state(paper, user) -> ThreadState:
-    """Whether the discussion is locked, and the viewer suspended or a moderator: one
-    query (scalar subqueries on the paper's row)."""
+    """Whether the discussion is locked, and the viewer suspended, a moderator or an
+    author of the paper: one query (scalar subqueries on the paper's row)."""
     values = {
         "locked": Subquery(LockedThread.objects.filter(paper=OuterRef("pk")).values("reason")[:1]),
         "has_comments": Exists(Comment.objects.filter(paper=OuterRef("pk"))),
     }
     if user.is_authenticated:
         values["suspended"] = Exists(Suspension.objects.filter(user=user.pk))
+        values["authored"] = Exists(
+            Authorship.objects.filter(paper=OuterRef("pk"), author__claimed_by=user.pk)
+        )
         if not user.is_staff:
             values["moderator"] = Exists(Group.objects.filter(name="moderator", user=user.pk))
     row = Paper.objects.filter(pk=paper.pk).values(**values).first() or {}
@@ -133,6 +153,7 @@ def thread_state(paper, user) -> ThreadState:
         locked_reason=row.get("locked"),
         viewer_suspended=bool(row.get("suspended")),
         viewer_moderates=user.is_authenticated and (user.is_staff or bool(row.get("moderator"))),
+        viewer_authored=bool(row.get("authored")),
         has_comments=bool(row.get("has_comments")),
     )
 

@@ -139,7 +139,7 @@ def _posted_fragment(request, paper, comment, state):
     """For htmx: an empty form where the form was, and the new comment, placed by an
     out-of-band swap (under its parent, or at the top of the discussion)."""
     parent = comment.parent
-    comment = ThreadComment.of(_comment(paper, comment.pk, request.user), request.user)
+    comment = ThreadComment.just_posted(comment, state)
     if parent is not None and parent.depth >= MAX_DEPTH:
         # Flattened: the reply says whom it answers.
         comment.reply_to = ThreadComment.of(_comment(paper, parent.pk))

@@ -332,6 +332,24 @@ def test_badges_show_the_author_the_submitter_and_the_moderator(client, paper, a
     assert html.count('class="badge badge-moderator"') == 1
 
 
+def test_a_comment_posted_with_htmx_comes_back_with_its_authors_badges(client, paper, alice):
+    # The fragment is drawn from the thread's state, not read back (discussion.views).
+    author_user = member("ada")
+    ada = paper.authorships.get(position=0).author
+    AuthorClaim.objects.create(user=author_user, author=ada, status=AuthorClaim.APPROVED)
+    type(ada).objects.filter(pk=ada.pk).update(claimed_by=author_user)
+    Group.objects.get_or_create(name="moderator")[0].user_set.add(author_user)
+    Paper.objects.filter(pk=paper.pk).update(submitted_by=author_user)
+    client.force_login(author_user)
+    html = client.post(post_url(paper), {"body": "I wrote it"}, **HTMX).content.decode()
+    for badge in ("author", "submitter", "moderator"):
+        assert html.count(f'class="badge badge-{badge}"') == 1
+    assert ">Edit</a>" in html and ">Delete</button>" in html
+    client.force_login(alice)
+    html = client.post(post_url(paper), {"body": "I read it"}, **HTMX).content.decode()
+    assert "badge" not in html
+
+
 # --- Cards, API, feeds, profiles ----------------------------------------------------
 
 
