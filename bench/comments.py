@@ -15,9 +15,10 @@ Single process, single client: a figure for the view itself, not for a loaded se
 config/gunicorn.py, a Celery worker, DEBUG off) and wrk: the constant view
 /bench/constant/ at --connections clients (the ceiling), then POST
 /papers/<id>/comments/ with htmx (HX-Request, the fragment answer) at one client and at
---connections clients, and prints each one's p50/p95/p99 and rate. The posts come from
---users signed-in bench users (sessions written as bench/load.py does) on --papers
-recent papers, each text different, a quarter of them replies (the parent's author is
+--connections clients. It prints each run's p50/p95/p99, rate, and CPU milliseconds per
+request of gunicorn's workers and of PostgreSQL's backends. The posts come from --users
+signed-in bench users (sessions written as bench/load.py does) on --papers recent
+papers, each text different, a quarter of them replies (the parent's author is
 notified). The database needs bench users (bench/seed.py makes them: old, verified
 accounts, so the new-account limits don't apply); COMMENT_RATE_LIMIT is lifted for the
 run (a user may post 6 a minute: the bench's users post faster), every other check
@@ -237,39 +238,53 @@ def load(args):
     log = (harness.OUT / f"server-comments-{database}.log").open("w")
     server = harness.Server(env, port, log)
     server.start()
+    # CPU per request of the gunicorn workers and of PostgreSQL: the figure that holds
+    # when other processes share the machine.
+    monitor = harness.ProcessMonitor(server.web.pid, env["DATABASE_URL"], database)
+    monitor.start()
     try:
         probe = harness.probe(port, requests[0], 1)[0]
         assert probe.status == 200, (probe.status, probe.body[:500])
         print(f"posting answers {probe.status} with {probe.queries} queries, {probe.size} bytes")
-        header = ("", "clients", "req/s", "p50 ms", "p95", "p99", "errors")
-        print("{:<16} {:>7} {:>7} {:>7} {:>7} {:>7} {:>6}".format(*header))
+        header = ("", "clients", "req/s", "p50 ms", "p95", "p99", "errors", "web cpu", "db cpu")
+        print("{:<16} {:>7} {:>7} {:>7} {:>7} {:>7} {:>6} {:>8} {:>7}".format(*header))
         files = harness.OUT / "requests"
         constant = files / "comments-constant.txt"
         constant.write_text(harness.Request("GET", "/bench/constant/").line() + "\n")
-        _report("constant view", harness.run_wrk(port, constant, args.connections, args.duration))
+        _report("constant view", monitor, port, constant, args.connections, args.duration)
         used = 1  # posts sent so far: each run starts with texts not posted yet
         for clients in (1, args.connections):
             posts = files / "comments-post.txt"
             posts.write_text("\n".join(r.line() for r in requests[used:]) + "\n")
-            result = harness.run_wrk(port, posts, clients, args.duration)
-            _report("post a comment", result)
+            result = _report("post a comment", monitor, port, posts, clients, args.duration)
             # wrk counts the answers it timed; a few more may have been sent as it stopped.
             used += result["requests"] + clients
             assert used < len(requests), "more posts than prepared texts"
     finally:
+        monitor.halt.set()
+        monitor.join()
         server.stop()
         log.close()
         removed = _remove_load_comments()
         print(f"removed {removed} bench comments; counts recomputed")
 
 
-def _report(name, result):
+def _report(name, monitor, port, request_file, clients, seconds):
+    """wrk's figures for one run, and the CPU milliseconds each request cost."""
+    import load as harness
+
+    web_before, db_before = monitor.cpu_ms()
+    result = harness.run_wrk(port, request_file, clients, seconds)
+    web_after, db_after = monitor.cpu_ms()
+    done = max(result["requests"], 1)
     errors = result["non_2xx_3xx"] + result["socket_errors"]
     print(
-        f"{name:<16} {result['connections']:>7} {result['rps']:>7.1f} {result['p50_ms']:>7.1f}"
-        f" {result['p95_ms']:>7.1f} {result['p99_ms']:>7.1f} {errors:>6}",
+        f"{name:<16} {clients:>7} {result['rps']:>7.1f} {result['p50_ms']:>7.1f}"
+        f" {result['p95_ms']:>7.1f} {result['p99_ms']:>7.1f} {errors:>6}"
+        f" {(web_after - web_before) / done:>8.1f} {(db_after - db_before) / done:>7.1f}",
         flush=True,
     )
+    return result
 
 
 def _load_papers(count, signed_in):

@@ -134,25 +134,66 @@ class ThreadState:
         return not self.viewer_suspended and (not self.is_locked or self.viewer_moderates)
 
 
-def thread_state(paper, user) -> ThreadState:
-    """Whether the discussion is locked, and the viewer suspended, a moderator or an
-    author of the paper: one query (scalar subqueries on the paper's row)."""
+# Stand-ins for the paper's and the reader's ids in compiled queries (ids are positive).
+_PAPER_ID, _READER_ID = -14, -15
+
+
+class CompiledQuery:
+    """A query compiled once per process, run with the paper's and the reader's ids in
+    the places of the stand-ins. The page's two queries carry six subqueries: building
+    and compiling them took longer than running them and reading 300 comments."""
+
+    def __init__(self, queryset, names=()):
+        self.names = list(names)  # of the columns, when the caller wants them
+        self.compiler = queryset.query.get_compiler(using=queryset.db)
+        self.sql, self.params = self.compiler.as_sql()
+        assert _PAPER_ID in self.params, self.params
+
+    def run(self, paper_id, reader_id=None):
+        ids = {_PAPER_ID: paper_id, _READER_ID: reader_id}
+        params = [ids.get(p, p) if type(p) is int else p for p in self.params]
+        with connections[self.compiler.using].cursor() as cursor:
+            cursor.execute(self.sql, params)
+            fetched = cursor.fetchall()
+        # results_iter() converts the values as the ORM does (SQLite's dates, booleans).
+        return self.compiler.results_iter([fetched], tuple_expected=True)
+
+
+@functools.cache
+def _state_query(signed_in: bool, staff: bool) -> CompiledQuery:
     values = {
         "locked": Subquery(LockedThread.objects.filter(paper=OuterRef("pk")).values("reason")[:1]),
         "has_comments": Exists(Comment.objects.filter(paper=OuterRef("pk"))),
     }
-    if user.is_authenticated:
-        values["suspended"] = Exists(Suspension.objects.filter(user=user.pk))
+    if signed_in:
+        values["suspended"] = Exists(Suspension.objects.filter(user=_READER_ID))
         values["authored"] = Exists(
-            Authorship.objects.filter(paper=OuterRef("pk"), author__claimed_by=user.pk)
+            Authorship.objects.filter(paper=OuterRef("pk"), author__claimed_by=_READER_ID)
         )
-        if not user.is_staff:
-            values["moderator"] = Exists(Group.objects.filter(name="moderator", user=user.pk))
-    row = Paper.objects.filter(pk=paper.pk).values(**values).first() or {}
+        if not staff:
+            values["moderator"] = Exists(Group.objects.filter(name="moderator", user=_READER_ID))
+    papers = Paper.objects.filter(pk=_PAPER_ID).annotate(**values).values_list(*values)
+    return CompiledQuery(papers[:1], names=values)
+
+
+@functools.cache
+def _rows_query(signed_in: bool) -> CompiledQuery:
+    reader = get_user_model()(pk=_READER_ID) if signed_in else None
+    comments = Comment.objects.filter(paper_id=_PAPER_ID).for_thread(reader).order_by()
+    return CompiledQuery(comments.values_list(*ROW_FIELDS))
+
+
+def thread_state(paper, user) -> ThreadState:
+    """Whether the discussion is locked, and the viewer suspended, a moderator or an
+    author of the paper: one query (scalar subqueries on the paper's row)."""
+    signed_in = user.is_authenticated
+    query = _state_query(signed_in, signed_in and user.is_staff)
+    found = next(iter(query.run(paper.pk, user.pk if signed_in else None)), None)
+    row = dict(zip(query.names, found, strict=True)) if found else {}
     return ThreadState(
         locked_reason=row.get("locked"),
         viewer_suspended=bool(row.get("suspended")),
-        viewer_moderates=user.is_authenticated and (user.is_staff or bool(row.get("moderator"))),
+        viewer_moderates=signed_in and (user.is_staff or bool(row.get("moderator"))),
         viewer_authored=bool(row.get("authored")),
         has_comments=bool(row.get("has_comments")),
     )
@@ -213,36 +254,12 @@ def arrange(comments, order=DEFAULT_ORDER, user=None, now=None) -> list[ThreadCo
     return [root for root in roots if keep(root)]
 
 
-# Stand-ins for the paper's and the reader's ids in the compiled query (ids are positive).
-_PAPER_ID, _READER_ID = -14, -15
-
-
-@functools.cache
-def _compiled_thread_query(signed_in: bool):
-    """The thread's query compiled once per process (for a visitor, and for a signed-in
-    reader): building and compiling the queryset and its four subqueries took longer
-    than running it and reading 300 rows. Only the paper's and the reader's ids change
-    between requests; they are the stand-ins' places in the parameters."""
-    reader = get_user_model()(pk=_READER_ID) if signed_in else None
-    comments = Comment.objects.filter(paper_id=_PAPER_ID).for_thread(reader).order_by()
-    compiler = comments.values_list(*ROW_FIELDS).query.get_compiler(using=comments.db)
-    sql, params = compiler.as_sql()
-    assert _PAPER_ID in params and (_READER_ID in params) == signed_in, params
-    return compiler, sql, params
-
-
 def thread_rows(paper, user=None) -> list[ThreadComment]:
     """Every comment of the paper with its author, badges and the reader's vote: one
     query, rows rather than model instances."""
     signed_in = user is not None and user.is_authenticated
-    compiler, sql, params = _compiled_thread_query(signed_in)
-    ids = {_PAPER_ID: paper.pk, _READER_ID: user.pk if signed_in else None}
-    params = [ids.get(param, param) if type(param) is int else param for param in params]
-    with connections[compiler.using].cursor() as cursor:
-        cursor.execute(sql, params)
-        fetched = cursor.fetchall()
-    # results_iter() converts the database's values as the ORM does (SQLite's dates).
-    return [ThreadComment(row) for row in compiler.results_iter([fetched], tuple_expected=True)]
+    rows = _rows_query(signed_in).run(paper.pk, user.pk if signed_in else None)
+    return [ThreadComment(row) for row in rows]
 
 
 def thread_for_page(paper, user, order=DEFAULT_ORDER, state=None) -> list[ThreadComment]:
