@@ -31,9 +31,7 @@ from .thread import ORDERS, ThreadComment, thread_state
 
 
 def _paper(arxiv_id):
-    return get_object_or_404(
-        Paper.objects.visible().select_related("submitted_by"), arxiv_id=arxiv_id
-    )
+    return get_object_or_404(Paper.objects.visible(), arxiv_id=arxiv_id)
 
 
 def _comment(paper, pk, user=None):
