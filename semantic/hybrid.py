@@ -1,10 +1,13 @@
 """Search by meaning and hybrid search.
 
-hybrid (the default): the keyword search's best KEYWORD_TOP and the vector search's best
-VECTOR_TOP, merged by reciprocal rank fusion (score = sum of 1 / (RRF_K + rank)), as
-Hugging Face's paper search does; an exact title is pinned first (an exact arXiv id is
-sent to its paper by the view before any of this). semantic: the vector search alone.
-keyword: the existing full-text search, unchanged.
+hybrid (the default): the keyword search's best HYBRID_KEYWORD_TOP and the vector search's
+best HYBRID_VECTOR_TOP (settings), merged by reciprocal rank fusion (score = sum of
+weight / (HYBRID_RRF_K + rank), the vector list weighing HYBRID_VECTOR_WEIGHT), as Hugging
+Face's paper search does; an exact title is pinned first (an exact arXiv id is sent to its
+paper by the view before any of this). The defaults (50, 50, k = 60, weight 1) are Hugging
+Face's; tuned on half of the evaluation set, other values did no better on the other
+half (bench/search_quality.py --sweep, docs/search.md#quality). semantic: the vector
+search alone. keyword: the existing full-text search, unchanged.
 
 The query's embedding runs in a thread with a time limit (EMBEDDING_QUERY_TIMEOUT, 1 s):
 a model that is slow, still loading or broken gives the keyword results and a notice,
@@ -31,9 +34,6 @@ from . import encoder, index
 from .models import PaperEmbedding
 
 MODES = ("hybrid", "keyword", "semantic")
-KEYWORD_TOP = 50
-VECTOR_TOP = 50
-RRF_K = 60
 # A semantic-only search lists this many papers (five pages).
 SEMANTIC_TOP = 100
 # A filter selecting at most this many papers is searched exactly over their vectors;
@@ -130,12 +130,14 @@ def _exact_among(vector, key, paper_ids, k):
     return sorted(results, key=lambda item: -item[1])[:k]
 
 
-def rrf(*rankings: list[int], k: int = RRF_K) -> list[int]:
-    """Reciprocal rank fusion of ranked id lists: best first, ties by first appearance."""
+def rrf(*rankings: list[int], k: int = 60, weights: tuple[float, ...] = ()) -> list[int]:
+    """Reciprocal rank fusion of ranked id lists (each weighing its entry in `weights`,
+    1 by default): best first, ties by first appearance."""
     scores: dict[int, float] = {}
-    for ranking in rankings:
+    for n, ranking in enumerate(rankings):
+        weight = weights[n] if n < len(weights) else 1.0
         for rank, paper_id in enumerate(ranking, start=1):
-            scores[paper_id] = scores.get(paper_id, 0.0) + 1.0 / (k + rank)
+            scores[paper_id] = scores.get(paper_id, 0.0) + weight / (k + rank)
     return sorted(scores, key=lambda paper_id: -scores[paper_id])
 
 
@@ -188,7 +190,9 @@ def search(query: str, papers, mode: str = "hybrid", newest: bool = False, filte
             dict.fromkeys(keyword_ids, WORDS),
             notice="Search by meaning is unavailable at the moment: these are keyword matches.",
         )
-    top = SEMANTIC_TOP if mode == "semantic" else VECTOR_TOP
+    # With no keyword match (most long, descriptive queries) hybrid is the vector list
+    # alone: as long as semantic's, rather than stopping at HYBRID_VECTOR_TOP.
+    top = SEMANTIC_TOP if mode == "semantic" or not keyword_ids else settings.HYBRID_VECTOR_TOP
     nearest = vector_search(vector, key, top, papers if filtered else None)
     similarity = dict(nearest)
     vector_ids = [i for i, _ in nearest]
@@ -196,8 +200,13 @@ def search(query: str, papers, mode: str = "hybrid", newest: bool = False, filte
         ids = _newest_first(vector_ids) if newest else vector_ids
         return Outcome(ids, "semantic", dict.fromkeys(ids, MEANING), similarity=similarity)
     best_keyword = keyword_ids if not newest else matching.search_ids(papers, query)
-    best_keyword = best_keyword[:KEYWORD_TOP]
-    fused = rrf(best_keyword, vector_ids)
+    best_keyword = best_keyword[: settings.HYBRID_KEYWORD_TOP]
+    fused = rrf(
+        best_keyword,
+        vector_ids,
+        k=settings.HYBRID_RRF_K,
+        weights=(1.0, settings.HYBRID_VECTOR_WEIGHT),
+    )
     in_keyword, in_vector = set(best_keyword), set(vector_ids)
     reasons = {
         i: BOTH if i in in_keyword and i in in_vector else WORDS if i in in_keyword else MEANING
