@@ -46,6 +46,7 @@ run: install var/secret_key
 	$(BIN)/python manage.py collectstatic --noinput -v0 && \
 	$(BIN)/python manage.py load_demo && \
 	$(BIN)/python manage.py load_demo_stars && \
+	$(BIN)/python manage.py refresh_search_words && \
 	{ $(BIN)/python manage.py embed_papers --demo-vectors --refresh-index || echo "Search by meaning is off (keyword search works): see above."; } && \
 	exec $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
@@ -105,6 +106,7 @@ serve: install var/secret_key
 	$(BIN)/python manage.py load_demo && \
 	$(BIN)/python manage.py load_demo_stars && \
 	$(BIN)/python manage.py load_demo_vectors && \
+	$(BIN)/python manage.py refresh_search_words && \
 	trap 'kill 0' INT TERM EXIT; \
 	$(BIN)/celery -A config worker --loglevel=INFO & \
 	$(BIN)/celery -A config beat --loglevel=INFO & \

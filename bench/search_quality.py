@@ -12,7 +12,7 @@ recall@10 side by side, over all queries and over each kind (paraphrased, topica
 The set and how it was written: bench/data/search_eval/README.md.
 
 Modes:
-- keyword: the site's full-text search as /search/ runs it (search.matching.search_ids);
+- keyword: the site's full-text search as /search/ runs it (search.spelling.search_ids);
 - semantic, hybrid: semantic.hybrid.search_ids(query, mode, limit), when the semantic
   app is installed; its vectors are brought up to date first (`embed_papers
   --demo-vectors`: the demo's shipped vectors, each computed alone, so the figures do
@@ -127,11 +127,13 @@ def setup_django(url: str) -> None:
 
 
 def load_demo() -> None:
-    """Migrate and load the demo; on a database that has it, both are quick no-ops."""
+    """Migrate and load the demo, and learn its titles' words for spelling correction
+    (as `make run` does); on a database that has it, all are quick."""
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
     call_command("load_demo", verbosity=1)
+    call_command("refresh_search_words")
 
 
 # --- The modes ----------------------------------------------------------------------------
@@ -140,9 +142,11 @@ def load_demo() -> None:
 def keyword_search(query: str, limit: int = K) -> list[str]:
     """What /search/?q=&mode=keyword ranks first, as arXiv ids (semantic/views.py)."""
     from papers.models import Paper
-    from search import matching
+    from search import spelling
 
-    ids = matching.search_ids(Paper.objects.published_between(None, None), query)[:limit]
+    # With "did you mean": a query that finds nothing searches its correction.
+    papers = Paper.objects.published_between(None, None)
+    ids = spelling.search_ids(papers, query).ids[:limit]
     arxiv = dict(Paper.objects.filter(pk__in=ids).values_list("pk", "arxiv_id"))
     return [arxiv[i] for i in ids]
 

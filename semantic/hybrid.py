@@ -28,7 +28,7 @@ from django.db.models import F
 
 from papers.models import Paper
 from search import fulltext as keyword_search
-from search import matching
+from search import matching, spelling
 
 from . import encoder, index
 from .models import PaperEmbedding
@@ -64,6 +64,9 @@ class Outcome:
     reasons: dict[int, str] = field(default_factory=dict)
     notice: str = ""  # shown above the results when search by meaning was skipped
     similarity: dict[int, float] = field(default_factory=dict)
+    words: str = ""  # what was searched: the query, or its spelling correction
+    suggestion: str = ""  # a spelling correction to offer ("Did you mean")
+    corrected: bool = False  # the query found nothing: `words` is its correction
 
 
 def _encode_query(text: str) -> np.ndarray:
@@ -176,11 +179,15 @@ def search(query: str, papers, mode: str = "hybrid", newest: bool = False, filte
     mode = mode if mode in MODES else "hybrid"
     # Lone surrogates (a caller's str, not a decoded request) can't reach PostgreSQL.
     query = keyword_search.clean_query(query.encode("utf-8", "replace").decode("utf-8"))
-    keyword_ids = matching.search_ids(papers, query, newest=newest)
+    spelled = spelling.search_ids(papers, query, newest=newest)
+    keyword_ids = spelled.ids
+    # A query that found nothing as typed is searched as corrected, by meaning too.
+    query = spelled.query
+    said = {"words": query, "suggestion": spelled.suggestion, "corrected": spelled.corrected}
     if mode == "keyword" or not keyword_search.has_words(query) or not _has_vectors():
         # No vector stored yet (a new site before its first embed_papers): keyword
         # search is all there is, and the model is not loaded for nothing.
-        return Outcome(keyword_ids, "keyword", dict.fromkeys(keyword_ids, WORDS))
+        return Outcome(keyword_ids, "keyword", dict.fromkeys(keyword_ids, WORDS), **said)
     try:
         key, vector = embed_query(query)
     except MeaningUnavailable:
@@ -189,6 +196,7 @@ def search(query: str, papers, mode: str = "hybrid", newest: bool = False, filte
             "keyword",
             dict.fromkeys(keyword_ids, WORDS),
             notice="Search by meaning is unavailable at the moment: these are keyword matches.",
+            **said,
         )
     # With no keyword match (most long, descriptive queries) hybrid is the vector list
     # alone: as long as semantic's, rather than stopping at HYBRID_VECTOR_TOP.
@@ -198,7 +206,7 @@ def search(query: str, papers, mode: str = "hybrid", newest: bool = False, filte
     vector_ids = [i for i, _ in nearest]
     if mode == "semantic":
         ids = _newest_first(vector_ids) if newest else vector_ids
-        return Outcome(ids, "semantic", dict.fromkeys(ids, MEANING), similarity=similarity)
+        return Outcome(ids, "semantic", dict.fromkeys(ids, MEANING), similarity=similarity, **said)
     best_keyword = keyword_ids if not newest else matching.search_ids(papers, query)
     best_keyword = best_keyword[: settings.HYBRID_KEYWORD_TOP]
     fused = rrf(
@@ -218,7 +226,7 @@ def search(query: str, papers, mode: str = "hybrid", newest: bool = False, filte
         reasons[pinned] = TITLE
     if newest:
         fused = _newest_first(fused)
-    return Outcome(fused, "hybrid", reasons, similarity=similarity)
+    return Outcome(fused, "hybrid", reasons, similarity=similarity, **said)
 
 
 def search_ids(query: str, mode: str = "hybrid", limit: int = 10) -> list[str]:
