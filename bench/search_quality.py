@@ -27,6 +27,11 @@ confidence interval (a paired bootstrap over queries). `--sweep` tries fusion
 parameters (HYBRID_RRF_K, HYBRID_KEYWORD_TOP, HYBRID_VECTOR_WEIGHT) on half A only,
 picks the best by nDCG@10 + recall@10, and reports it beside the defaults on half B.
 
+`--typos`: the topical queries again with one typo each (two neighbouring letters of
+the longest word swapped: "speculative decoding" becomes "speculative decdoing"), to
+measure "did you mean" (search.spelling): how many come back to the words meant, and the
+scores of keyword and hybrid search against the same queries typed right.
+
 Graded relevance: 2 = what the query asks for, 1 = related. nDCG@10 uses gain 2^rel - 1
 over the listed papers; recall@10 counts listed papers of either grade in the top 10.
 """
@@ -259,6 +264,55 @@ def table(results: dict[str, dict | str], queries: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def with_typo(query: str) -> str:
+    """`query` with two neighbouring letters in the middle of its longest word swapped
+    (the first pair that differs)."""
+    words = query.split()
+    n = max(range(len(words)), key=lambda i: (words[i].isalpha(), len(words[i])))
+    word = words[n]
+    for i in range(len(word) // 2 - 1, len(word) - 1):
+        if word[i] != word[i + 1]:
+            words[n] = word[:i] + word[i + 1] + word[i] + word[i + 2 :]
+            break
+    return " ".join(words)
+
+
+def typos(search, queries: list[dict]) -> str:
+    """The topical queries with a typo each, in keyword and hybrid search."""
+    from search import spelling
+
+    topical = [q for q in queries if q["kind"] == "topical"]
+    typed = [dict(q, query=with_typo(q["query"])) for q in topical]
+    back = sum(
+        (spelling.correct(t["query"]) or "").casefold() == q["query"].casefold()
+        for t, q in zip(typed, topical, strict=True)
+    )
+    lines = [
+        f"Topical queries with a typo ({len(typed)}; e.g. {typed[0]['query']!r}): "
+        f"{back} corrected back to the words meant."
+    ]
+
+    def as_typed(query: str) -> list[str]:
+        from papers.models import Paper
+        from search import matching
+
+        ids = matching.search_ids(Paper.objects.all(), query)[:K]
+        arxiv = dict(Paper.objects.filter(pk__in=ids).values_list("pk", "arxiv_id"))
+        return [arxiv[i] for i in ids]
+
+    for mode, run in (
+        ("keyword, no correction", as_typed),
+        ("keyword", keyword_search),
+        ("hybrid", lambda q: search(q, "hybrid", K)),
+    ):
+        right, wrong = summary(run_mode(run, topical)), summary(run_mode(run, typed))
+        lines.append(
+            f"  {mode:22} typed right nDCG@{K} {right[0]:.3f} recall@{K} {right[1]:.3f}; "
+            f"with a typo {wrong[0]:.3f} {wrong[1]:.3f}"
+        )
+    return "\n".join(lines)
+
+
 def sweep(search, queries: list[dict]) -> str:
     """Fusion parameters chosen on half A of the set, judged on half B: the grid SWEEP
     through the site's own code (settings overridden), best by nDCG@10 + recall@10."""
@@ -299,6 +353,9 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--sweep", action="store_true", help="also tune the fusion on half A, judge on half B"
     )
+    parser.add_argument(
+        "--typos", action="store_true", help="also the topical queries with a typo each"
+    )
     args = parser.parse_args(argv)
 
     url = database_url(args.database)
@@ -325,6 +382,8 @@ def main(argv=None) -> int:
         print(line)
     if args.sweep and meaning is not None:
         print(sweep(meaning, queries))
+    if args.typos and meaning is not None:
+        print(typos(meaning, queries))
     if args.per_query:
         for mode, result in results.items():
             if isinstance(result, str):
