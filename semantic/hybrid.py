@@ -9,6 +9,10 @@ Face's; tuned on half of the evaluation set, other values did no better on the o
 half (bench/search_quality.py --sweep, docs/search.md#quality). semantic: the vector
 search alone. keyword: the existing full-text search, unchanged.
 
+In every mode the words go through search.spelling first: a query whose words match
+nothing is searched as its spelling correction ("tranformer" as "transformer"), by words
+and by meaning, and Outcome says so (`words`, `corrected`, `suggestion`).
+
 The query's embedding runs in a thread with a time limit (EMBEDDING_QUERY_TIMEOUT, 1 s):
 a model that is slow, still loading or broken gives the keyword results and a notice,
 never an error page.
