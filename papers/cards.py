@@ -56,8 +56,10 @@ from django.db.models import OuterRef
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import JSONObject
 from django.template.loader import get_template
+from django.utils import timezone
 from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 
 from . import hooks
 from .models import AUTHORS_ON_CARD, Author, Authorship, Paper
@@ -71,8 +73,8 @@ SUBMITTER_FIELDS = ("submitted_by__username", "submitted_by__display_name")
 CARD_CACHE_SECONDS = 6 * 60 * 60
 # Cards each process keeps in memory (~3 kB each).
 LOCAL_CARDS = 3000
-# Bump when a card changes for a reason code_version can't see (a filter's code outside
-# the template tag modules, a setting a card reads).
+# Bump when a card changes for a reason code_version can't see (a library's upgrade, a
+# setting a card reads).
 CARD_VERSION = 1
 
 
@@ -94,22 +96,28 @@ class _Lazy:
 
 
 def code_version() -> str:
-    """A digest of the template files and template tag modules this deployment runs,
-    read once per process: a deploy that changes how a card looks changes every key."""
+    """A digest of this deployment's templates and Python code (the project's own apps
+    and config), read once per process: a deploy that may change how a card looks (a
+    template, a filter, a model's URL) changes every key."""
     if _Lazy.value is None:
-        salt = f"{CARD_VERSION}|{_Lazy.generation}"
+        salt = f"{CARD_VERSION}|{_Lazy.generation}|{settings.MEDIA_URL}|{settings.STATIC_URL}"
         digest = hashlib.blake2b(salt.encode(), digest_size=6)
-        folders = [Path(d) for engine in settings.TEMPLATES for d in engine.get("DIRS", ())]
-        files = [p for folder in folders for p in folder.rglob("*.html")]
+        base = Path(settings.BASE_DIR)
+        files = [
+            p
+            for engine in settings.TEMPLATES
+            for d in engine.get("DIRS", ())
+            for p in Path(d).rglob("*.html")
+        ]
+        files += (base / "config").glob("*.py")
         for app in apps.get_app_configs():
-            if not app.path.startswith(str(settings.BASE_DIR)):
-                continue
-            files += Path(app.path).glob("templatetags/*.py")
-            files += Path(app.path).glob("templates/**/*.html")
+            path = Path(app.path)
+            if path.is_relative_to(base) and ".venv" not in path.parts:
+                files += [p for p in path.rglob("*") if p.suffix in (".py", ".html")]
         for path in sorted(set(files)):
-            digest.update(str(path).encode())
-            digest.update(path.read_bytes())
-        digest.update(f"{settings.MEDIA_URL}|{settings.STATIC_URL}".encode())
+            if "migrations" not in path.parts:
+                digest.update(str(path.relative_to(base)).encode())
+                digest.update(path.read_bytes())
         _Lazy.value = digest.hexdigest()
     return _Lazy.value
 
@@ -428,6 +436,8 @@ def _key(paper, position: int, context, authenticated: bool) -> str:
         viewer = tuple(bool(getattr(paper, name, False)) for name in viewer_lookups())
     marks = (paper.title_marked, paper.abstract_marked, paper.match_reason)
     state = (
+        get_language(),
+        timezone.get_current_timezone_name(),
         authenticated,
         viewer,
         bool(context.get("hide_featured")),
