@@ -100,7 +100,7 @@ def code_version() -> str:
     and config), read once per process: a deploy that may change how a card looks (a
     template, a filter, a model's URL) changes every key."""
     if _Lazy.value is None:
-        salt = f"{CARD_VERSION}|{_Lazy.generation}|{settings.MEDIA_URL}|{settings.STATIC_URL}"
+        salt = f"{CARD_VERSION}|{settings.MEDIA_URL}|{settings.STATIC_URL}"
         digest = hashlib.blake2b(salt.encode(), digest_size=6)
         base = Path(settings.BASE_DIR)
         files = [
@@ -119,7 +119,7 @@ def code_version() -> str:
                 digest.update(str(path.relative_to(base)).encode())
                 digest.update(path.read_bytes())
         _Lazy.value = digest.hexdigest()
-    return _Lazy.value
+    return f"{_Lazy.value}{_Lazy.generation or ''}"
 
 
 # --- What a card shows -----------------------------------------------------------------
@@ -399,7 +399,6 @@ def forget():
     """Render every card again from now on, in this process (tests; the shell after
     changing a card by hand): new keys, and nothing kept in memory."""
     _Lazy.generation += 1
-    _Lazy.value = None
     local_cards.clear()
     seen_lately.clear()
 
