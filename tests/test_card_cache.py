@@ -265,3 +265,24 @@ def test_the_daily_page_is_the_page_the_templates_rendered(client, who, db):
     assert 'class="card"' in expected and "2611.00004" in expected
     for html in renders:
         assert html == expected
+
+
+def test_search_results_keep_each_readers_vote_and_their_highlights(client, member, other, paper):
+    """Search passes loaded papers (semantic.views): their keys are read from the objects,
+    with the highlights of the query."""
+    client.force_login(member)
+    client.post(reverse("papers:vote", args=[paper.arxiv_id]), {"action": "up"}, **HTMX)
+    mine = card(client, paper, "/search/?q=sparse")
+    assert 'aria-pressed="true"' in mine and "<mark>Sparse</mark>" in mine
+    assert "<mark>Scale</mark>" in card(client, paper, "/search/?q=scale")
+    client.force_login(other)
+    theirs = card(client, paper, "/search/?q=sparse")
+    assert 'aria-pressed="false"' in theirs and '<span class="vote-count">1</span>' in theirs
+
+
+def test_an_htmx_request_gets_the_page_htmx_says_it_is_on_as_next(client, member, paper):
+    client.force_login(member)
+    client.get("/")  # the card is cached with next="/" put back
+    headers = {"HTTP_HX_REQUEST": "true", "HTTP_HX_CURRENT_URL": "http://testserver/?a=1&b=2"}
+    shown = card_of(client.get("/", **headers).content.decode(), paper)
+    assert shown.count('name="next" value="/?a=1&amp;b=2"') == 2
