@@ -703,6 +703,13 @@ def print_report(report):
     print(HEADER)
     for result in report["endpoints"]:
         print_row(result, ceiling)
+    cached = next((r for r in report["endpoints"] if r["name"] == "daily / from cache"), None)
+    if ceiling and cached and "load" in ceiling and "load" in cached:
+        ceiling_rps, cached_rps = ceiling["load"]["rps"], cached["load"]["rps"]
+        print(
+            f"daily / from cache: {cached_rps:,.0f} req/s against the constant view's "
+            f"{ceiling_rps:,.0f}, {100 * cached_rps / ceiling_rps:.0f} % (issue 16: at least 80 %)"
+        )
     print(
         f"gunicorn workers: peak RSS {memory['peak_worker_mb']} MB (median worker peak "
         f"{memory['median_worker_peak_mb']} MB, {memory['workers_seen']} worker processes seen, "
