@@ -259,7 +259,7 @@ class CardRow:
 
     @property
     def viewer(self) -> tuple:
-        return tuple(bool(self.__dict__[name]) for name in viewer_lookups())
+        return tuple(self.__dict__[name] for name in viewer_lookups())
 
 
 class Deferred:
@@ -428,11 +428,11 @@ def _key(paper, position: int, context, authenticated: bool) -> str:
         content, viewer = paper.content, paper.viewer
     elif getattr(paper, "card_digest", None):
         content = (paper.card_digest,)
-        viewer = tuple(bool(getattr(paper, name, False)) for name in viewer_lookups())
+        viewer = tuple(getattr(paper, name, None) for name in viewer_lookups())
     else:
         content = tuple(_value_at(paper, name) for name in content_lookups())
         content += (_authors_of(paper),)
-        viewer = tuple(bool(getattr(paper, name, False)) for name in viewer_lookups())
+        viewer = tuple(getattr(paper, name, None) for name in viewer_lookups())
     marks = (paper.title_marked, paper.abstract_marked, paper.match_reason)
     state = (
         get_language(),

@@ -8,7 +8,7 @@
   a viewer annotation, or it would not change with it.
 - `add_viewer_annotation(annotate)`: `annotate(queryset, user)` adds what the viewer's
   cards and paper page show from another app, in the papers' own query (the library's
-  `user_has_saved`). Each annotation is part of a cached card's key, as a boolean.
+  `user_has_saved`). Each annotation's value is part of a cached card's key.
 - `paper_json`: sent by papers.api for each paper object it writes, with `paper` and
   `data`; receivers add their fields to `data` (issue 13: githubStars, thumbnail).
 - `papers_featured`: sent when papers join a daily list, with `day` and `paper_ids`
