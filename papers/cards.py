@@ -6,19 +6,20 @@ HTML is cached under a key made of everything the card shows, so it is never sta
 needs no invalidation: a vote, an edit, a comment, a star count, a thumbnail or a new
 author name is a new key, and a hidden paper is not in the list at all.
 
-The key (`CardRow.key`) is a digest of:
-- the paper's columns (all but CONTENT_EXCLUDED, which cards don't show and which
-  change without anything on them changing),
-- the first authors' names and slugs, in order,
-- every column of the relations feature apps join for cards (papers.hooks
-  `add_listing_relation`: the thumbnail, the code signals and their repository),
-  but their JSON ones,
-- the submitter's name and username,
-- the viewer's state: signed in or not, and each viewer annotation (the vote and the
-  save: `user_has_voted`, papers.hooks `add_viewer_annotation`),
+A card's key (`_key`) is a digest of:
+- what it shows: the paper's columns (all but CONTENT_EXCLUDED, which cards don't show
+  and which change without anything on them changing), its first authors' names and
+  slugs in order, the rows of the relations feature apps join for cards (papers.hooks
+  `add_listing_relation`: the thumbnail, the code signals and their repository), and the
+  submitter's names. Lists the views build read it as one md5 PostgreSQL computes
+  (`digest_sql`); papers already loaded give it from their attributes (`_value_at`,
+  JSON columns of the relations aside);
+- the viewer's state: signed in or not, and each viewer annotation's value (the vote and
+  the save: `user_has_voted`, papers.hooks `add_viewer_annotation`);
 - the card's context: the day list's `hide_featured`, whether it is among the first three
-  (their thumbnails load at once), search highlights and a match reason,
-- the templates and template tags the deployment runs (`code_version`).
+  (their thumbnails load at once), search highlights and a match reason, the language
+  and the time zone;
+- the deployment's code and templates (`code_version`).
 
 What differs between two viewers with the same key is left out of the cached HTML and
 put back on each request: the CSRF token (the same on every form of a page) and the
@@ -27,11 +28,11 @@ and user that have nothing but `is_authenticated`, so nothing of one visitor can
 into another's page.
 
 Lists the views build (day, week, month, trending, new, author) go further
-(`Deferred`, `rows_in_order`): they fetch only each card's key columns first, as
-values, one `get_many` finds the cards already rendered, and only the missing papers are
-loaded as objects (with their authors) and rendered. On a warm cache a page is one narrow
-query and one round trip to Redis for its cards. Other lists (search, the library) pass
-their loaded papers: the key is then read from the objects.
+(`Deferred`, `rows_in_order`): they read each card's digest beside the page's ids
+(with the title and abstract, for has_math), find the cards already rendered with one
+`get_many`, and load as objects (their first authors in the same query) and render only
+the missing papers. With its cards cached, a page is one narrow query and one round trip
+to Redis for them. Other lists (search, the library) pass their loaded papers.
 
 Each process keeps the cards it used last in memory too (`local_cards`); as the keys
 say what the card shows, an entry there is as exact as one in Redis.
