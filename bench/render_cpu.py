@@ -3,12 +3,15 @@
 
     python bench/render_cpu.py [--database NAME] [--url /] [-n 50] [--profile]
     python bench/render_cpu.py --votes 500          # the htmx upvote toggle
+    python bench/render_cpu.py --cold               # no card cached (papers.cards)
 
 Renders the page N times through Django's test client against a seeded database
 (bench/seed.py), with the anonymous page cache off, signed out and signed in (a seeded
 user), and prints the CPU time per request (time.process_time, the best of 5 batches, so
 other processes on a busy machine count as little as they can; the database's own CPU
-is in another process and doesn't count either). --profile runs cProfile over the
+is in another process and doesn't count either). Rendered cards stay cached from one
+render to the next (papers.cards), as between a site's requests; --cold forgets them
+before each request. --profile runs cProfile over the
 renders and prints the CPU split by layer (template engine, template tags and
 filters, URL building, CSRF, middleware, ORM and database driver) and the top
 functions. --votes N times N htmx vote toggles (up, then remove) by one user on one
@@ -210,9 +213,16 @@ def main(argv=None):
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--votes", type=int, default=0, help="time N htmx vote toggles")
+    parser.add_argument(
+        "--cold",
+        action="store_true",
+        help="no card cached for any request (papers.cards): the first visit of a list",
+    )
     args = parser.parse_args(argv)
     setup(args.database)
     from django.test import Client
+
+    from papers import cards
 
     member = a_member()
     if args.votes:
@@ -223,6 +233,8 @@ def main(argv=None):
         for who, client in (("signed out", anonymous), ("signed in", signed_in)):
 
             def render(client=client, url=url):
+                if args.cold:
+                    cards.forget()
                 response = client.get(url)
                 assert response.status_code == 200, response.status_code
 
