@@ -1,9 +1,12 @@
 """Importing into a library: arXiv ids and links, BibTeX files, papers the site lacks
-fetched through the submission path (arXiv mocked with a recorded response), per-line
-results, and the caps: nothing is half imported."""
+fetched from arXiv (a recorded response) without featuring them, per-line results, and
+the caps: nothing is half imported."""
+
+import time
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from ingest.models import Submission
 from library import imports
@@ -96,11 +99,17 @@ def test_a_bibtex_file_is_matched_by_arxiv_ids(client, reader, known):
     assert "Listed twice" in html  # the DOI entry names the same paper
 
 
-def test_papers_we_lack_are_fetched_through_submissions_then_saved(
+def todays_list():
+    return set(Paper.objects.filter(daily_date=timezone.localdate()).values_list("pk", flat=True))
+
+
+def test_papers_we_lack_are_fetched_then_saved_without_joining_todays_list(
     client, reader, known, arxiv, django_capture_on_commit_callbacks
 ):
     arxiv.add("/api/query", file=PAPER_1707, when={"id_list": "1707.08567"})
     collection = Collection.objects.create_named(reader, "Fresh")
+    before = todays_list()
+    assert before  # the known papers are on it
     client.force_login(reader)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         response = client.post(
@@ -108,20 +117,60 @@ def test_papers_we_lack_are_fetched_through_submissions_then_saved(
         )
     assert len(callbacks) == 1
     assert "Fetching from arXiv" in response.content.decode()
-    submission = Submission.objects.get(arxiv_id="1707.08567")
-    assert submission.user == reader and submission.status == "featured"
+    fetched = Paper.objects.get(arxiv_id="1707.08567")
+    assert fetched.title.startswith("Proceedings of Workshop AEW10")
+    # In the library and the collection, but not featured: no submission, no day.
     assert saved_ids(reader) == {"2406.12345", "1707.08567"}
     titles = collection.items.order_by("position").values_list("paper__arxiv_id", flat=True)
     assert list(titles) == ["2406.12345", "1707.08567"]
+    assert fetched.daily_date is None and fetched.submitted_by is None
+    assert not Submission.objects.exists()
+    assert todays_list() == before
+    home = client.get("/").content.decode()
+    assert "Known One" in home and "Proceedings of Workshop AEW10" not in home
+
+
+def test_many_papers_we_lack_are_fetched_in_one_request(
+    client, reader, arxiv, django_capture_on_commit_callbacks, settings
+):
+    # The recording answers for 1707.08567 only: arXiv has no paper by the other id.
+    arxiv.add("/api/query", file=PAPER_1707, when={"id_list": "1707.08567,2501.00001"})
+    client.force_login(reader)
+    with django_capture_on_commit_callbacks(execute=True):
+        html = client.post(URL, {"ids": "1707.08567 2501.00001"}).content.decode()
+    assert html.count("Fetching from arXiv") == 2
+    assert len(arxiv.requests_to("/api/query")) == 1
+    assert saved_ids(reader) == {"1707.08567"}
+    assert not todays_list()
+
+
+def test_without_a_worker_an_unreachable_arxiv_leaves_the_import_done(
+    client, reader, known, arxiv, django_capture_on_commit_callbacks
+):
+    # Tasks run in-process (the embedded default): the import request is waiting, so
+    # the fetch is not retried, and the papers the site has are saved all the same.
+    arxiv.add("/api/query", status=503, body="busy")
+    client.force_login(reader)
+    started = time.monotonic()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(URL, {"ids": "1707.08567 2406.12345"})
+    assert response.status_code == 200
+    assert time.monotonic() - started < 5
+    assert len(arxiv.requests_to("/api/query")) == 1
+    assert saved_ids(reader) == {"2406.12345"}
+    assert not Paper.objects.filter(arxiv_id="1707.08567").exists()
 
 
 def test_the_submission_limit_caps_fetches_not_the_import(client, reader, known, settings):
     settings.SUBMIT_RATE_LIMIT = "1/h"
     client.force_login(reader)
     html = client.post(URL, {"ids": "2501.00001 2501.00002 2406.12345"}).content.decode()
-    assert Submission.objects.count() == 1
+    assert html.count("Fetching from arXiv") == 1
     assert "you have reached the submission limit" in html
     assert "2406.12345" in saved_ids(reader)
+    # The fetch used the limit up: /submit/ and the next import wait too.
+    again = client.post(URL, {"ids": "2501.00003"}).content.decode()
+    assert "you have reached the submission limit" in again
 
 
 def test_ten_thousand_ids_are_refused_whole(client, reader, known):
