@@ -46,6 +46,15 @@ def test_the_contract_urls_are_where_the_issue_says():
     assert reverse("library:api_collection", args=["ada", "r"]) == "/api/collections/ada/r"
 
 
+@pytest.mark.parametrize("arxiv_id", ["2406.12345", "hep-th/9901001", "math.AG/0601001"])
+def test_button_urls_are_what_reverse_gives(arxiv_id):
+    # The buttons build their URLs without the resolver (library_tags.paper_url).
+    from library.templatetags.library_tags import paper_url
+
+    for name in ("library:save", "library:read"):
+        assert paper_url(name, arxiv_id) == reverse(name, args=[arxiv_id])
+
+
 def test_htmx_save_returns_the_button_saved_and_remove_undoes_it(client, reader, paper):
     client.force_login(reader)
     response = client.post(save_url(paper), {"action": "save"}, **HTMX)
