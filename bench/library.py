@@ -8,7 +8,8 @@ In one transaction that is rolled back at the end (the seeded database is left a
 was), it gives a user --saved saved papers (a third marked read) and a public collection
 of --collection papers, then requests each page through Django's test client, in
 process (no HTTP, no page cache: these pages are per user), --runs times: it prints the
-queries per request, the p50 of the time spent in SQL (as Django's cursor sees it), of
+queries per request, the p50 of the time spent in SQL (as Django's cursor sees it), the
+same statements' time in PostgreSQL (EXPLAIN ANALYZE, planning included), the p50 of
 this process's CPU time (the Python side: views, templates) and of the wall time, and
 the p90 wall time. The machine's load average is printed with them: wall times on a
 busy machine say more about the machine than the page. The pages are paginated (30 saved
@@ -163,7 +164,7 @@ def measure(args, user, collection, word, Client):
     anonymous = Client()
     print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(
-        f"{'page':<30} {'status':>6} {'queries':>7} {'SQL ms':>7} {'CPU ms':>7} "
+        f"{'page':<30} {'status':>6} {'queries':>7} {'SQL ms':>7} {'DB ms':>7} {'CPU ms':>7} "
         f"{'p50 ms':>8} {'p90 ms':>8}"
     )
     for name, url in pages:
@@ -181,6 +182,7 @@ def measure(args, user, collection, word, Client):
             sql.append(sum(float(q["time"]) for q in queries.captured_queries) * 1000)
         times.sort()
         count = len(queries)
+        server = server_ms(connection, queries.captured_queries)
         if args.profile and args.profile in name:
             import cProfile
             import pstats
@@ -191,9 +193,30 @@ def measure(args, user, collection, word, Client):
         p90 = times[min(len(times) - 1, int(len(times) * 0.9))]
         print(
             f"{name:<30} {response.status_code:>6} {count:>7} "
-            f"{statistics.median(sql):>7.1f} {statistics.median(cpu):>7.1f} "
+            f"{statistics.median(sql):>7.1f} {server:>7.1f} {statistics.median(cpu):>7.1f} "
             f"{statistics.median(times):>8.1f} {p90:>8.1f}"
         )
+
+
+def server_ms(connection, queries) -> float:
+    """The last request's statements as PostgreSQL times them (EXPLAIN ANALYZE's
+    execution times, summed, best of three): the database's share of the page, without
+    the waits for a CPU that "SQL ms" includes on a busy machine."""
+    total = 0.0
+    with connection.cursor() as cursor:
+        for query in queries:
+            sql = query["sql"]
+            if not sql.lstrip().upper().startswith("SELECT"):
+                continue
+            best = None
+            for _ in range(3):
+                cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}")
+                plan = cursor.fetchone()[0]
+                plan = plan[0] if isinstance(plan, list) else plan
+                took = plan["Execution Time"] + plan.get("Planning Time", 0)
+                best = took if best is None else min(best, took)
+            total += best
+    return total
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ import time
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, models, transaction
-from django.db.models import Exists, F, Max, OuterRef, Q, Value
+from django.db.models import Exists, Max, OuterRef, Q, Value
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
@@ -126,7 +126,13 @@ class SavedPaper(models.Model):
             models.UniqueConstraint(fields=["user", "paper"], name="one_save_per_user_per_paper")
         ]
         indexes = [
-            models.Index(F("user"), F("saved_at").desc(), name="saved_by_user_newest"),
+            # Covering: the reading list's page and total (and its unread filter) are
+            # read from the index alone, not from saves scattered over the table.
+            models.Index(
+                fields=["user", "-saved_at", "-id"],
+                include=["paper", "read_at"],
+                name="saved_by_user_newest",
+            ),
             models.Index(fields=["paper"], name="saved_paper_by_paper"),
         ]
 
