@@ -2,17 +2,20 @@
 fetched from arXiv (a recorded response) without featuring them, per-line results, and
 the caps: nothing is half imported."""
 
+import os
 import time
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
+from config.celery import app as celery_app
 from ingest.models import Submission
 from library import imports
 from library.models import Collection, SavedPaper
 from papers.models import Paper
 
+from .conftest import WorkerProcess, database_url_for_tests
 from .factories import PaperFactory, UserFactory
 from .recorded_http import RecordedServer
 from .test_submit import PAPER_1707
@@ -159,6 +162,50 @@ def test_without_a_worker_an_unreachable_arxiv_leaves_the_import_done(
     assert len(arxiv.requests_to("/api/query")) == 1
     assert saved_ids(reader) == {"2406.12345"}
     assert not Paper.objects.filter(arxiv_id="1707.08567").exists()
+
+
+@pytest.fixture
+def arxiv_and_worker(transactional_db):
+    """A real Celery worker whose arXiv is the recorded server: busy (503) once, then
+    answering for 1707.08567, so the fetch has to retry."""
+    with RecordedServer() as server:
+        server.add("/api/query", status=503, body="busy", times=1)
+        server.add("/api/query", file=PAPER_1707, when={"id_list": "1707.08567"})
+        celery_app.conf.task_always_eager = False
+        celery_app.control.purge()
+        env = os.environ | {
+            "DATABASE_URL": database_url_for_tests(),
+            "CELERY_TASK_ALWAYS_EAGER": "0",
+            "ARXIV_API_URL": f"{server.url}/api/query",
+            "ARXIV_REQUEST_INTERVAL": "0",
+            "INGEST_RETRY_BACKOFF": "1",
+        }
+        worker = WorkerProcess(env).start()
+        try:
+            yield server, worker
+        finally:
+            worker.stop()
+            celery_app.control.purge()
+
+
+def test_a_worker_fetches_an_imported_paper_after_a_retry_without_featuring_it(
+    client, arxiv_and_worker
+):
+    server, worker = arxiv_and_worker
+    reader = UserFactory(username="reader")
+    PaperFactory(arxiv_id="2406.12345", title="Known One")
+    before = todays_list()
+    client.force_login(reader)
+    html = client.post(URL, {"ids": "1707.08567 2406.12345"}).content.decode()
+    assert "Fetching from arXiv" in html
+    deadline = time.monotonic() + 60
+    while "1707.08567" not in saved_ids(reader):
+        assert time.monotonic() < deadline, worker.output()[-3000:]
+        time.sleep(0.25)
+    assert len(server.requests_to("/api/query")) == 2  # the 503, then the paper
+    fetched = Paper.objects.get(arxiv_id="1707.08567")
+    assert fetched.daily_date is None and not Submission.objects.exists()
+    assert todays_list() == before
 
 
 def test_the_submission_limit_caps_fetches_not_the_import(client, reader, known, settings):
