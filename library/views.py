@@ -11,7 +11,7 @@ from django.db.models import Count, F, Window
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import dateformat, timezone
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 from django_ratelimit.core import is_ratelimited
@@ -167,7 +167,14 @@ def _saved_papers(user, ids):
         .annotate(saved_at=F("saves__saved_at"), read_at=F("saves__read_at"))
     )
     by_id = {paper.pk: paper for paper in papers}
-    return [by_id[pk] for pk in ids if pk in by_id]
+    listed = [by_id[pk] for pk in ids if pk in by_id]
+    for paper in listed:
+        # "Saved 5 Dec 2026" under each card: formatted here, once, as the template's
+        # date filter does it (~3x dearer through the filter, twice a card).
+        saved = timezone.localtime(paper.saved_at)
+        paper.saved_on = saved.date().isoformat()
+        paper.saved_label = dateformat.format(saved, "j M Y")
+    return listed
 
 
 def _collections_of(user):

@@ -173,6 +173,8 @@ def test_the_library_lists_saved_papers_newest_saved_first(client, reader):
     assert response.status_code == 200
     assert html.index("Saved Just Now") < html.index("Saved Long Ago")
     assert "Never Saved" not in html
+    saved = timezone.localtime(SavedPaper.objects.get(paper=new).saved_at)
+    assert f'Saved <time datetime="{saved:%Y-%m-%d}">{saved.day} {saved:%b %Y}</time>' in html
     check_page(html)
 
 
