@@ -134,7 +134,7 @@ def library(request):
         page.object_list = _saved_papers(request.user, page.object_list)
     context.update(page=page, collections=_collections_of(request.user))
     if not data["q"]:
-        # Not on a search: its time limit costs two statements of the page's eight.
+        # Not on a search: its time limit costs two statements (the page keeps to eight).
         context["feed"] = LibraryFeed.objects.filter(user=request.user).first()
     return render(request, "library/library.html", context)
 
