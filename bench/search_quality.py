@@ -2,6 +2,7 @@
 
     make bench-search                                   # every mode
     .venv/bin/python bench/search_quality.py --mode keyword --per-query
+    .venv/bin/python bench/search_quality.py --sweep    # fusion parameters, held out
 
 Loads the demo (`manage.py load_demo`: 3,720 real papers) into a database of its own
 (<DATABASE_URL name with its database replaced by dp_search_eval>, created and migrated
@@ -11,21 +12,36 @@ recall@10 side by side, over all queries and over each kind (paraphrased, topica
 The set and how it was written: bench/data/search_eval/README.md.
 
 Modes:
-- keyword: the site's full-text search as /search/ runs it (search.matching.search_ids);
+- keyword: the site's full-text search as /search/ runs it (search.spelling.search_ids);
 - semantic, hybrid: semantic.hybrid.search_ids(query, mode, limit), when the semantic
-  app is installed; its vectors are brought up to date first (`embed_papers`, which only
-  embeds what is missing), and a query may take up to a minute to embed (the site's
-  one-second limit would quietly turn a slow query into keyword results). Without the
-  app the mode is reported as unavailable.
+  app is installed; its vectors are brought up to date first (`embed_papers
+  --demo-vectors`: the demo's shipped vectors, each computed alone, so the figures do
+  not move with how papers were batched; only what they miss is embedded), and a query
+  may take up to a minute to embed (the site's one-second limit would quietly turn a
+  slow query into keyword results). Without the app the mode is reported as unavailable.
+
+Guarding against tuning to the set: the queries are split in two halves (A and B, every
+other query of each kind in id order) and every figure is printed for both halves as
+well as for all; the difference of hybrid from each other mode comes with a 95%
+confidence interval (a paired bootstrap over queries). `--sweep` tries fusion
+parameters (HYBRID_RRF_K, HYBRID_KEYWORD_TOP, HYBRID_VECTOR_WEIGHT) on half A only,
+picks the best by nDCG@10 + recall@10, and reports it beside the defaults on half B.
+
+`--typos`: the topical queries again with one typo each (two neighbouring letters of
+the longest word swapped: "speculative decoding" becomes "speculative decdoing"), to
+measure "did you mean" (search.spelling): how many come back to the words meant, and the
+scores of keyword and hybrid search against the same queries typed right.
 
 Graded relevance: 2 = what the query asks for, 1 = related. nDCG@10 uses gain 2^rel - 1
 over the listed papers; recall@10 counts listed papers of either grade in the top 10.
 """
 
 import argparse
+import itertools
 import json
 import math
 import os
+import random
 import sys
 import time
 from pathlib import Path
@@ -38,11 +54,29 @@ DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/dailypapers"
 DATABASE = "dp_search_eval"
 MODES = ("keyword", "semantic", "hybrid")
 K = 10
+# --sweep's grid, tried on half A (the defaults, config/settings.py, are in it).
+SWEEP = {
+    "HYBRID_RRF_K": (10, 30, 60, 100),
+    "HYBRID_KEYWORD_TOP": (10, 20, 50),
+    "HYBRID_VECTOR_WEIGHT": (1.0, 1.5, 2.0),
+}
+BOOTSTRAP_SAMPLES = 10_000
 
 
 def load_queries(path: Path = QUERIES) -> list[dict]:
     with open(path, encoding="utf-8") as lines:
         return [json.loads(line) for line in lines if line.strip()]
+
+
+def halves(queries: list[dict]) -> tuple[list[dict], list[dict]]:
+    """Two halves of the set, each with its share of both kinds: every other query of
+    each kind, in id order (p01, p03, ... and t64, t66, ... in A)."""
+    a, b = [], []
+    for kind in sorted({q["kind"] for q in queries}):
+        of_kind = sorted((q for q in queries if q["kind"] == kind), key=lambda q: q["id"])
+        a += of_kind[0::2]
+        b += of_kind[1::2]
+    return a, b
 
 
 # --- Metrics ------------------------------------------------------------------------------
@@ -98,11 +132,13 @@ def setup_django(url: str) -> None:
 
 
 def load_demo() -> None:
-    """Migrate and load the demo; on a database that has it, both are quick no-ops."""
+    """Migrate and load the demo, and learn its titles' words for spelling correction
+    (as `make run` does); on a database that has it, all are quick."""
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
     call_command("load_demo", verbosity=1)
+    call_command("refresh_search_words")
 
 
 # --- The modes ----------------------------------------------------------------------------
@@ -111,9 +147,11 @@ def load_demo() -> None:
 def keyword_search(query: str, limit: int = K) -> list[str]:
     """What /search/?q=&mode=keyword ranks first, as arXiv ids (semantic/views.py)."""
     from papers.models import Paper
-    from search import matching
+    from search import spelling
 
-    ids = matching.search_ids(Paper.objects.published_between(None, None), query)[:limit]
+    # With "did you mean": a query that finds nothing searches its correction.
+    papers = Paper.objects.published_between(None, None)
+    ids = spelling.search_ids(papers, query).ids[:limit]
     arxiv = dict(Paper.objects.filter(pk__in=ids).values_list("pk", "arxiv_id"))
     return [arxiv[i] for i in ids]
 
@@ -132,7 +170,7 @@ def meaning_search():
     from django.core.management import call_command
 
     try:
-        call_command("embed_papers", "--rebuild-index")
+        call_command("embed_papers", "--demo-vectors", "--rebuild-index")
     except (SystemExit, Exception) as exc:  # a model that fails to load: say so, go on
         return None, f"embedding the demo failed ({exc.__class__.__name__}: {exc})"
     return search_ids, ""
@@ -159,14 +197,47 @@ def mean(values) -> float:
     return sum(values) / len(values) if values else 0.0
 
 
-def summary(result: dict, kind: str | None = None) -> tuple[float, float]:
-    rows = [r for r in result["rows"] if kind is None or r["kind"] == kind]
+def summary(result: dict, kind: str | None = None, ids=None) -> tuple[float, float]:
+    rows = [
+        r
+        for r in result["rows"]
+        if (kind is None or r["kind"] == kind) and (ids is None or r["id"] in ids)
+    ]
     return mean(r["ndcg"] for r in rows), mean(r["recall"] for r in rows)
+
+
+def paired_difference(better: dict, other: dict, metric: str, seed: int = 0):
+    """The mean per-query difference better - other in `metric` and its 95% confidence
+    interval, from a paired bootstrap over the queries (resampled with replacement)."""
+    diffs = [b[metric] - o[metric] for b, o in zip(better["rows"], other["rows"], strict=True)]
+    rng = random.Random(seed)
+    means = sorted(
+        sum(rng.choices(diffs, k=len(diffs))) / len(diffs) for _ in range(BOOTSTRAP_SAMPLES)
+    )
+    low, high = means[int(0.025 * BOOTSTRAP_SAMPLES)], means[int(0.975 * BOOTSTRAP_SAMPLES) - 1]
+    return mean(diffs), low, high
+
+
+def differences(results: dict[str, dict | str], mode: str = "hybrid") -> list[str]:
+    """Lines saying by how much `mode` beats each other mode, with 95% intervals."""
+    if isinstance(results.get(mode), str) or mode not in results:
+        return []
+    lines = []
+    for other, result in results.items():
+        if other == mode or isinstance(result, str):
+            continue
+        for metric, label in (("ndcg", f"nDCG@{K}"), ("recall", f"recall@{K}")):
+            diff, low, high = paired_difference(results[mode], result, metric)
+            lines.append(
+                f"{mode} - {other} {label}: {diff:+.3f} (95% interval {low:+.3f} to {high:+.3f})"
+            )
+    return lines
 
 
 def table(results: dict[str, dict | str], queries: list[dict]) -> str:
     modes = list(results)
     counts = {kind: sum(q["kind"] == kind for q in queries) for kind in ("paraphrase", "topical")}
+    half_a, half_b = ({q["id"] for q in half} for half in halves(queries))
     lines = [f"{'':28}" + "".join(f"{m:>12}" for m in modes)]
 
     def row(label, value):
@@ -182,10 +253,93 @@ def table(results: dict[str, dict | str], queries: list[dict]) -> str:
     ):
         row(f"nDCG@{K}  ({label})", lambda r, kind=kind: summary(r, kind)[0])
         row(f"recall@{K} ({label})", lambda r, kind=kind: summary(r, kind)[1])
+    for name, ids in (("A", half_a), ("B", half_b)):
+        label = f"half {name} {len(ids)}"
+        row(f"nDCG@{K}  ({label})", lambda r, ids=ids: summary(r, ids=ids)[0])
+        row(f"recall@{K} ({label})", lambda r, ids=ids: summary(r, ids=ids)[1])
     row("ms per query", lambda r: r["ms_per_query"])
     for m in modes:
         if isinstance(results[m], str):
             lines.append(f"{m}: unavailable: {results[m]}")
+    return "\n".join(lines)
+
+
+def with_typo(query: str) -> str:
+    """`query` with two neighbouring letters in the middle of its longest word swapped
+    (the first pair that differs)."""
+    words = query.split()
+    n = max(range(len(words)), key=lambda i: (words[i].isalpha(), len(words[i])))
+    word = words[n]
+    for i in range(len(word) // 2 - 1, len(word) - 1):
+        if word[i] != word[i + 1]:
+            words[n] = word[:i] + word[i + 1] + word[i] + word[i + 2 :]
+            break
+    return " ".join(words)
+
+
+def typos(search, queries: list[dict]) -> str:
+    """The topical queries with a typo each, in keyword and hybrid search."""
+    from search import spelling
+
+    topical = [q for q in queries if q["kind"] == "topical"]
+    typed = [dict(q, query=with_typo(q["query"])) for q in topical]
+    back = sum(
+        (spelling.correct(t["query"]) or "").casefold() == q["query"].casefold()
+        for t, q in zip(typed, topical, strict=True)
+    )
+    lines = [
+        f"Topical queries with a typo ({len(typed)}; e.g. {typed[0]['query']!r}): "
+        f"{back} corrected back to the words meant."
+    ]
+
+    def as_typed(query: str) -> list[str]:
+        from papers.models import Paper
+        from search import matching
+
+        ids = matching.search_ids(Paper.objects.all(), query)[:K]
+        arxiv = dict(Paper.objects.filter(pk__in=ids).values_list("pk", "arxiv_id"))
+        return [arxiv[i] for i in ids]
+
+    for mode, run in (
+        ("keyword, no correction", as_typed),
+        ("keyword", keyword_search),
+        ("hybrid", lambda q: search(q, "hybrid", K)),
+    ):
+        right, wrong = summary(run_mode(run, topical)), summary(run_mode(run, typed))
+        lines.append(
+            f"  {mode:22} typed right nDCG@{K} {right[0]:.3f} recall@{K} {right[1]:.3f}; "
+            f"with a typo {wrong[0]:.3f} {wrong[1]:.3f}"
+        )
+    return "\n".join(lines)
+
+
+def sweep(search, queries: list[dict]) -> str:
+    """Fusion parameters chosen on half A of the set, judged on half B: the grid SWEEP
+    through the site's own code (settings overridden), best by nDCG@10 + recall@10."""
+    from django.conf import settings
+    from django.test import override_settings
+
+    tune, held = halves(queries)
+    defaults = {name: getattr(settings, name) for name in SWEEP}
+    tried = []
+    for values in itertools.product(*SWEEP.values()):
+        params = dict(zip(SWEEP, values, strict=True))
+        with override_settings(**params):
+            score = summary(run_mode(lambda q: search(q, "hybrid", K), tune))
+        tried.append((sum(score), params, score))
+    best = max(tried, key=lambda t: t[0])
+    lines = [f"Sweep of {len(tried)} fusion settings on half A ({len(tune)} queries):"]
+    for _, params, score in sorted(tried, key=lambda t: -t[0])[:5]:
+        lines.append(f"  nDCG@{K} {score[0]:.3f} recall@{K} {score[1]:.3f}  {params}")
+    lines.append(f"Judged on half B ({len(held)} queries) and on all {len(queries)}:")
+    for label, params in (("defaults", defaults), ("best on A", best[1])):
+        with override_settings(**params):
+            on_b = summary(run_mode(lambda q: search(q, "hybrid", K), held))
+            on_all = summary(run_mode(lambda q: search(q, "hybrid", K), queries))
+        lines.append(
+            f"  {label:10} B: nDCG@{K} {on_b[0]:.3f} recall@{K} {on_b[1]:.3f}; "
+            f"all: {on_all[0]:.3f} {on_all[1]:.3f}  {params}"
+        )
     return "\n".join(lines)
 
 
@@ -196,6 +350,12 @@ def main(argv=None) -> int:
     parser.add_argument("--queries", type=Path, default=QUERIES)
     parser.add_argument("--per-query", action="store_true", help="a line per query and mode")
     parser.add_argument("--json", type=Path, help="write the results to this file too")
+    parser.add_argument(
+        "--sweep", action="store_true", help="also tune the fusion on half A, judge on half B"
+    )
+    parser.add_argument(
+        "--typos", action="store_true", help="also the topical queries with a typo each"
+    )
     args = parser.parse_args(argv)
 
     url = database_url(args.database)
@@ -218,6 +378,12 @@ def main(argv=None) -> int:
     print(f"Search quality on {len(queries)} queries ({args.queries.relative_to(ROOT)}), "
           f"database {args.database}:")  # fmt: skip
     print(table(results, queries))
+    for line in differences(results):
+        print(line)
+    if args.sweep and meaning is not None:
+        print(sweep(meaning, queries))
+    if args.typos and meaning is not None:
+        print(typos(meaning, queries))
     if args.per_query:
         for mode, result in results.items():
             if isinstance(result, str):

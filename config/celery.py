@@ -56,6 +56,13 @@ app.conf.beat_schedule = {
         "schedule": crontab(minute="*/5"),
         "options": {"expires": 4 * 60},
     },
+    # "Did you mean" (search.spelling) learns the words of new titles; about 30 s at
+    # a million papers.
+    "refresh-search-words": {
+        "task": "search.tasks.refresh_search_words",
+        "schedule": crontab(minute=25, hour="*/6"),
+        "options": {"expires": 5 * 60 * 60},
+    },
     # Papers sent in digests that no issue can offer again (DigestSentPaper.prune).
     "prune-digest-history": {
         "task": "digests.tasks.prune_digest_history",

@@ -613,5 +613,13 @@ SEMANTIC_INDEX_DIR = env.str("SEMANTIC_INDEX_DIR", default=str(VAR_DIR / "index"
 EMBEDDING_THREADS = env.int("EMBEDDING_THREADS", default=2)
 # Past this, a query's embedding is abandoned and the page shows keyword results.
 EMBEDDING_QUERY_TIMEOUT = env.float("EMBEDDING_QUERY_TIMEOUT", default=1.0)
+# Hybrid search: the keyword search's best HYBRID_KEYWORD_TOP and the nearest
+# HYBRID_VECTOR_TOP by meaning, merged by reciprocal rank fusion with constant
+# HYBRID_RRF_K, the vector list's ranks weighing HYBRID_VECTOR_WEIGHT (the keyword's 1).
+# Hugging Face's values; `bench/search_quality.py --sweep` tries others (docs/search.md).
+HYBRID_KEYWORD_TOP = env.int("HYBRID_KEYWORD_TOP", default=50)
+HYBRID_VECTOR_TOP = env.int("HYBRID_VECTOR_TOP", default=50)
+HYBRID_RRF_K = env.float("HYBRID_RRF_K", default=60.0)
+HYBRID_VECTOR_WEIGHT = env.float("HYBRID_VECTOR_WEIGHT", default=1.0)
 # /for-you/ recommends papers first published within this many days.
 FOR_YOU_DAYS = env.int("FOR_YOU_DAYS", default=14)

@@ -182,6 +182,8 @@ class Composer:
         return frame
 
     def _section(self, sec: dict) -> tuple[str, str]:
+        if "notices" in sec:
+            return self._notices(sec)
         notes = sec.get("notes") or [""] * len(sec["papers"])
         key = (sec["kind"], sec["label"], tuple(sec["papers"]), tuple(notes))
         parts = self._sections.get(key)
@@ -204,6 +206,18 @@ class Composer:
             )
             self._sections[key] = parts
         return parts
+
+    def _notices(self, sec: dict) -> tuple[str, str]:
+        """A section of notices (selection.notice_section): one reader's, not shared."""
+        context = self._context(
+            heading=sec["label"],
+            notices=sec["notices"],
+            stop_url=sec["stop_url"],
+            more_url=sec.get("more_url", ""),
+        )
+        text = render_to_string("emails/digest/_notices.txt", context)
+        html = render_to_string("emails/digest/_notices.html", context)
+        return text, css_inline.inline_fragment(html, self.css, load_remote_stylesheets=False)
 
     def _heading(self, kind: str, label: str) -> str:
         if kind == TRENDING:

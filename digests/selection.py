@@ -3,7 +3,8 @@
 Sections, in order: the community's trending papers of the period (those featured on
 a day of its window), then (for accounts) new papers by followed authors, in followed
 categories and matching followed keywords, then the sections feature apps register
-(sections.py: "Recommended for you"), whose papers carry a note saying why.
+(sections.py: "Recommended for you"), whose papers carry a note saying why, and last
+the notices feature apps register (sections.py: notifications folded into the digest).
 
 "New" is the paper's own date: first published on arXiv (v1) in the window or up to
 DIGEST_NEW_LOOKBACK_DAYS before it (arXiv announces a submission a day or more after
@@ -37,7 +38,7 @@ from papers.ranking import featured_at
 
 from .models import DigestSentPaper, FollowedAuthor, FollowedCategory, FollowedKeyword
 from .periods import Period
-from .sections import registered
+from .sections import registered, registered_notices
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,19 @@ def section(kind: str, label: str, papers: list[int], notes: list[str] | None = 
     if notes is not None:
         sec["notes"] = notes
     return sec
+
+
+def notice_section(kind: str, label: str, notices) -> dict:
+    """A section of notices (sections.Notices) as stored with the delivery (JSON)."""
+    return {
+        "kind": kind,
+        "label": label,
+        "papers": [],
+        "notices": [{"text": n.text, "url": n.url} for n in notices.items],
+        "notice_ids": list(notices.ids),
+        "stop_url": notices.stop_url,
+        "more_url": notices.more_url,
+    }
 
 
 def paper_ids(sections: list[dict]) -> list[int]:
@@ -104,6 +118,7 @@ def choose_sections(subscriptions, period: Period) -> dict[int, list[dict]]:
         for k in sorted({k for ks in keywords.values() for k in ks})
     }
     extras = _extra_candidates(user_ids, period, new, limit)
+    notices = _notices(user_ids, period)
     candidates = set(trending).union(
         *in_category.values(),
         *matching.values(),
@@ -141,14 +156,21 @@ def choose_sections(subscriptions, period: Period) -> dict[int, list[dict]]:
                 picks = by_user.get(sub.user_id, ())
                 notes = dict(picks)
                 take(extra.kind, extra.heading, [pk for pk, _ in picks], personal_count, notes)
+            for notice, by_user in notices:
+                if by_user.get(sub.user_id):
+                    sections.append(
+                        notice_section(notice.kind, notice.heading, by_user[sub.user_id])
+                    )
         chosen[sub.pk] = sections
     return chosen
 
 
 def record_sent(chosen: dict[int, list[dict]]):
-    """Remember the papers of these digests for their subscriptions, for good. In the
-    claim's transaction: if the claim rolls back, so does this. A pair recorded twice
-    raises IntegrityError (the claim's locks make that a bug, never a race)."""
+    """Remember the papers of these digests for their subscriptions, for good, and tell
+    the notices' providers which notices are claimed. In the claim's transaction: if the
+    claim rolls back, so does this. A pair recorded twice raises IntegrityError (the
+    claim's locks make that a bug, never a race)."""
+    _record_notices(chosen)
     pairs = [(sub_id, pk) for sub_id, sections in chosen.items() for pk in paper_ids(sections)]
     if not pairs:
         return
@@ -191,6 +213,32 @@ def _extra_candidates(user_ids, period: Period, new, count: int):
         )
         for extra, by in found
     ]
+
+
+def _notices(user_ids, period: Period):
+    """[(registered notice section, {user id: Notices})]; one that fails is left out."""
+    if not user_ids:
+        return []
+    since = period.first - dt.timedelta(days=settings.DIGEST_NEW_LOOKBACK_DAYS)
+    found = []
+    for notice in registered_notices():
+        try:
+            with transaction.atomic():
+                found.append((notice, notice.collect(sorted(user_ids), since)))
+        except Exception:
+            log.exception("Digest notices %r failed; the digests go without them", notice.kind)
+    return found
+
+
+def _record_notices(chosen: dict[int, list[dict]]):
+    claimed = defaultdict(list)
+    for sections in chosen.values():
+        for sec in sections:
+            if "notice_ids" in sec:
+                claimed[sec["kind"]] += sec["notice_ids"]
+    for notice in registered_notices():
+        if claimed.get(notice.kind):
+            notice.claimed(claimed[notice.kind])
 
 
 def _sent_before(subscription_ids, candidates) -> dict[int, set[int]]:

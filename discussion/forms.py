@@ -90,9 +90,14 @@ class ReasonForm(forms.Form):
 
 
 def is_new_account(user) -> bool:
-    """Younger than COMMENT_MIN_ACCOUNT_AGE, or without a verified email."""
-    age = dt.timedelta(seconds=settings.COMMENT_MIN_ACCOUNT_AGE)
-    return timezone.now() - user.date_joined < age or not user.has_verified_email()
+    """Younger than COMMENT_MIN_ACCOUNT_AGE, or without a verified email. Kept on the
+    request's user: posting asks twice (links, then the daily limit)."""
+    new = getattr(user, "_is_new_account", None)
+    if new is None:
+        age = dt.timedelta(seconds=settings.COMMENT_MIN_ACCOUNT_AGE)
+        new = timezone.now() - user.date_joined < age or not user.has_verified_email()
+        user._is_new_account = new
+    return new
 
 
 def new_account_over_daily_limit(user) -> bool:

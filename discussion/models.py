@@ -39,6 +39,10 @@ def render_body(body: str) -> markdown.Rendered:
     return markdown.render(body, known)
 
 
+def in_edit_window(created_at, now) -> bool:
+    return now - created_at <= dt.timedelta(seconds=settings.COMMENT_EDIT_WINDOW)
+
+
 def is_moderator(user) -> bool:
     """Staff, or a member of the `moderator` group."""
     if not user.is_authenticated:
@@ -156,7 +160,7 @@ class Comment(models.Model):
             user.is_authenticated
             and user.pk == self.author_id
             and self.is_live
-            and now - self.created_at <= dt.timedelta(seconds=settings.COMMENT_EDIT_WINDOW)
+            and in_edit_window(self.created_at, now)
         )
 
     def can_delete(self, user) -> bool:

@@ -6,15 +6,17 @@ a millisecond (variable lookups, url reversing, localisation), the whole page 30
 discussion/_comment.html and _comment_main.html call these functions (through
 discussion_tags), so the page and the fragments htmx swaps in are one markup.
 
-Every value from the database is escaped (`escape`); `body_html` was sanitised by nh3
-when the comment was saved.
+The comments are discussion.thread.ThreadComment rows. Every value from the database
+is escaped (`escape`, the standard library's: Django's does the same replacements, plus
+lazy-string and SafeString wrapping that cost more than the rest of a comment);
+`body_html` was rendered and sanitised by nh3 when the comment was saved.
 """
 
 import datetime as dt
+from html import escape
 
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
 from .models import MAX_DEPTH
@@ -31,6 +33,25 @@ def ago(moment: dt.datetime, now: dt.datetime) -> str:
     return "just now"
 
 
+_MONTH_NAMES = (
+    "January February March April May June July August September October November December"
+)
+MONTHS = (None, *_MONTH_NAMES.split())
+
+
+def utc_minute(moment: dt.datetime) -> str:
+    """ "5 December 2026, 07:02" (what strftime("%-d %B %Y, %H:%M") says, in a third of
+    its time: a long thread formats hundreds of these)."""
+    d = moment.astimezone(dt.UTC)
+    return f"{d.day} {MONTHS[d.month]} {d.year}, {d.hour:02}:{d.minute:02}"
+
+
+def utc_iso(moment: dt.datetime) -> str:
+    """ "2026-12-05T07:02:09+00:00", as isoformat(timespec="seconds"), faster."""
+    d = moment.astimezone(dt.UTC)
+    return f"{d.year}-{d.month:02}-{d.day:02}T{d.hour:02}:{d.minute:02}:{d.second:02}+00:00"
+
+
 class Renderer:
     """Renders the comments of one paper for one reader (URLs and names computed once)."""
 
@@ -42,20 +63,17 @@ class Renderer:
         self.csrf = f'<input type="hidden" name="csrfmiddlewaretoken" value="{escape(csrf_token)}">'
         self.base = reverse("discussion:post", args=[paper.arxiv_id])
         self.now = now or timezone.now()
-        self.profiles = {}
         self.log_url = reverse("moderation:log")
-
-    def profile(self, user):
-        url = self.profiles.get(user.pk)
-        if url is None:
-            url = self.profiles[user.pk] = escape(user.get_absolute_url())
-        return url
+        self.moderates = state.viewer_moderates
+        self.may_post = state.may_post()
+        # An author's heading and badges are the same on each of their comments.
+        self.bylines = {}
 
     # --- One comment ------------------------------------------------------------
 
     def article(self, comment) -> str:
-        children = "".join(self.article(child) for child in getattr(comment, "children", ()))
-        level = min(getattr(comment, "level", comment.depth), MAX_DEPTH + 1)
+        children = "".join([self.article(child) for child in comment.children])
+        level = min(comment.level, MAX_DEPTH + 1)
         return (
             f'<article class="comment level-{level}" id="comment-{comment.pk}">'
             f"{self.main(comment)}"
@@ -66,7 +84,7 @@ class Renderer:
         pk = comment.pk
         if comment.is_deleted:
             inner = '<h3 class="comment-tombstone">Comment deleted by its author.</h3>'
-        elif comment.is_hidden and not self.state.viewer_moderates:
+        elif comment.is_hidden and not self.moderates:
             why = (
                 f"Hidden by a moderator: {escape(comment.hidden_reason)}"
                 if comment.hidden_at
@@ -83,16 +101,19 @@ class Renderer:
             inner += f'<div class="reply-slot" id="reply-slot-{pk}"></div>'
         return f'<div class="comment-main" id="comment-main-{pk}">{inner}</div>'
 
-    def _header(self, comment) -> str:
-        author = comment.author
-        name = escape(author.public_name)
+    def byline(self, comment) -> str:
+        """The author's name, a link to their profile, and their badges."""
+        byline = self.bylines.get(comment.author_id)
+        if byline is not None:
+            return byline
+        profile = escape(reverse("accounts:profile", args=[comment.author_username]))
         # The author's name is the comment's heading: readers jump between comments
         # with their screen reader's heading keys.
         parts = [
-            f'<h3 class="comment-heading"><a class="comment-author" href="{self.profile(author)}">'
-            f"{name}</a></h3>"
+            f'<h3 class="comment-heading"><a class="comment-author" href="{profile}">'
+            f"{escape(comment.author_name)}</a></h3>"
         ]
-        if getattr(comment, "by_paper_author", False):
+        if comment.by_paper_author:
             parts.append(
                 '<span class="badge badge-author" title="Has claimed an author of this paper">'
                 "author</span>"
@@ -101,28 +122,31 @@ class Renderer:
             parts.append(
                 '<span class="badge badge-submitter" title="Submitted this paper">submitter</span>'
             )
-        if author.is_staff or getattr(comment, "by_moderator", False):
+        if comment.author_is_staff or comment.by_moderator:
             parts.append('<span class="badge badge-moderator">moderator</span>')
-        created = timezone.localtime(comment.created_at, dt.UTC)
+        byline = self.bylines[comment.author_id] = " ".join(parts)
+        return byline
+
+    def _header(self, comment) -> str:
+        parts = [self.byline(comment)]
+        created = comment.created_at
         parts.append(
             f'<a class="comment-time" href="#comment-{comment.pk}">'
-            f'<time datetime="{created.isoformat(timespec="seconds")}"'
-            f' title="{created:%-d %B %Y, %H:%M} UTC">'
-            f"{ago(comment.created_at, self.now)}</time></a>"
+            f'<time datetime="{utc_iso(created)}" title="{utc_minute(created)} UTC">'
+            f"{ago(created, self.now)}</time></a>"
         )
         if comment.edited_at:
-            edited = timezone.localtime(comment.edited_at, dt.UTC)
             parts.append(
-                f'<span class="comment-edited" title="Edited {edited:%-d %B %Y, %H:%M} UTC">'
+                f'<span class="comment-edited" title="Edited {utc_minute(comment.edited_at)} UTC">'
                 "edited</span>"
             )
-            if self.state.viewer_moderates:
+            if self.moderates:
                 parts.append(f'<a href="{self.base}{comment.pk}/history/">history</a>')
-        reply_to = getattr(comment, "reply_to", None)
+        reply_to = comment.reply_to
         if reply_to is not None:
             parts.append(
                 f'<span class="comment-reply-to">replying to <a href="#comment-{reply_to.pk}">'
-                f"@{escape(reply_to.author.username)}</a></span>"
+                f"@{escape(reply_to.author_username)}</a></span>"
             )
         return f'<header class="comment-meta">{" ".join(parts)}</header>'
 
@@ -139,11 +163,11 @@ class Renderer:
 
     def _actions(self, comment) -> str:
         pk, url = comment.pk, f"{self.base}{comment.pk}/"
-        voted = getattr(comment, "user_has_voted", False)
+        voted = comment.user_has_voted
         score = comment.score
         label = (
             f"{'Remove your upvote' if voted else 'Upvote'} of this comment by "
-            f"{escape(comment.author.public_name)}, {score} upvote{'s' * (score != 1)}"
+            f"{escape(comment.author_name)}, {score} upvote{'s' * (score != 1)}"
         )
         parts = [
             f'<form class="comment-vote" method="post" action="{url}vote/" hx-post="{url}vote/"'
@@ -153,12 +177,12 @@ class Renderer:
             f' aria-pressed="{"true" if voted else "false"}" aria-label="{label}">'
             f'<span aria-hidden="true">▲</span> {score}</button></form>'
         ]
-        if self.state.may_post() and comment.is_live:
+        if self.may_post and comment.is_live:
             parts.append(
                 f'<a href="{url}reply/" hx-get="{url}reply/" hx-target="#reply-slot-{pk}"'
                 ' hx-swap="innerHTML">Reply</a>'
             )
-        if getattr(comment, "editable", False):
+        if comment.editable:
             parts.append(
                 f'<a href="{url}edit/" hx-get="{url}edit/" hx-target="#comment-main-{pk}"'
                 ' hx-swap="outerHTML">Edit</a>'
@@ -172,7 +196,7 @@ class Renderer:
             )
         elif self.user_pk is not None:
             parts.append(f'<a href="{url}flag/">Report</a>')
-        if self.state.viewer_moderates:
+        if self.moderates:
             if comment.hidden_at:
                 target = reverse("moderation:unhide_comment", args=[pk])
                 parts.append(f'<a href="{target}">Unhide</a>')
@@ -182,4 +206,4 @@ class Renderer:
 
 
 def render_thread(renderer, comments) -> str:
-    return mark_safe("".join(renderer.article(comment) for comment in comments))
+    return mark_safe("".join([renderer.article(comment) for comment in comments]))

@@ -2,27 +2,120 @@
 their number (the thread's state, then every comment with its badges and the reader's
 votes), arranged into a tree in Python."""
 
+import functools
 from collections import defaultdict
 from dataclasses import dataclass
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.db import connections
 from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 
-from papers.models import Paper
+from papers.models import Authorship, Paper
 
 from .forms import CommentForm
-from .models import MAX_DEPTH, Comment, LockedThread, Suspension
+from .models import MAX_DEPTH, Comment, LockedThread, Suspension, in_edit_window
 
 ORDERS = {"best": "Best", "newest": "Newest"}
-# What the thread shows (discussion.render): the bodies' source and the authors' other
-# columns stay in the database.
-THREAD_FIELDS = [
-    *("id", "paper_id", "author_id", "parent_id", "depth", "body_html", "score"),
-    *("created_at", "edited_at", "deleted_at", "hidden_at", "hidden_reason"),
-    *("author__id", "author__username", "author__display_name", "author__is_staff"),
-]
 DEFAULT_ORDER = "best"
+# What the thread shows (discussion.render), in ThreadComment's order: the bodies'
+# source and the authors' other columns stay in the database.
+ROW_FIELDS = (
+    *("id", "parent_id", "depth", "author_id", "author__username", "author__display_name"),
+    *("author__is_staff", "body_html", "score", "created_at", "edited_at", "deleted_at"),
+    *("hidden_at", "hidden_reason", "author_suspended", "by_paper_author", "by_moderator"),
+    "user_has_voted",
+)
+
+
+class ThreadComment:
+    """A comment as the thread draws it: one row of ROW_FIELDS, not a model instance
+    (for 300 comments Django's model instances cost more than the markup), plus where
+    arrange() places it: `children`, `level` (how deep it is drawn), `reply_to` (the
+    comment a flattened reply answers) and `editable` (by the reader, now)."""
+
+    __slots__ = (
+        *("pk", "parent_id", "depth", "author_id", "author_username", "author_name"),
+        *("author_is_staff", "body_html", "score", "created_at", "edited_at", "deleted_at"),
+        *("hidden_at", "hidden_reason", "author_suspended", "by_paper_author", "by_moderator"),
+        *("user_has_voted", "children", "level", "reply_to", "editable", "vote_error"),
+    )
+
+    def __init__(self, row):
+        (
+            self.pk,
+            self.parent_id,
+            self.depth,
+            self.author_id,
+            self.author_username,
+            self.author_name,
+            self.author_is_staff,
+            self.body_html,
+            self.score,
+            self.created_at,
+            self.edited_at,
+            self.deleted_at,
+            self.hidden_at,
+            self.hidden_reason,
+            self.author_suspended,
+            self.by_paper_author,
+            self.by_moderator,
+            self.user_has_voted,
+        ) = row
+        # The profile's name (User.public_name).
+        self.author_name = self.author_name or self.author_username
+        self.children, self.level, self.reply_to = [], self.depth, None
+        self.editable, self.vote_error = False, ""
+
+    @classmethod
+    def of(cls, comment: Comment, user=None) -> "ThreadComment":
+        """The row of a Comment from CommentQuerySet.for_thread (the views' fragments)."""
+        author = comment.author
+        row = cls(
+            (
+                *(comment.pk, comment.parent_id, comment.depth, comment.author_id),
+                *(author.username, author.display_name, author.is_staff, comment.body_html),
+                *(comment.score, comment.created_at, comment.edited_at, comment.deleted_at),
+                *(comment.hidden_at, comment.hidden_reason, comment.author_suspended),
+                *(comment.by_paper_author, comment.by_moderator, comment.user_has_voted),
+            )
+        )
+        row.editable = user is not None and comment.can_edit(user)
+        row.vote_error = getattr(comment, "vote_error", "")
+        return row
+
+    @classmethod
+    def just_posted(cls, comment: Comment, state: "ThreadState") -> "ThreadComment":
+        """The reader's new comment, without reading it back: they are its author, not
+        suspended (or they could not have posted), and their badges are in `state`."""
+        author = comment.author
+        row = cls(
+            (
+                *(comment.pk, comment.parent_id, comment.depth, author.pk, author.username),
+                *(author.display_name, author.is_staff, comment.body_html, comment.score),
+                *(comment.created_at, None, None, None, "", False, state.viewer_authored),
+                *(state.viewer_moderates, False),
+            )
+        )
+        row.editable = comment.can_edit(author)
+        return row
+
+    @property
+    def anchor(self):
+        return f"comment-{self.pk}"
+
+    @property
+    def is_deleted(self):
+        return self.deleted_at is not None
+
+    @property
+    def is_hidden(self):
+        return self.hidden_at is not None or self.author_suspended
+
+    @property
+    def is_live(self):
+        return self.deleted_at is None and not self.is_hidden
 
 
 @dataclass
@@ -30,6 +123,7 @@ class ThreadState:
     locked_reason: str | None = None
     viewer_suspended: bool = False
     viewer_moderates: bool = False
+    viewer_authored: bool = False  # claimed, and was approved as, an author of the paper
     has_comments: bool = True  # any row, shown or not (tombstones, hidden ones)
 
     @property
@@ -40,22 +134,67 @@ class ThreadState:
         return not self.viewer_suspended and (not self.is_locked or self.viewer_moderates)
 
 
-def thread_state(paper, user) -> ThreadState:
-    """Whether the discussion is locked, and the viewer suspended or a moderator: one
-    query (scalar subqueries on the paper's row)."""
+# Stand-ins for the paper's and the reader's ids in compiled queries (ids are positive).
+_PAPER_ID, _READER_ID = -14, -15
+
+
+class CompiledQuery:
+    """A query compiled once per process, run with the paper's and the reader's ids in
+    the places of the stand-ins. The page's two queries carry six subqueries: building
+    and compiling them took longer than running them and reading 300 comments."""
+
+    def __init__(self, queryset, names=()):
+        self.names = list(names)  # of the columns, when the caller wants them
+        self.compiler = queryset.query.get_compiler(using=queryset.db)
+        self.sql, self.params = self.compiler.as_sql()
+        assert _PAPER_ID in self.params, self.params
+
+    def run(self, paper_id, reader_id=None):
+        ids = {_PAPER_ID: paper_id, _READER_ID: reader_id}
+        params = [ids.get(p, p) if type(p) is int else p for p in self.params]
+        with connections[self.compiler.using].cursor() as cursor:
+            cursor.execute(self.sql, params)
+            fetched = cursor.fetchall()
+        # results_iter() converts the values as the ORM does (SQLite's dates, booleans).
+        return self.compiler.results_iter([fetched], tuple_expected=True)
+
+
+@functools.cache
+def _state_query(signed_in: bool, staff: bool) -> CompiledQuery:
     values = {
         "locked": Subquery(LockedThread.objects.filter(paper=OuterRef("pk")).values("reason")[:1]),
         "has_comments": Exists(Comment.objects.filter(paper=OuterRef("pk"))),
     }
-    if user.is_authenticated:
-        values["suspended"] = Exists(Suspension.objects.filter(user=user.pk))
-        if not user.is_staff:
-            values["moderator"] = Exists(Group.objects.filter(name="moderator", user=user.pk))
-    row = Paper.objects.filter(pk=paper.pk).values(**values).first() or {}
+    if signed_in:
+        values["suspended"] = Exists(Suspension.objects.filter(user=_READER_ID))
+        values["authored"] = Exists(
+            Authorship.objects.filter(paper=OuterRef("pk"), author__claimed_by=_READER_ID)
+        )
+        if not staff:
+            values["moderator"] = Exists(Group.objects.filter(name="moderator", user=_READER_ID))
+    papers = Paper.objects.filter(pk=_PAPER_ID).annotate(**values).values_list(*values)
+    return CompiledQuery(papers[:1], names=values)
+
+
+@functools.cache
+def _rows_query(signed_in: bool) -> CompiledQuery:
+    reader = get_user_model()(pk=_READER_ID) if signed_in else None
+    comments = Comment.objects.filter(paper_id=_PAPER_ID).for_thread(reader).order_by()
+    return CompiledQuery(comments.values_list(*ROW_FIELDS))
+
+
+def thread_state(paper, user) -> ThreadState:
+    """Whether the discussion is locked, and the viewer suspended, a moderator or an
+    author of the paper: one query (scalar subqueries on the paper's row)."""
+    signed_in = user.is_authenticated
+    query = _state_query(signed_in, signed_in and user.is_staff)
+    found = next(iter(query.run(paper.pk, user.pk if signed_in else None)), None)
+    row = dict(zip(query.names, found, strict=True)) if found else {}
     return ThreadState(
         locked_reason=row.get("locked"),
         viewer_suspended=bool(row.get("suspended")),
-        viewer_moderates=user.is_authenticated and (user.is_staff or bool(row.get("moderator"))),
+        viewer_moderates=signed_in and (user.is_staff or bool(row.get("moderator"))),
+        viewer_authored=bool(row.get("authored")),
         has_comments=bool(row.get("has_comments")),
     )
 
@@ -67,17 +206,18 @@ def _sort_key(order):
     return lambda c: (-c.score, c.created_at, c.pk)
 
 
-def arrange(comments, order=DEFAULT_ORDER, user=None, now=None) -> list[Comment]:
+def arrange(comments, order=DEFAULT_ORDER, user=None, now=None) -> list[ThreadComment]:
     """The top-level comments in `order`, each with `.children` (its replies in the
     same order) and `.level` (how deep it is drawn). Replies below MAX_DEPTH are
     flattened into their level-MAX_DEPTH ancestor's children, oldest first, each with
     `.reply_to` (the comment it answers). Deleted comments with nothing shown under
     them are left out; other deleted or hidden ones stay as tombstones."""
     now = now or timezone.now()
+    user_pk = user.pk if user is not None and user.is_authenticated else None
     by_parent = defaultdict(list)
     for comment in comments:
-        comment.children, comment.reply_to = [], None
-        comment.editable = user is not None and comment.can_edit(user, now)
+        if comment.author_id == user_pk and comment.is_live:
+            comment.editable = in_edit_window(comment.created_at, now)
         by_parent[comment.parent_id].append(comment)
     key = _sort_key(order)
 
@@ -85,7 +225,7 @@ def arrange(comments, order=DEFAULT_ORDER, user=None, now=None) -> list[Comment]
         # Shown, or above something shown.
         kept = [c for c in comment.children if keep(c)]
         comment.children = kept
-        if not comment.is_deleted or kept:
+        if comment.deleted_at is None or kept:
             return True
         # A flattened tombstone stays when replies below it point to it.
         return comment.level > MAX_DEPTH and bool(by_parent.get(comment.pk))
@@ -114,11 +254,18 @@ def arrange(comments, order=DEFAULT_ORDER, user=None, now=None) -> list[Comment]
     return [root for root in roots if keep(root)]
 
 
-def thread_for_page(paper, user, order=DEFAULT_ORDER, state=None) -> list[Comment]:
+def thread_rows(paper, user=None) -> list[ThreadComment]:
+    """Every comment of the paper with its author, badges and the reader's vote: one
+    query, rows rather than model instances."""
+    signed_in = user is not None and user.is_authenticated
+    rows = _rows_query(signed_in).run(paper.pk, user.pk if signed_in else None)
+    return [ThreadComment(row) for row in rows]
+
+
+def thread_for_page(paper, user, order=DEFAULT_ORDER, state=None) -> list[ThreadComment]:
     if state is not None and not state.has_comments:
         return []  # no query for a paper nobody has commented on
-    comments = Comment.objects.filter(paper=paper).for_thread(user).only(*THREAD_FIELDS)
-    return arrange(list(comments.order_by()), order, user)
+    return arrange(thread_rows(paper, user), order, user)
 
 
 def discussion_context(request, paper) -> dict:

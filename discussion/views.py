@@ -25,15 +25,13 @@ from papers.models import Paper
 
 from .forms import CommentForm, FlagForm, NewCommentForm, new_account_over_daily_limit
 from .models import MAX_DEPTH, Comment, Flag, is_moderator
-from .thread import ORDERS, thread_state
+from .thread import ORDERS, ThreadComment, thread_state
 
 # --- Helpers -------------------------------------------------------------------------
 
 
 def _paper(arxiv_id):
-    return get_object_or_404(
-        Paper.objects.visible().select_related("submitted_by"), arxiv_id=arxiv_id
-    )
+    return get_object_or_404(Paper.objects.visible(), arxiv_id=arxiv_id)
 
 
 def _comment(paper, pk, user=None):
@@ -71,8 +69,8 @@ def _refuse(request, paper, message, status, template="discussion/refused.html",
 
 
 def _render_main(request, comment, state, status=200):
-    comment.editable = comment.can_edit(request.user)
-    context = {"comment": comment, "paper": comment.paper, "thread_state": state}
+    row = ThreadComment.of(comment, request.user)
+    context = {"comment": row, "paper": comment.paper, "thread_state": state}
     return render(request, "discussion/_comment_main.html", context, status=status)
 
 
@@ -138,19 +136,19 @@ def _form_answer(request, context, status):
 def _posted_fragment(request, paper, comment, state):
     """For htmx: an empty form where the form was, and the new comment, placed by an
     out-of-band swap (under its parent, or at the top of the discussion)."""
-    comment = _comment(paper, comment.pk, request.user)
-    comment.children, comment.editable = [], comment.can_edit(request.user)
     parent = comment.parent
+    comment = ThreadComment.just_posted(comment, state)
+    if parent is not None and parent.depth >= MAX_DEPTH:
+        # Flattened: the reply says whom it answers.
+        comment.reply_to = ThreadComment.of(_comment(paper, parent.pk))
     if parent is None:
         comment.level, where = 0, "afterbegin:#comment-list"
     elif parent.depth > MAX_DEPTH:
         # The parent is in a flattened column: the reply goes right after it.
-        comment.level, comment.reply_to = MAX_DEPTH + 1, parent
-        where = f"afterend:#{parent.anchor}"
+        comment.level, where = MAX_DEPTH + 1, f"afterend:#{parent.anchor}"
     elif parent.depth == MAX_DEPTH:
         # The parent heads a flattened column: the reply joins it, at the end.
-        comment.level, comment.reply_to = MAX_DEPTH + 1, parent
-        where = f"beforeend:#replies-{parent.pk}"
+        comment.level, where = MAX_DEPTH + 1, f"beforeend:#replies-{parent.pk}"
     else:
         comment.level, where = parent.depth + 1, f"beforeend:#replies-{parent.pk}"
     paper.refresh_from_db(fields=["comment_count"])

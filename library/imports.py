@@ -3,28 +3,26 @@ links, or a BibTeX file.
 
 Everything is read and checked before anything is written, and written in one
 transaction: an import that is refused (too large, too many ids, a BibTeX "bomb") adds
-nothing. Papers this site has are saved at once; the others go through the submission
-path (ingest.submit, limited like /submit/ is): a task fetches each from arXiv,
-then saves it (library.tasks.save_submitted_paper).
+nothing. Papers this site has are saved at once; the others are fetched from arXiv by
+one task (library.tasks.fetch_imported_papers), within /submit/'s per-user limit, then
+saved. Fetching them does not feature them: an import of 500 old papers leaves today's
+list as it was.
 """
 
 import dataclasses
 import re
 
-from celery import chain
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django_ratelimit.core import get_usage
 
-from ingest.submit import submit_paper
-from ingest.tasks import fetch_submission
 from papers.arxiv_ids import parse_arxiv_id
 from papers.models import Paper
 from papers.queueing import enqueue_on_commit
 
 from .models import SavedPaper
-from .tasks import save_submitted_paper
+from .tasks import fetch_imported_papers
 
 MAX_IDS = 500
 MAX_FILE_BYTES = 1024 * 1024
@@ -43,7 +41,8 @@ class ImportRefused(Exception):
 class Line:
     label: str  # what the user wrote (a line, or a BibTeX entry's key)
     arxiv_id: str = ""
-    status: str = ""  # saved | already | fetching | invalid | missing | hidden | limited
+    # saved | already | fetching | invalid | duplicate | hidden | limited | missing
+    status: str = ""
     message: str = ""
     paper: Paper | None = None
 
@@ -149,14 +148,21 @@ def _check_not_a_bomb(text: str):
             depth = max(depth - 1, 0)
 
 
-def _submission_budget(request) -> int:
-    """How many more papers the user may submit now (/submit/'s limit, shared)."""
-    usage = get_usage(
+def _submission_usage(request, increment=False):
+    return get_usage(
         request,
         group="papers:submit",
         key="user",
         rate=lambda group, request: settings.SUBMIT_RATE_LIMIT,
+        increment=increment,
     )
+
+
+def _submission_budget(request) -> int:
+    """How many more papers the user may have fetched now: /submit/'s limit, shared,
+    which keeps one user's imports from keeping the arXiv API (and the worker) busy
+    for everyone."""
+    usage = _submission_usage(request)
     if usage is None:
         return MAX_IDS
     return max(usage["limit"] - usage["count"], 0)
@@ -164,7 +170,7 @@ def _submission_budget(request) -> int:
 
 def run_import(request, lines: list[Line], collection=None) -> list[Line]:
     """Save the papers named by `lines` to the user's library (and `collection`),
-    fill in each line's status, and queue fetches for papers the site lacks."""
+    fill in each line's status, and queue one fetch for the papers the site lacks."""
     user = request.user
     wanted = {line.arxiv_id for line in lines if line.arxiv_id}
     papers = {p.arxiv_id: p for p in Paper.objects.filter(arxiv_id__in=wanted)}
@@ -176,54 +182,56 @@ def run_import(request, lines: list[Line], collection=None) -> list[Line]:
     budget = _submission_budget(request)
     seen = set()
     to_save = []
-    with transaction.atomic():
-        for line in lines:
-            if not line.arxiv_id:
-                continue
-            if line.arxiv_id in seen:
-                line.status, line.message = "duplicate", "Listed twice: imported once."
-                continue
-            seen.add(line.arxiv_id)
-            paper = papers.get(line.arxiv_id)
-            if paper is not None and paper.is_hidden:
-                line.status, line.message = "hidden", "Hidden by the moderators."
-            elif paper is not None:
-                line.paper = paper
-                to_save.append(paper)
-                if paper.arxiv_id in already:
-                    line.status, line.message = "already", "Already in your library."
-                else:
-                    line.status, line.message = "saved", "Saved."
-            elif budget <= 0:
-                line.status = "limited"
-                line.message = (
-                    "Not on this site yet, and you have reached the submission limit "
-                    f"({settings.SUBMIT_RATE_LIMIT}): import it again later."
-                )
+    to_fetch = []
+    for line in lines:
+        if not line.arxiv_id:
+            continue
+        if line.arxiv_id in seen:
+            line.status, line.message = "duplicate", "Listed twice: imported once."
+            continue
+        seen.add(line.arxiv_id)
+        paper = papers.get(line.arxiv_id)
+        if paper is not None and paper.is_hidden:
+            line.status, line.message = "hidden", "Hidden by the moderators."
+        elif paper is not None:
+            line.paper = paper
+            to_save.append(paper)
+            if paper.arxiv_id in already:
+                line.status, line.message = "already", "Already in your library."
             else:
-                outcome = submit_paper(user, line.arxiv_id)
-                submission = outcome.submission
-                if submission is None:  # lost a race with another submission
-                    line.status, line.message = "missing", outcome.refused or "Try again."
-                    continue
-                budget -= 1
-                get_usage(
-                    request,
-                    group="papers:submit",
-                    key="user",
-                    rate=lambda group, request: settings.SUBMIT_RATE_LIMIT,
-                    increment=True,
-                )
-                line.status = "fetching"
-                line.message = "Fetching from arXiv: it joins your library when it arrives."
-                work = chain(
-                    fetch_submission.si(submission.pk),
-                    save_submitted_paper.si(submission.pk, collection.pk if collection else None),
-                )
-                enqueue_on_commit(work, on_failure=submission.fail_unqueued)
+                line.status, line.message = "saved", "Saved."
+        elif len(to_fetch) >= budget:
+            line.status = "limited"
+            line.message = (
+                "Not on this site yet, and you have reached the submission limit "
+                f"({settings.SUBMIT_RATE_LIMIT}): import it again later."
+            )
+        else:
+            to_fetch.append(line.arxiv_id)
+            line.status = "fetching"
+            line.message = "Fetching from arXiv: it joins your library when it arrives."
+    with transaction.atomic():
         SavedPaper.objects.bulk_create(
             [SavedPaper(user=user, paper=paper) for paper in to_save], ignore_conflicts=True
         )
         if collection is not None and to_save:
             collection.add_papers(to_save)
+        if to_fetch:
+            for _ in to_fetch:
+                _submission_usage(request, increment=True)
+            enqueue_on_commit(
+                fetch_imported_papers,
+                user.pk,
+                to_fetch,
+                collection.pk if collection else None,
+                on_failure=lambda: _unqueued(lines),
+            )
     return lines
+
+
+def _unqueued(lines: list[Line]):
+    """The fetch could not be queued (the task broker is down): say so on its lines."""
+    for line in lines:
+        if line.status == "fetching":
+            line.status = "missing"
+            line.message = "Fetching is paused for a moment: import it again in a few minutes."

@@ -7,10 +7,12 @@ and the pages of the papers in them).
 """
 
 import secrets
+import time
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, models, transaction
-from django.db.models import Exists, F, Max, OuterRef, Q, Value
+from django.db.models import Exists, Max, OuterRef, Q, Value
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
@@ -30,7 +32,60 @@ def new_token() -> str:
     return secrets.token_urlsafe(32)
 
 
+# Which of a user's saved papers are hidden, cached: leaving hidden papers out of the
+# reading list otherwise joins every save with its paper (~15 ms for 5,000 saves at 1M
+# papers), on every page, for the sake of a handful. A moderator hiding or showing
+# papers changes HIDDEN_EPOCH (library.signals), which retires every entry; a save
+# never adds a hidden paper (saving and importing refuse them).
+HIDDEN_EPOCH_KEY = "library:hidden-epoch"
+HIDDEN_SAVES_SECONDS = 24 * 60 * 60
+
+
+def hidden_papers_changed():
+    """Retire the cached lists of hidden saved papers, once the change is committed."""
+    transaction.on_commit(lambda: cache.set(HIDDEN_EPOCH_KEY, time.time_ns(), None))
+
+
+def hidden_saved_ids(user) -> list[int]:
+    """The ids of the hidden papers in `user`'s library: one round trip to the cache,
+    and a query on a miss."""
+    key = f"library:hidden-saves:{user.pk}"
+    found = cache.get_many([HIDDEN_EPOCH_KEY, key])
+    epoch = found.get(HIDDEN_EPOCH_KEY)
+    if epoch is None:
+        epoch = time.time_ns()
+        if not cache.add(HIDDEN_EPOCH_KEY, epoch, None):
+            epoch = cache.get(HIDDEN_EPOCH_KEY, epoch)
+    entry = found.get(key)
+    if entry is not None and entry[0] == epoch:
+        return entry[1]
+    ids = list(
+        SavedPaper.objects.filter(user=user, paper__is_hidden=True).values_list(
+            "paper_id", flat=True
+        )
+    )
+    cache.set(key, (epoch, ids), HIDDEN_SAVES_SECONDS)
+    return ids
+
+
 class SavedPaperQuerySet(models.QuerySet):
+    def in_library(self, user, *, unread=False, category="", has_code=False):
+        """`user`'s saves of visible papers, filtered: unread ones, papers in a
+        category (`cs.LG`, `cs.*`), papers with a code link."""
+        saves = self.filter(user=user)
+        if unread:
+            saves = saves.filter(read_at__isnull=True)
+        if not (category or has_code):
+            # The saves alone, through saved_by_user_newest: no paper row is read.
+            return saves.exclude(paper_id__in=hidden_saved_ids(user))
+        # These filters read the papers anyway: hidden ones go in the same join.
+        saves = saves.filter(paper__is_hidden=False)
+        if category:
+            saves = saves.filter(paper__in=Paper.objects.in_category(category).values("pk"))
+        if has_code:
+            saves = saves.exclude(paper__code_url="")
+        return saves
+
     def save_paper(self, user, paper) -> bool:
         """Add `paper` to `user`'s library; False if it was there already. The
         unique constraint decides, so a double click saves once."""
@@ -71,7 +126,13 @@ class SavedPaper(models.Model):
             models.UniqueConstraint(fields=["user", "paper"], name="one_save_per_user_per_paper")
         ]
         indexes = [
-            models.Index(F("user"), F("saved_at").desc(), name="saved_by_user_newest"),
+            # Covering: the reading list's page and total (and its unread filter) are
+            # read from the index alone, not from saves scattered over the table.
+            models.Index(
+                fields=["user", "-saved_at", "-id"],
+                include=["paper", "read_at"],
+                name="saved_by_user_newest",
+            ),
             models.Index(fields=["paper"], name="saved_paper_by_paper"),
         ]
 

@@ -5,4 +5,7 @@ class NotificationsConfig(AppConfig):
     name = "notifications"
 
     def ready(self):
-        from . import signals  # noqa: F401  (connects the receivers)
+        from . import digest_section, signals  # noqa: F401  (connects the receivers)
+
+        # Notifications folded into the digest (digests.sections), as semantic's section.
+        digest_section.register()

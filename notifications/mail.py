@@ -1,6 +1,7 @@
-"""Notification mails: one per event when the reader asked for that kind by email, at
-most one per reader and discussion an hour (MailClaim), each with a signed one-click
-link that stops that kind of mail."""
+"""Notification mails at once: one per event when the reader asked for that kind by
+email (and not in their digest: digest_section), at most one per reader and discussion
+an hour (MailClaim), each with a signed one-click link that stops that kind of mail.
+The same signed links stop the notifications folded into the digest (kind DIGEST)."""
 
 import logging
 
@@ -16,6 +17,8 @@ from .models import MailClaim, Notification, NotificationSettings
 log = logging.getLogger(__name__)
 
 STOP_SALT = "notifications.stop"
+# The stop link of the digest's notifications section: it stops every kind.
+DIGEST = "digest"
 
 
 def stop_token(user_id, kind: str) -> str:
@@ -43,14 +46,19 @@ def send_notification_mail(notification_id: int) -> bool:
     if notification is None or notification.read_at is not None:
         return False
     user = notification.recipient
-    if not user.is_active or not NotificationSettings.of(user).wants_email(notification.kind):
+    prefs = NotificationSettings.of(user)
+    if not user.is_active or not prefs.wants_email(notification.kind):
         return False
+    if prefs.email_when == NotificationSettings.When.DIGEST:
+        return False  # the digest carries it (digest_section)
     address = EmailAddress.objects.filter(user=user, verified=True).order_by("-primary").first()
     if address is None:
         return False
     comment = notification.comment
     if not MailClaim.claim(user.pk, comment.paper_id):
         return False  # one about this discussion went out within the hour
+    if not Notification.claim_mail(notification.pk):
+        return False  # mailed already (a digest claimed it)
     stop_url = settings.SITE_URL + reverse(
         "notifications:stop", args=[stop_token(user.pk, notification.kind)]
     )

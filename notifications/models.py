@@ -5,8 +5,11 @@ them, a moderator hiding their comment. The database keeps it to one per reader,
 and comment (`one_notification_per_event`), so a retried request or task, an edit
 that keeps a mention, or two requests at once can't tell anyone twice.
 
-Email is opt-in per kind (NotificationSettings) and claimed before sending (MailClaim):
-at most one mail per reader and paper's discussion an hour.
+Email is opt-in per kind (NotificationSettings), sent at once or folded into the
+reader's digest (digest_section). Either way a notification is mailed at most once: its
+`mailed_at` is claimed (a conditional UPDATE) before a mail at once, and set in the
+transaction that claims the digest carrying it. Mails at once are also claimed per
+discussion (MailClaim): at most one per reader and paper's discussion an hour.
 """
 
 import datetime as dt
@@ -51,6 +54,8 @@ class Notification(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)
+    # When it went out by email, at once or in a digest: never a second time.
+    mailed_at = models.DateTimeField(null=True, blank=True)
 
     objects = NotificationQuerySet.as_manager()
 
@@ -73,6 +78,13 @@ class Notification(models.Model):
         return f"{self.kind} for {self.recipient_id} on comment {self.comment_id}"
 
     @classmethod
+    def claim_mail(cls, pk) -> bool:
+        """Take the right to mail this notification (once: a conditional UPDATE)."""
+        return bool(
+            cls.objects.filter(pk=pk, mailed_at__isnull=True).update(mailed_at=timezone.now())
+        )
+
+    @classmethod
     def mark_all_read(cls, user) -> int:
         count = cls.objects.filter(recipient=user).unread().update(read_at=timezone.now())
         transaction.on_commit(lambda: cache.delete(unread_cache_key(user.pk)))
@@ -90,7 +102,12 @@ def unread_count(user) -> int:
 
 
 class NotificationSettings(models.Model):
-    """Which notifications a user also gets by email (none until they choose)."""
+    """Which notifications a user also gets by email (none until they choose), and
+    whether at once or folded into their digest."""
+
+    class When(models.TextChoices):
+        AT_ONCE = "at_once", "At once (at most one mail an hour per discussion)"
+        DIGEST = "digest", "Folded into my email digest"
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_settings"
@@ -98,12 +115,16 @@ class NotificationSettings(models.Model):
     email_reply = models.BooleanField(default=False)
     email_mention = models.BooleanField(default=False)
     email_moderation = models.BooleanField(default=False)
+    email_when = models.CharField(max_length=10, choices=When.choices, default=When.AT_ONCE)
 
     def __str__(self):
         return f"notification settings of {self.user_id}"
 
     def wants_email(self, kind: str) -> bool:
         return getattr(self, f"email_{kind}", False)
+
+    def kinds_by_email(self) -> list[str]:
+        return [kind for kind in Notification.Kind.values if self.wants_email(kind)]
 
     @classmethod
     def of(cls, user) -> "NotificationSettings":

@@ -6,7 +6,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from .forms import EmailSettingsForm
-from .mail import read_stop_token
+from .mail import DIGEST, read_stop_token
 from .models import Notification, NotificationSettings
 
 PAGE_SIZE = 30
@@ -46,14 +46,19 @@ def stop_emails(request, token):
     user = kind = None
     if found:
         user = get_user_model().objects.filter(pk=found[0], is_active=True).first()
-        kind = found[1] if found[1] in Notification.Kind.values else None
+        kind = found[1] if found[1] in (*Notification.Kind.values, DIGEST) else None
     if user is None or kind is None:
         return render(request, "notifications/stop.html", {"invalid": True}, status=400)
-    label = Notification.Kind(kind).label.lower()
+    if kind == DIGEST:
+        label = "your notifications, in your digest"
+        kinds = Notification.Kind.values
+    else:
+        label, kinds = Notification.Kind(kind).label.lower(), [kind]
     done = False
     if request.method == "POST":
         prefs = NotificationSettings.of(user)
-        setattr(prefs, f"email_{kind}", False)
+        for each in kinds:
+            setattr(prefs, f"email_{each}", False)
         prefs.save()
         done = True
     context = {"label": label, "done": done, "person": user}

@@ -3,10 +3,12 @@
 
 - `add_listing_relation("thumbnail")`: a one-to-one relation of Paper that cards, the
   paper page and the API join (select_related), so a feature shown on every card costs
-  no query of its own.
+  no query of its own. Cached cards (papers.cards) are keyed on every column of its
+  rows: what a card shows of another app must come through one of these relations or
+  a viewer annotation, or it would not change with it.
 - `add_viewer_annotation(annotate)`: `annotate(queryset, user)` adds what the viewer's
   cards and paper page show from another app, in the papers' own query (the library's
-  `user_has_saved`).
+  `user_has_saved`). Each annotation's value is part of a cached card's key.
 - `paper_json`: sent by papers.api for each paper object it writes, with `paper` and
   `data`; receivers add their fields to `data` (issue 13: githubStars, thumbnail).
 - `papers_featured`: sent when papers join a daily list, with `day` and `paper_ids`

@@ -99,6 +99,20 @@ def time_limit(milliseconds: int | None = None):
             cursor.execute("SELECT set_config('statement_timeout', %s, false)", [previous])
 
 
+def query_tokens(query: str) -> list[str]:
+    """The query's parts: quoted phrases (with their quotes), -exclusions, words."""
+    return _TOKEN.findall(query)
+
+
+def words_of(token: str) -> list[str]:
+    return _WORD.findall(token)
+
+
+def replace_word(token: str, word: str, replacement: str) -> str:
+    """`token` with the whole word `word` in it replaced."""
+    return re.sub(rf"(?<!\w){re.escape(word)}(?!\w)", lambda _: replacement, token)
+
+
 def has_words(query: str) -> bool:
     return bool(_WORD.search(query))
 

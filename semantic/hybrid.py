@@ -1,10 +1,17 @@
 """Search by meaning and hybrid search.
 
-hybrid (the default): the keyword search's best KEYWORD_TOP and the vector search's best
-VECTOR_TOP, merged by reciprocal rank fusion (score = sum of 1 / (RRF_K + rank)), as
-Hugging Face's paper search does; an exact title is pinned first (an exact arXiv id is
-sent to its paper by the view before any of this). semantic: the vector search alone.
-keyword: the existing full-text search, unchanged.
+hybrid (the default): the keyword search's best HYBRID_KEYWORD_TOP and the vector search's
+best HYBRID_VECTOR_TOP (settings), merged by reciprocal rank fusion (score = sum of
+weight / (HYBRID_RRF_K + rank), the vector list weighing HYBRID_VECTOR_WEIGHT), as Hugging
+Face's paper search does; an exact title is pinned first (an exact arXiv id is sent to its
+paper by the view before any of this). The defaults (50, 50, k = 60, weight 1) are Hugging
+Face's; tuned on half of the evaluation set, other values did no better on the other
+half (bench/search_quality.py --sweep, docs/search.md#quality). semantic: the vector
+search alone. keyword: the existing full-text search, unchanged.
+
+In every mode the words go through search.spelling first: a query whose words match
+nothing is searched as its spelling correction ("tranformer" as "transformer"), by words
+and by meaning, and Outcome says so (`words`, `corrected`, `suggestion`).
 
 The query's embedding runs in a thread with a time limit (EMBEDDING_QUERY_TIMEOUT, 1 s):
 a model that is slow, still loading or broken gives the keyword results and a notice,
@@ -25,15 +32,12 @@ from django.db.models import F
 
 from papers.models import Paper
 from search import fulltext as keyword_search
-from search import matching
+from search import matching, spelling
 
 from . import encoder, index
 from .models import PaperEmbedding
 
 MODES = ("hybrid", "keyword", "semantic")
-KEYWORD_TOP = 50
-VECTOR_TOP = 50
-RRF_K = 60
 # A semantic-only search lists this many papers (five pages).
 SEMANTIC_TOP = 100
 # A filter selecting at most this many papers is searched exactly over their vectors;
@@ -64,6 +68,9 @@ class Outcome:
     reasons: dict[int, str] = field(default_factory=dict)
     notice: str = ""  # shown above the results when search by meaning was skipped
     similarity: dict[int, float] = field(default_factory=dict)
+    words: str = ""  # what was searched: the query, or its spelling correction
+    suggestion: str = ""  # a spelling correction to offer ("Did you mean")
+    corrected: bool = False  # the query found nothing: `words` is its correction
 
 
 def _encode_query(text: str) -> np.ndarray:
@@ -130,12 +137,14 @@ def _exact_among(vector, key, paper_ids, k):
     return sorted(results, key=lambda item: -item[1])[:k]
 
 
-def rrf(*rankings: list[int], k: int = RRF_K) -> list[int]:
-    """Reciprocal rank fusion of ranked id lists: best first, ties by first appearance."""
+def rrf(*rankings: list[int], k: int = 60, weights: tuple[float, ...] = ()) -> list[int]:
+    """Reciprocal rank fusion of ranked id lists (each weighing its entry in `weights`,
+    1 by default): best first, ties by first appearance."""
     scores: dict[int, float] = {}
-    for ranking in rankings:
+    for n, ranking in enumerate(rankings):
+        weight = weights[n] if n < len(weights) else 1.0
         for rank, paper_id in enumerate(ranking, start=1):
-            scores[paper_id] = scores.get(paper_id, 0.0) + 1.0 / (k + rank)
+            scores[paper_id] = scores.get(paper_id, 0.0) + weight / (k + rank)
     return sorted(scores, key=lambda paper_id: -scores[paper_id])
 
 
@@ -174,11 +183,15 @@ def search(query: str, papers, mode: str = "hybrid", newest: bool = False, filte
     mode = mode if mode in MODES else "hybrid"
     # Lone surrogates (a caller's str, not a decoded request) can't reach PostgreSQL.
     query = keyword_search.clean_query(query.encode("utf-8", "replace").decode("utf-8"))
-    keyword_ids = matching.search_ids(papers, query, newest=newest)
+    spelled = spelling.search_ids(papers, query, newest=newest)
+    keyword_ids = spelled.ids
+    # A query that found nothing as typed is searched as corrected, by meaning too.
+    query = spelled.query
+    said = {"words": query, "suggestion": spelled.suggestion, "corrected": spelled.corrected}
     if mode == "keyword" or not keyword_search.has_words(query) or not _has_vectors():
         # No vector stored yet (a new site before its first embed_papers): keyword
         # search is all there is, and the model is not loaded for nothing.
-        return Outcome(keyword_ids, "keyword", dict.fromkeys(keyword_ids, WORDS))
+        return Outcome(keyword_ids, "keyword", dict.fromkeys(keyword_ids, WORDS), **said)
     try:
         key, vector = embed_query(query)
     except MeaningUnavailable:
@@ -187,17 +200,25 @@ def search(query: str, papers, mode: str = "hybrid", newest: bool = False, filte
             "keyword",
             dict.fromkeys(keyword_ids, WORDS),
             notice="Search by meaning is unavailable at the moment: these are keyword matches.",
+            **said,
         )
-    top = SEMANTIC_TOP if mode == "semantic" else VECTOR_TOP
+    # With no keyword match (most long, descriptive queries) hybrid is the vector list
+    # alone: as long as semantic's, rather than stopping at HYBRID_VECTOR_TOP.
+    top = SEMANTIC_TOP if mode == "semantic" or not keyword_ids else settings.HYBRID_VECTOR_TOP
     nearest = vector_search(vector, key, top, papers if filtered else None)
     similarity = dict(nearest)
     vector_ids = [i for i, _ in nearest]
     if mode == "semantic":
         ids = _newest_first(vector_ids) if newest else vector_ids
-        return Outcome(ids, "semantic", dict.fromkeys(ids, MEANING), similarity=similarity)
+        return Outcome(ids, "semantic", dict.fromkeys(ids, MEANING), similarity=similarity, **said)
     best_keyword = keyword_ids if not newest else matching.search_ids(papers, query)
-    best_keyword = best_keyword[:KEYWORD_TOP]
-    fused = rrf(best_keyword, vector_ids)
+    best_keyword = best_keyword[: settings.HYBRID_KEYWORD_TOP]
+    fused = rrf(
+        best_keyword,
+        vector_ids,
+        k=settings.HYBRID_RRF_K,
+        weights=(1.0, settings.HYBRID_VECTOR_WEIGHT),
+    )
     in_keyword, in_vector = set(best_keyword), set(vector_ids)
     reasons = {
         i: BOTH if i in in_keyword and i in in_vector else WORDS if i in in_keyword else MEANING
@@ -209,7 +230,7 @@ def search(query: str, papers, mode: str = "hybrid", newest: bool = False, filte
         reasons[pinned] = TITLE
     if newest:
         fused = _newest_first(fused)
-    return Outcome(fused, "hybrid", reasons, similarity=similarity)
+    return Outcome(fused, "hybrid", reasons, similarity=similarity, **said)
 
 
 def search_ids(query: str, mode: str = "hybrid", limit: int = 10) -> list[str]:

@@ -55,6 +55,15 @@ def explain(papers, outcome: "hybrid.Outcome", context: dict) -> None:
             paper.abstract_marked = None
     context["search_notice"] = outcome.notice
     context["searched_mode"] = outcome.mode
+    context["spelling"] = outcome if outcome.suggestion else None
+
+
+def suggestion_url(request, words: str) -> str:
+    """This search's URL (mode, filters, order) with `words` as its query."""
+    query = request.GET.copy()
+    query.pop("page", None)
+    query["q"] = words
+    return f"?{query.urlencode()}"
 
 
 _in_order = papers_in_order
@@ -95,14 +104,17 @@ def search_papers(request):
                 found = hybrid.search(query, papers, mode, newest, form.has_filters)
                 page = paginate(request, found.ids)
                 page.object_list = papers_in_order(
-                    matching.with_search_marks(Paper.objects.for_listing(request.user), query),
+                    matching.with_search_marks(
+                        Paper.objects.for_listing(request.user), found.words
+                    ),
                     page.object_list,
                 )
         except search.SearchTookTooLong:
             context["too_slow"] = True
         else:
             explain(page.object_list, found, context)
-            search.mark_fallback(page.object_list, query)
+            context["suggestion_url"] = suggestion_url(request, found.suggestion)
+            search.mark_fallback(page.object_list, found.words)
             context["page"] = page
             context["is_capped"] = len(found.ids) >= search.CANDIDATE_LIMIT
     return render(request, "papers/search.html", context)
@@ -219,6 +231,7 @@ def api_search(request):
         with search.time_limit():
             outcome = hybrid.search(query, Paper.objects.all(), "hybrid", filtered=False)
             ids = outcome.ids[:limit]
+            query = outcome.words or query  # its spelling correction, if it found nothing
             papers = _in_order(
                 matching.with_search_marks(
                     Paper.objects.visible().select_related("submitted_by").with_all_authors(),

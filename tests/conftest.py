@@ -19,7 +19,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from config.celery import app as celery_app
-from papers import pagecache
+from papers import cards, pagecache
 
 from .factories import UserFactory
 
@@ -95,6 +95,7 @@ def _no_page_cache(settings):
     it for PAGE_CACHE_SECONDS. tests/test_page_cache.py turns it back on."""
     settings.PAGE_CACHE_SECONDS = 0
     pagecache.local_pages.clear()
+    cards.forget()
     # Likewise the recent papers' vectors "For you" keeps per process (for minutes):
     # each test has its own papers. Only if loaded: importing it loads numpy and the index.
     recommend = sys.modules.get("semantic.recommend")

@@ -332,6 +332,24 @@ def test_badges_show_the_author_the_submitter_and_the_moderator(client, paper, a
     assert html.count('class="badge badge-moderator"') == 1
 
 
+def test_a_comment_posted_with_htmx_comes_back_with_its_authors_badges(client, paper, alice):
+    # The fragment is drawn from the thread's state, not read back (discussion.views).
+    author_user = member("ada")
+    ada = paper.authorships.get(position=0).author
+    AuthorClaim.objects.create(user=author_user, author=ada, status=AuthorClaim.APPROVED)
+    type(ada).objects.filter(pk=ada.pk).update(claimed_by=author_user)
+    Group.objects.get_or_create(name="moderator")[0].user_set.add(author_user)
+    Paper.objects.filter(pk=paper.pk).update(submitted_by=author_user)
+    client.force_login(author_user)
+    html = client.post(post_url(paper), {"body": "I wrote it"}, **HTMX).content.decode()
+    for badge in ("author", "submitter", "moderator"):
+        assert html.count(f'class="badge badge-{badge}"') == 1
+    assert ">Edit</a>" in html and ">Delete</button>" in html
+    client.force_login(alice)
+    html = client.post(post_url(paper), {"body": "I read it"}, **HTMX).content.decode()
+    assert "badge" not in html
+
+
 # --- Cards, API, feeds, profiles ----------------------------------------------------
 
 
@@ -400,6 +418,46 @@ def test_the_paper_page_takes_the_same_queries_with_3_or_300_comments(
             3 if paper is small else 300
         )
     assert counts[small.pk] == counts[large.pk] <= 8
+
+
+def test_each_page_shows_its_own_comments_and_each_reader_their_own_votes(client, alice, bob):
+    # The thread's query is compiled once per process (discussion.thread): the paper and
+    # the reader must still change from one request to the next.
+    first, second = PaperFactory(), PaperFactory()
+    on_first = comment_on(first, alice, "On the first paper")
+    on_second = comment_on(second, alice, "On the second paper")
+    carol = member("carol")
+    on_first.add_vote(bob)
+
+    def vote_button(reader, paper, comment):
+        client.force_login(reader)
+        html = client.get(paper.get_absolute_url()).content.decode()
+        main = html[html.index(f'id="comment-main-{comment.pk}"') :]
+        return re.search(r'aria-pressed="(\w+)" aria-label="([^"]+)"', main).groups()
+
+    assert vote_button(bob, first, on_first) == (
+        "true",
+        "Remove your upvote of this comment by alice, 1 upvote",
+    )
+    assert vote_button(carol, first, on_first) == (
+        "false",
+        "Upvote of this comment by alice, 1 upvote",
+    )
+    assert vote_button(bob, second, on_second)[0] == "false"
+    html = client.get(second.get_absolute_url()).content.decode()
+    assert "On the second paper" in html and "On the first paper" not in html
+    client.logout()
+    html = client.get(first.get_absolute_url()).content.decode()
+    assert "On the first paper" in html and 'aria-pressed="true"' not in html
+
+
+def test_comment_times_are_written_as_strftime_and_isoformat_would(client, paper, alice):
+    comment = comment_on(paper, alice, "When?")
+    moment = dt.datetime(2026, 3, 7, 9, 5, 4, 999, tzinfo=dt.UTC)
+    Comment.objects.filter(pk=comment.pk).update(created_at=moment, edited_at=moment)
+    html = client.get(paper.get_absolute_url()).content.decode()
+    assert '<time datetime="2026-03-07T09:05:04+00:00" title="7 March 2026, 09:05 UTC">' in html
+    assert 'title="Edited 7 March 2026, 09:05 UTC"' in html
 
 
 def test_replies_past_the_nesting_limit_are_placed_in_the_flat_column(client, paper, alice, bob):

@@ -38,6 +38,11 @@ def test_the_embedded_default_serves_the_front_page(tmp_path):
         [*manage, "load_demo"], cwd=ROOT, env=env, check=True, capture_output=True, text=True
     )
     assert "already loaded" in again.stdout
+    # Spelling correction needs PostgreSQL's pg_trgm: on SQLite it is off, and says so.
+    words = subprocess.run(
+        [*manage, "refresh_search_words"], cwd=ROOT, env=env, check=True, capture_output=True
+    )
+    assert b"needs PostgreSQL" in words.stdout
     server = subprocess.Popen(
         [*manage, "runserver", "--noreload", f"127.0.0.1:{port}"],
         cwd=ROOT,
@@ -59,6 +64,11 @@ def test_the_embedded_default_serves_the_front_page(tmp_path):
         # Today's list is the recorded Hugging Face day, its top paper first.
         assert "Breaking the Memory Barrier" in response.text
         assert (tmp_path / "db.sqlite3").exists()
+        # Search reads a query as typed: a misspelled word finds nothing, and no error.
+        search = httpx.get(f"http://127.0.0.1:{port}/search/?q=memory+barrier", timeout=30)
+        assert search.status_code == 200 and "Breaking the Memory Barrier" in search.text
+        typo = httpx.get(f"http://127.0.0.1:{port}/search/?q=memroy+barier&mode=keyword")
+        assert typo.status_code == 200 and "No papers match" in typo.text
         missing = httpx.get(f"http://127.0.0.1:{port}/papers/2401.99999/", timeout=5)
         assert missing.status_code == 404
         assert "Page not found" in missing.text or "not found" in missing.text.lower()

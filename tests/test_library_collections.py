@@ -163,6 +163,18 @@ def test_a_new_collection_from_a_paper_page_starts_with_the_paper(client, owner,
     assert order_of(Collection.objects.get()) == ["Paper number 3"]
 
 
+def test_the_owners_item_forms_post_where_the_urls_say(client, owner, papers):
+    # The page writes these URLs from a prefix (views.collection's items_url).
+    collection = make(owner, papers=papers[:2])
+    item = collection.items.order_by("position").first()
+    client.force_login(owner)
+    html = client.get(collection.get_absolute_url()).content.decode()
+    args = [owner.username, collection.slug, item.pk]
+    for name in ("library:move_item", "library:edit_note", "library:remove_item"):
+        assert f'action="{reverse(name, args=args)}"' in html
+    check_page(html)
+
+
 def test_move_buttons_reorder_without_javascript(client, owner, papers):
     collection = make(owner, papers=papers[:3])
     items = list(collection.items.order_by("position"))

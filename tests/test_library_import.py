@@ -1,15 +1,21 @@
 """Importing into a library: arXiv ids and links, BibTeX files, papers the site lacks
-fetched through the submission path (arXiv mocked with a recorded response), per-line
-results, and the caps: nothing is half imported."""
+fetched from arXiv (a recorded response) without featuring them, per-line results, and
+the caps: nothing is half imported."""
+
+import os
+import time
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
+from config.celery import app as celery_app
 from ingest.models import Submission
 from library import imports
 from library.models import Collection, SavedPaper
 from papers.models import Paper
 
+from .conftest import WorkerProcess, database_url_for_tests
 from .factories import PaperFactory, UserFactory
 from .recorded_http import RecordedServer
 from .test_submit import PAPER_1707
@@ -96,11 +102,17 @@ def test_a_bibtex_file_is_matched_by_arxiv_ids(client, reader, known):
     assert "Listed twice" in html  # the DOI entry names the same paper
 
 
-def test_papers_we_lack_are_fetched_through_submissions_then_saved(
+def todays_list():
+    return set(Paper.objects.filter(daily_date=timezone.localdate()).values_list("pk", flat=True))
+
+
+def test_papers_we_lack_are_fetched_then_saved_without_joining_todays_list(
     client, reader, known, arxiv, django_capture_on_commit_callbacks
 ):
     arxiv.add("/api/query", file=PAPER_1707, when={"id_list": "1707.08567"})
     collection = Collection.objects.create_named(reader, "Fresh")
+    before = todays_list()
+    assert before  # the known papers are on it
     client.force_login(reader)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         response = client.post(
@@ -108,20 +120,104 @@ def test_papers_we_lack_are_fetched_through_submissions_then_saved(
         )
     assert len(callbacks) == 1
     assert "Fetching from arXiv" in response.content.decode()
-    submission = Submission.objects.get(arxiv_id="1707.08567")
-    assert submission.user == reader and submission.status == "featured"
+    fetched = Paper.objects.get(arxiv_id="1707.08567")
+    assert fetched.title.startswith("Proceedings of Workshop AEW10")
+    # In the library and the collection, but not featured: no submission, no day.
     assert saved_ids(reader) == {"2406.12345", "1707.08567"}
     titles = collection.items.order_by("position").values_list("paper__arxiv_id", flat=True)
     assert list(titles) == ["2406.12345", "1707.08567"]
+    assert fetched.daily_date is None and fetched.submitted_by is None
+    assert not Submission.objects.exists()
+    assert todays_list() == before
+    home = client.get("/").content.decode()
+    assert "Known One" in home and "Proceedings of Workshop AEW10" not in home
+
+
+def test_many_papers_we_lack_are_fetched_in_one_request(
+    client, reader, arxiv, django_capture_on_commit_callbacks, settings
+):
+    # The recording answers for 1707.08567 only: arXiv has no paper by the other id.
+    arxiv.add("/api/query", file=PAPER_1707, when={"id_list": "1707.08567,2501.00001"})
+    client.force_login(reader)
+    with django_capture_on_commit_callbacks(execute=True):
+        html = client.post(URL, {"ids": "1707.08567 2501.00001"}).content.decode()
+    assert html.count("Fetching from arXiv") == 2
+    assert len(arxiv.requests_to("/api/query")) == 1
+    assert saved_ids(reader) == {"1707.08567"}
+    assert not todays_list()
+
+
+def test_without_a_worker_an_unreachable_arxiv_leaves_the_import_done(
+    client, reader, known, arxiv, django_capture_on_commit_callbacks
+):
+    # Tasks run in-process (the embedded default): the import request is waiting, so
+    # the fetch is not retried, and the papers the site has are saved all the same.
+    arxiv.add("/api/query", status=503, body="busy")
+    client.force_login(reader)
+    started = time.monotonic()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(URL, {"ids": "1707.08567 2406.12345"})
+    assert response.status_code == 200
+    assert time.monotonic() - started < 5
+    assert len(arxiv.requests_to("/api/query")) == 1
+    assert saved_ids(reader) == {"2406.12345"}
+    assert not Paper.objects.filter(arxiv_id="1707.08567").exists()
+
+
+@pytest.fixture
+def arxiv_and_worker(transactional_db):
+    """A real Celery worker whose arXiv is the recorded server: busy (503) once, then
+    answering for 1707.08567, so the fetch has to retry."""
+    with RecordedServer() as server:
+        server.add("/api/query", status=503, body="busy", times=1)
+        server.add("/api/query", file=PAPER_1707, when={"id_list": "1707.08567"})
+        celery_app.conf.task_always_eager = False
+        celery_app.control.purge()
+        env = os.environ | {
+            "DATABASE_URL": database_url_for_tests(),
+            "CELERY_TASK_ALWAYS_EAGER": "0",
+            "ARXIV_API_URL": f"{server.url}/api/query",
+            "ARXIV_REQUEST_INTERVAL": "0",
+            "INGEST_RETRY_BACKOFF": "1",
+        }
+        worker = WorkerProcess(env).start()
+        try:
+            yield server, worker
+        finally:
+            worker.stop()
+            celery_app.control.purge()
+
+
+def test_a_worker_fetches_an_imported_paper_after_a_retry_without_featuring_it(
+    client, arxiv_and_worker
+):
+    server, worker = arxiv_and_worker
+    reader = UserFactory(username="reader")
+    PaperFactory(arxiv_id="2406.12345", title="Known One")
+    before = todays_list()
+    client.force_login(reader)
+    html = client.post(URL, {"ids": "1707.08567 2406.12345"}).content.decode()
+    assert "Fetching from arXiv" in html
+    deadline = time.monotonic() + 60
+    while "1707.08567" not in saved_ids(reader):
+        assert time.monotonic() < deadline, worker.output()[-3000:]
+        time.sleep(0.25)
+    assert len(server.requests_to("/api/query")) == 2  # the 503, then the paper
+    fetched = Paper.objects.get(arxiv_id="1707.08567")
+    assert fetched.daily_date is None and not Submission.objects.exists()
+    assert todays_list() == before
 
 
 def test_the_submission_limit_caps_fetches_not_the_import(client, reader, known, settings):
     settings.SUBMIT_RATE_LIMIT = "1/h"
     client.force_login(reader)
     html = client.post(URL, {"ids": "2501.00001 2501.00002 2406.12345"}).content.decode()
-    assert Submission.objects.count() == 1
+    assert html.count("Fetching from arXiv") == 1
     assert "you have reached the submission limit" in html
     assert "2406.12345" in saved_ids(reader)
+    # The fetch used the limit up: /submit/ and the next import wait too.
+    again = client.post(URL, {"ids": "2501.00003"}).content.decode()
+    assert "you have reached the submission limit" in again
 
 
 def test_ten_thousand_ids_are_refused_whole(client, reader, known):

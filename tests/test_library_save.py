@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -43,6 +44,15 @@ def test_the_contract_urls_are_where_the_issue_says():
     assert reverse("library:new_collection") == "/collections/new/"
     assert reverse("library:collection", args=["ada", "reading"]) == "/collections/ada/reading/"
     assert reverse("library:api_collection", args=["ada", "r"]) == "/api/collections/ada/r"
+
+
+@pytest.mark.parametrize("arxiv_id", ["2406.12345", "hep-th/9901001", "math.AG/0601001"])
+def test_button_urls_are_what_reverse_gives(arxiv_id):
+    # The buttons build their URLs without the resolver (library_tags.paper_url).
+    from library.templatetags.library_tags import paper_url
+
+    for name in ("library:save", "library:read"):
+        assert paper_url(name, arxiv_id) == reverse(name, args=[arxiv_id])
 
 
 def test_htmx_save_returns_the_button_saved_and_remove_undoes_it(client, reader, paper):
@@ -163,6 +173,8 @@ def test_the_library_lists_saved_papers_newest_saved_first(client, reader):
     assert response.status_code == 200
     assert html.index("Saved Just Now") < html.index("Saved Long Ago")
     assert "Never Saved" not in html
+    saved = timezone.localtime(SavedPaper.objects.get(paper=new).saved_at)
+    assert f'Saved <time datetime="{saved:%Y-%m-%d}">{saved.day} {saved:%b %Y}</time>' in html
     check_page(html)
 
 
@@ -196,6 +208,37 @@ def test_the_library_filters_by_unread_category_and_code(client, reader):
     assert client.get("/library/?cat=<script>").status_code == 200
 
 
+def test_papers_hidden_after_saving_leave_the_library_and_its_count(
+    client, reader, django_capture_on_commit_callbacks
+):
+    papers = [PaperFactory(title=f"Kept Paper {n}") for n in range(3)]
+    for minutes, paper in enumerate(papers):
+        _save_at(reader, paper, minutes)
+    client.force_login(reader)
+    assert "3 papers" in client.get("/library/").content.decode()  # and cached what it read
+    moderator = UserFactory(username="moderator", is_staff=True, is_superuser=True)
+    admin = Client()
+    admin.force_login(moderator)
+
+    def act(action):
+        with django_capture_on_commit_callbacks(execute=True):
+            admin.post(
+                reverse("admin:papers_paper_changelist"),
+                {"action": action, "_selected_action": [papers[1].pk]},
+            )
+
+    act("hide")
+    html = client.get("/library/").content.decode()
+    assert "2 papers" in html and "Kept Paper 1" not in html
+    assert "Kept Paper 0" in html and "Kept Paper 2" in html
+    # Filters on the papers' own columns leave it out in their join.
+    filtered = client.get("/library/?cat=cs.LG&unread=on").content.decode()
+    assert "2 papers match" in filtered and "Kept Paper 1" not in filtered
+    act("unhide")
+    html = client.get("/library/").content.decode()
+    assert "3 papers" in html and "Kept Paper 1" in html
+
+
 def test_search_within_the_library_finds_only_saved_papers(client, reader):
     mine = PaperFactory(title="Diffusion Models for Protein Folding")
     PaperFactory(title="Diffusion Models for Weather")
@@ -222,7 +265,7 @@ def test_read_and_unread_toggle_in_place_and_without_javascript(client, reader, 
 
 
 def test_list_pages_stay_within_eight_queries_with_saves(client, reader):
-    papers = PaperFactory.create_batch(30, authors=["Ada Lovelace", "Alan Turing"])
+    papers = PaperFactory.create_batch(31, authors=["Ada Lovelace", "Alan Turing"])
     for index, p in enumerate(papers):
         _save_at(reader, p, index)
     client.force_login(reader)
@@ -233,7 +276,12 @@ def test_list_pages_stay_within_eight_queries_with_saves(client, reader):
             assert client.get(url).status_code == 200
         assert len(queries) <= 8, (url, [q["sql"][:120] for q in queries])
     html = client.get("/library/").content.decode()
-    assert html.count("save-button is-saved") == 30
+    assert html.count("save-button is-saved") == 30 and "31 papers" in html
+    assert client.get("/library/?page=2").content.decode().count("save-button is-saved") == 1
+    # A page past the end (an old link) sends to the last page, filters kept.
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/library/?unread=on&page=7")
+    assert response["Location"] == "/library/?unread=on&page=2" and len(queries) <= 8
 
 
 def test_deleting_an_account_deletes_its_library(reader, paper):

@@ -5,7 +5,7 @@ import re
 
 from django import template
 
-from .. import highlight, links
+from .. import cards, highlight, links
 
 register = template.Library()
 
@@ -70,3 +70,10 @@ def initials(name):
 
 
 register.filter("http_url", links.http_url)
+
+
+@register.simple_tag(takes_context=True)
+def paper_cards(context, papers):
+    """The cards of a list (templates/papers/_card.html each), from the card cache
+    where it has them (papers.cards)."""
+    return cards.render_cards(context, papers)

@@ -5,11 +5,10 @@ from django.core.cache import cache
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 
-from .. import citation, hooks
+from .. import cards, citation, hooks
 from ..models import Author, Paper
 from ..pagination import paginate
 from .errors import PaperNotHere
-from .lists import papers_in_order
 
 VOTERS_SHOWN = 50
 RELATED_CACHE_SECONDS = 6 * 60 * 60
@@ -74,5 +73,7 @@ def _related_papers(paper):
 def author_detail(request, slug):
     author = get_object_or_404(Author.objects.select_related("claimed_by"), slug=slug)
     page = paginate(request, Paper.objects.ids_by_author_newest(author))
-    page.object_list = papers_in_order(Paper.objects.for_listing(request.user), page.object_list)
+    page.object_list = cards.rows_in_order(
+        Paper.objects.for_listing(request.user), page.object_list
+    )
     return render(request, "papers/author.html", {"author": author, "page": page})

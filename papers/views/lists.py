@@ -4,6 +4,7 @@ from django.conf import settings
 from django.shortcuts import render
 from django.utils import timezone
 
+from .. import cards
 from ..dates import Period, day_period, parse_day, parse_month, parse_week
 from ..models import Paper
 from ..pagination import paginate, paginate_uncounted
@@ -48,7 +49,7 @@ def _period_page(request, period: Period, is_latest=False):
         Paper.objects.for_listing(request.user).featured_between(period.first, period.last).ranked()
     )
     papers = only_with_code_if_asked(request, papers)
-    page = paginate(request, papers)
+    page = paginate(request, cards.Deferred(papers))
     if period.first > timezone.localdate() and not page.object_list:
         raise PublicNotFound(
             f"{period.label} is still to come: nothing has been featured for it yet."
@@ -71,7 +72,7 @@ def _period_page(request, period: Period, is_latest=False):
 
 def trending(request):
     papers = only_with_code_if_asked(request, Paper.objects.for_listing(request.user).trending())
-    page = paginate(request, papers)
+    page = paginate(request, cards.Deferred(papers))
     return render(
         request,
         "papers/trending.html",
@@ -81,7 +82,7 @@ def trending(request):
 
 def new(request):
     papers = only_with_code_if_asked(request, Paper.objects.for_listing(request.user).newest())
-    page = paginate_uncounted(request, papers, NEW_MAX_PAGES)
+    page = paginate_uncounted(request, cards.Deferred(papers), NEW_MAX_PAGES)
     if page is None:
         raise PublicNotFound(
             "There is no such page of new papers: the list ends earlier (it goes back at "

@@ -1,0 +1,532 @@
+"""Paper cards rendered once and kept, keyed on what they show (issue 16).
+
+A list page is its cards: rendering 30 of them through templates/papers/_card.html was
+three quarters of an uncached page's CPU (docs/performance-profile.md). Here a card's
+HTML is cached under a key made of everything the card shows, so it is never stale and
+needs no invalidation: a vote, an edit, a comment, a star count, a thumbnail or a new
+author name is a new key, and a hidden paper is not in the list at all.
+
+A card's key (`_key`) is a digest of:
+- what it shows: the paper's columns (all but CONTENT_EXCLUDED, which cards don't show
+  and which change without anything on them changing), its first authors' names and
+  slugs in order, the rows of the relations feature apps join for cards (papers.hooks
+  `add_listing_relation`: the thumbnail, the code signals and their repository), and the
+  submitter's names. Lists the views build read it as one md5 PostgreSQL computes
+  (`digest_sql`); papers already loaded give it from their attributes (`_value_at`,
+  JSON columns of the relations aside);
+- the viewer's state: signed in or not, and each viewer annotation's value (the vote and
+  the save: `user_has_voted`, papers.hooks `add_viewer_annotation`);
+- the card's context: the day list's `hide_featured`, whether it is among the first three
+  (their thumbnails load at once), search highlights and a match reason, the language
+  and the time zone;
+- the deployment's code and templates (`code_version`).
+
+What differs between two viewers with the same key is left out of the cached HTML and
+put back on each request: the CSRF token (the same on every form of a page) and the
+page the forms return to (`next`). The cached card is rendered with a stand-in request
+and user that have nothing but `is_authenticated`, so nothing of one visitor can leak
+into another's page.
+
+Lists the views build (day, week, month, trending, new, author) go further
+(`Deferred`, `rows_in_order`): they read each card's digest beside the page's ids
+(with the title and abstract, for has_math), find the cards already rendered with one
+`get_many`, and load as objects (their first authors in the same query) and render only
+the missing papers. With its cards cached, a page is one narrow query and one round trip
+to Redis for them. Other lists (search, the library) pass their loaded papers.
+
+Each process keeps the cards it used last in memory too (`local_cards`); as the keys
+say what the card shows, an entry there is as exact as one in Redis.
+
+PostgreSQL only (the authors' digest is a string_agg): elsewhere cards are rendered
+every time.
+"""
+
+import functools
+import hashlib
+import hmac
+import threading
+from collections import OrderedDict
+from pathlib import Path
+
+from django.apps import apps
+from django.conf import settings
+from django.contrib.postgres.expressions import ArraySubquery
+from django.core.cache import cache
+from django.db import connection, models
+from django.db.models import OuterRef
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import JSONObject
+from django.template.loader import get_template
+from django.utils import timezone
+from django.utils.html import conditional_escape
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
+
+from . import hooks
+from .models import AUTHORS_ON_CARD, Author, Authorship, Paper
+
+CARD_TEMPLATE = "papers/_card.html"
+# Paper columns no card shows, which change without a card changing (rank_score with
+# every periodic refresh) or are large (the raw source record).
+CONTENT_EXCLUDED = frozenset({"source", "rank_score", "created_at", "modified_at"})
+SUBMITTER_FIELDS = ("submitted_by__username", "submitted_by__display_name")
+# Cards live this long in Redis: a key names what it shows, so this only bounds memory.
+CARD_CACHE_SECONDS = 6 * 60 * 60
+# Cards each process keeps in memory (~3 kB each).
+LOCAL_CARDS = 3000
+# Bump when a card changes for a reason code_version can't see (a library's upgrade, a
+# setting a card reads).
+CARD_VERSION = 1
+
+
+def _mark(purpose: str) -> str:
+    """A placeholder no paper text can contain: derived from SECRET_KEY. Hex, so
+    escaping leaves it as it is."""
+    return _mark_for(purpose, settings.SECRET_KEY)
+
+
+@functools.lru_cache(maxsize=8)
+def _mark_for(purpose: str, secret: str) -> str:
+    digest = hmac.new(secret.encode(), purpose.encode(), hashlib.sha256)
+    return f"card{purpose}{digest.hexdigest()[:20]}"
+
+
+class _Lazy:
+    value = None
+    generation = 0  # bumped by forget()
+
+
+def code_version() -> str:
+    """A digest of this deployment's templates and Python code (the project's own apps
+    and config), read once per process: a deploy that may change how a card looks (a
+    template, a filter, a model's URL) changes every key."""
+    if _Lazy.value is None:
+        salt = f"{CARD_VERSION}|{settings.MEDIA_URL}|{settings.STATIC_URL}"
+        digest = hashlib.blake2b(salt.encode(), digest_size=6)
+        base = Path(settings.BASE_DIR)
+        files = [
+            p
+            for engine in settings.TEMPLATES
+            for d in engine.get("DIRS", ())
+            for p in Path(d).rglob("*.html")
+        ]
+        files += (base / "config").glob("*.py")
+        for app in apps.get_app_configs():
+            path = Path(app.path)
+            if path.is_relative_to(base) and ".venv" not in path.parts:
+                files += [p for p in path.rglob("*") if p.suffix in (".py", ".html")]
+        for path in sorted(set(files)):
+            if "migrations" not in path.parts:
+                digest.update(str(path.relative_to(base)).encode())
+                digest.update(path.read_bytes())
+        _Lazy.value = digest.hexdigest()
+    return f"{_Lazy.value}{_Lazy.generation or ''}"
+
+
+# --- What a card shows -----------------------------------------------------------------
+
+
+class _Lookups:
+    content: tuple[str, ...] | None = None
+    viewer: tuple[str, ...] | None = None
+    digest: str | None = None
+
+
+def content_lookups() -> tuple[str, ...]:
+    """The lookups (from Paper) of every value a card shows, but its authors."""
+    if _Lookups.content is None:
+        lookups = [f.attname for f in Paper._meta.concrete_fields if f.name not in CONTENT_EXCLUDED]
+        for relation in hooks.listing_relations():
+            model, path = Paper, []
+            for part in relation.split("__"):
+                model = model._meta.get_field(part).related_model
+                path.append(part)
+                lookups += [
+                    "__".join([*path, f.attname])
+                    for f in model._meta.concrete_fields
+                    if not isinstance(f, models.JSONField)
+                ]
+        _Lookups.content = tuple(lookups + list(SUBMITTER_FIELDS))
+    return _Lookups.content
+
+
+def viewer_lookups() -> tuple[str, ...]:
+    """The annotations that say what the viewer did (voted, saved): for_listing's
+    annotations."""
+    if _Lookups.viewer is None:
+        _Lookups.viewer = tuple(Paper.objects.for_listing(None).query.annotations)
+    return _Lookups.viewer
+
+
+def digest_sql() -> str:
+    """SQL for the md5 of everything a card shows, read beside a list's papers: the
+    paper's columns, its first authors, the rows of every listing relation, the
+    submitter's names. One expression rather than ~50 joined columns: building and
+    compiling that query cost more than rendering the cards it saved."""
+    if _Lookups.digest is None:
+        qn = connection.ops.quote_name
+        table = qn(Paper._meta.db_table)
+        columns = ", ".join(
+            f"{table}.{qn(f.column)}"
+            for f in Paper._meta.concrete_fields
+            if f.name not in CONTENT_EXCLUDED
+        )
+        parts = [f"ROW({columns})::text"]
+        authorship, author = Authorship._meta, Authorship.author.field.related_model._meta
+        parts.append(
+            f"(SELECT string_agg(au.{qn('name')} || chr(31) || au.{qn('slug')}, chr(30)"
+            f" ORDER BY a.{qn('position')}) FROM {qn(authorship.db_table)} a"
+            f" JOIN {qn(author.db_table)} au ON au.{qn(author.pk.column)} = a.{qn('author_id')}"
+            f" WHERE a.{qn('paper_id')} = {table}.{qn(Paper._meta.pk.column)}"
+            f" AND a.{qn('position')} < {int(AUTHORS_ON_CARD)})"
+        )
+        parts += [_relation_sql(relation, table) for relation in hooks.listing_relations()]
+        user = Paper.submitted_by.field.related_model._meta
+        names = ", ".join(
+            f"u.{qn(user.get_field(n.split('__')[-1]).column)}" for n in SUBMITTER_FIELDS
+        )
+        parts.append(
+            f"(SELECT ROW({names})::text FROM {qn(user.db_table)} u"
+            f" WHERE u.{qn(user.pk.column)} = {table}.{qn(Paper.submitted_by.field.column)})"
+        )
+        joined = ", ".join(f"coalesce({part}, '-')" for part in parts)
+        _Lookups.digest = f"md5(concat_ws(chr(29), {joined}))"
+    return _Lookups.digest
+
+
+def _relation_sql(relation: str, table: str) -> str:
+    """(SELECT ROW(r1.*, r2.*)::text FROM ... WHERE r1 belongs to the paper) for a
+    listing relation such as "code_signals__repository"."""
+    qn = connection.ops.quote_name
+    model, previous, joins, where = Paper, table, [], ""
+    for n, part in enumerate(relation.split("__"), 1):
+        field = model._meta.get_field(part)
+        target = field.related_model._meta
+        alias = f"r{n}"
+        if field.concrete:  # a foreign key or one-to-one on this side
+            on = f"{alias}.{qn(target.pk.column)} = {previous}.{qn(field.column)}"
+        else:  # the reverse of one on the other side
+            on = f"{alias}.{qn(field.field.column)} = {previous}.{qn(model._meta.pk.column)}"
+        if n == 1:
+            joins.append(f"{qn(target.db_table)} {alias}")
+            where = on
+        else:
+            joins.append(f"LEFT JOIN {qn(target.db_table)} {alias} ON {on}")
+        model, previous = field.related_model, alias
+    rows = ", ".join(f"r{n}.*" for n in range(1, len(joins) + 1))
+    return f"(SELECT ROW({rows})::text FROM {' '.join(joins)} WHERE {where})"
+
+
+def _authors_of(paper) -> str | None:
+    authorships = getattr(paper, "first_authorships", None)
+    if not authorships:
+        return None
+    return "\x1e".join(f"{a.author.name}\x1f{a.author.slug}" for a in authorships)
+
+
+def _value_at(obj, lookup: str):
+    for part in lookup.split("__"):
+        try:
+            obj = getattr(obj, part)
+        except models.ObjectDoesNotExist:
+            return None
+        if obj is None:
+            return None
+    return getattr(obj, "name", obj) if isinstance(obj, models.fields.files.FieldFile) else obj
+
+
+def enabled() -> bool:
+    return connection.vendor == "postgresql"
+
+
+# --- Rows: what a list needs of a paper before its card --------------------------------
+
+
+class CardRow:
+    """A paper of a list as its key columns (title and abstract among them, for
+    has_math), until its card is needed; `source` loads the paper itself on a miss."""
+
+    title_marked = None
+    abstract_marked = None
+    match_reason = None
+
+    def __init__(self, values: dict, source):
+        self.__dict__.update(values)
+        self.source = source
+
+    @property
+    def content(self) -> tuple:
+        return (self.card_digest,)
+
+    @property
+    def viewer(self) -> tuple:
+        return tuple(self.__dict__[name] for name in viewer_lookups())
+
+
+class Deferred:
+    """A queryset of papers for a list, which Paginator (or UncountedPage) slices into
+    CardRows: the key columns only."""
+
+    def __init__(self, queryset):
+        self.queryset = queryset
+        self.ordered = queryset.ordered
+
+    def count(self):
+        return self.queryset.count()
+
+    def __len__(self):
+        return self.count()
+
+    def __getitem__(self, index):
+        if not enabled():
+            return self.queryset[index]
+        names = ("pk", "title", "abstract", "card_digest", *viewer_lookups())
+        rows = (
+            self.queryset.prefetch_related(None)
+            .annotate(card_digest=RawSQL(digest_sql(), ()))
+            .values_list(*names)[index]
+        )
+        if not isinstance(index, slice):
+            return CardRow(dict(zip(names, rows, strict=True)), self)
+        return [CardRow(dict(zip(names, row, strict=True)), self) for row in rows]
+
+    def papers(self, pks, digest=False) -> dict:
+        """The papers whose cards are missing, as for_listing loads them, but with their
+        first authors read in the same query (a page without a card cached takes no
+        more queries than it took before the card cache)."""
+        first = (
+            Authorship.objects.filter(paper=OuterRef("pk"), position__lt=AUTHORS_ON_CARD)
+            .order_by("position")
+            .values(
+                json=JSONObject(
+                    position="position", id="author__id", name="author__name", slug="author__slug"
+                )
+            )
+        )
+        papers = (
+            self.queryset.prefetch_related(None)
+            .order_by()
+            .filter(pk__in=pks)
+            .annotate(card_first_authors=ArraySubquery(first))
+        )
+        if digest:
+            papers = papers.annotate(card_digest=RawSQL(digest_sql(), ()))
+        by_pk = {}
+        for paper in papers:
+            paper.first_authorships = [
+                Authorship(
+                    paper=paper,
+                    position=row["position"],
+                    author=Author(id=row["id"], name=row["name"], slug=row["slug"]),
+                )
+                for row in paper.card_first_authors
+            ]
+            by_pk[paper.pk] = paper
+        return by_pk
+
+
+def rows_in_order(queryset, pks) -> list:
+    """The papers with these ids that `queryset` has, in the order of `pks`: CardRows
+    when this process served all their cards lately (they are likely cached), else the
+    papers themselves with their keys, in one query (a page nobody asked for lately
+    takes no more queries than before the card cache)."""
+    deferred = Deferred(queryset.filter(pk__in=pks))
+    if enabled() and seen_lately.has_all(pks):
+        by_pk = {row.pk: row for row in deferred[:]}
+    else:
+        by_pk = deferred.papers(pks, digest=enabled())
+    return [by_pk[pk] for pk in pks if pk in by_pk]
+
+
+# --- Rendering --------------------------------------------------------------------------
+
+
+class _LocalCards:
+    def __init__(self, size):
+        self.size, self.entries, self.lock = size, OrderedDict(), threading.Lock()
+
+    def get_many(self, keys) -> dict:
+        found = {}
+        with self.lock:
+            for key in keys:
+                html = self.entries.get(key)
+                if html is not None:
+                    self.entries.move_to_end(key)
+                    found[key] = html
+        return found
+
+    def put_many(self, entries: dict):
+        with self.lock:
+            self.entries.update(entries)
+            for key in entries:
+                self.entries.move_to_end(key)
+            while len(self.entries) > self.size:
+                self.entries.popitem(last=False)
+
+    def clear(self):
+        with self.lock:
+            self.entries.clear()
+
+
+local_cards = _LocalCards(LOCAL_CARDS)
+
+
+class _SeenLately:
+    """The papers whose cards this process served lately (ids only)."""
+
+    def __init__(self, size):
+        self.size, self.pks, self.lock = size, OrderedDict(), threading.Lock()
+
+    def add(self, pks):
+        with self.lock:
+            for pk in pks:
+                self.pks[pk] = None
+                self.pks.move_to_end(pk)
+            while len(self.pks) > self.size:
+                self.pks.popitem(last=False)
+
+    def has_all(self, pks) -> bool:
+        return all(pk in self.pks for pk in pks)
+
+    def clear(self):
+        with self.lock:
+            self.pks.clear()
+
+
+seen_lately = _SeenLately(4 * LOCAL_CARDS)
+
+
+def forget():
+    """Render every card again from now on, in this process (tests; the shell after
+    changing a card by hand): new keys, and nothing kept in memory."""
+    _Lazy.generation += 1
+    local_cards.clear()
+    seen_lately.clear()
+
+
+class _Viewer:
+    """The user a cached card is rendered for: signed in or not, nothing else."""
+
+    def __init__(self, is_authenticated: bool):
+        self.is_authenticated = is_authenticated
+        self.is_anonymous = not is_authenticated
+
+
+class _Request:
+    """The request a cached card is rendered with: its `next` fields get a placeholder."""
+
+    htmx = False
+
+    def __init__(self, next_mark):
+        self.next_mark = next_mark
+
+    def get_full_path(self):
+        return self.next_mark
+
+
+def _key(paper, position: int, context, authenticated: bool) -> str:
+    if isinstance(paper, CardRow):
+        content, viewer = paper.content, paper.viewer
+    elif getattr(paper, "card_digest", None):
+        content = (paper.card_digest,)
+        viewer = tuple(getattr(paper, name, None) for name in viewer_lookups())
+    else:
+        content = tuple(_value_at(paper, name) for name in content_lookups())
+        content += (_authors_of(paper),)
+        viewer = tuple(getattr(paper, name, None) for name in viewer_lookups())
+    marks = (paper.title_marked, paper.abstract_marked, paper.match_reason)
+    state = (
+        get_language(),
+        timezone.get_current_timezone_name(),
+        authenticated,
+        viewer,
+        bool(context.get("hide_featured")),
+        position <= 3,
+        marks if any(marks) else None,
+    )
+    digest = hashlib.blake2b(repr((content, state)).encode(), digest_size=16).hexdigest()
+    return f"card:{code_version()}:{paper.pk}:{digest}"
+
+
+def _next_of(request) -> str:
+    """The `next` field's value, as the vote and save buttons render it."""
+    if request.htmx:
+        return request.htmx.current_url_abs_path or ""
+    return request.get_full_path()
+
+
+# Each card laid out as the loop it replaces laid them out (the HTML stays the same).
+_LAYOUT = "\n    {}\n  "
+
+
+def render_cards(context, papers) -> str:
+    """The cards of `papers` (CardRows or papers from for_listing), as
+    templates/papers/_paper_list.html's loop of _card.html would render them."""
+    papers = list(papers)
+    if not papers:
+        return ""
+    request = context["request"]
+    user = context.get("user")
+    authenticated = bool(user is not None and user.is_authenticated)
+    if not enabled():
+        return _render(context, papers)
+    keys = [_key(paper, i, context, authenticated) for i, paper in enumerate(papers, 1)]
+    found = local_cards.get_many(keys)
+    if len(found) < len(keys):
+        wanted = [key for key in keys if key not in found]
+        from_redis = cache.get_many(wanted)
+        local_cards.put_many(from_redis)
+        found.update(from_redis)
+    missing = [(i, paper) for i, paper in enumerate(papers, 1) if keys[i - 1] not in found]
+    if missing:
+        fresh = _render_missing(context, missing, keys, authenticated)
+        local_cards.put_many(fresh)
+        cache.set_many(fresh, CARD_CACHE_SECONDS)
+        found.update(fresh)
+    seen_lately.add(paper.pk for paper in papers)
+    html = "".join(_LAYOUT.format(found[key]) for key in keys if key in found)
+    csrf_mark, next_mark = _mark("csrf"), _mark("next")
+    if csrf_mark in html:
+        html = html.replace(csrf_mark, str(context.get("csrf_token", "")))
+    if next_mark in html:
+        html = html.replace(next_mark, str(conditional_escape(_next_of(request))))
+    return mark_safe(html)  # noqa: S308 (rendered by the template engine, escaped)
+
+
+def _render_missing(context, missing, keys, authenticated) -> dict:
+    """The cards not cached, rendered for nobody in particular: the CSRF token and
+    `next` as placeholders, a viewer who is only signed in or not. CardRows become
+    papers first (one query)."""
+    rows = [paper for _, paper in missing if isinstance(paper, CardRow)]
+    loaded = {}
+    if rows:
+        loaded = rows[0].source.papers([row.pk for row in rows])
+    fresh = {}
+    template = get_template(CARD_TEMPLATE).template
+    request, viewer = _Request(_mark("next")), _Viewer(authenticated)
+    for position, paper in missing:
+        key = keys[position - 1]
+        if isinstance(paper, CardRow):
+            paper = loaded.get(paper.pk)
+            if paper is None:  # hidden since the rows were read
+                continue
+        with context.push(
+            paper=paper,
+            request=request,
+            user=viewer,
+            csrf_token=_mark("csrf"),
+            forloop={"counter": position},
+            vote_error=None,
+        ):
+            fresh[key] = template.render(context)
+    return fresh
+
+
+def _render(context, papers):
+    """Every card, rendered for this request (card caching off)."""
+    template = get_template(CARD_TEMPLATE).template
+    parts = []
+    for position, paper in enumerate(papers, 1):
+        with context.push(paper=paper, forloop={"counter": position}):
+            parts.append(_LAYOUT.format(template.render(context)))
+    return mark_safe("".join(parts))  # noqa: S308 (rendered by the template engine)
