@@ -377,6 +377,8 @@ def collection(request, username, slug):
     context = {
         "collection": collection,
         "page": page,
+        # The items' papers, for their cards (papers_tags.paper_cards_each).
+        "papers": [item.listed_paper for item in page.object_list],
         "is_owner": is_owner,
         "count": count,
         "key": request.GET.get("key", "") if collection.is_unlisted else "",
