@@ -269,9 +269,10 @@ class Deferred:
     """A queryset of papers for a list, which Paginator (or UncountedPage) slices into
     CardRows: the key columns only."""
 
-    def __init__(self, queryset):
+    def __init__(self, queryset, also=()):
         self.queryset = queryset
         self.ordered = queryset.ordered
+        self.also = tuple(also)  # more values a page reads of each row (rows_in_order)
 
     def count(self):
         return self.queryset.count()
@@ -282,7 +283,7 @@ class Deferred:
     def __getitem__(self, index):
         if not enabled():
             return self.queryset[index]
-        names = ("pk", "title", "abstract", "card_digest", *viewer_lookups())
+        names = ("pk", "title", "abstract", "card_digest", *viewer_lookups(), *self.also)
         rows = (
             self.queryset.prefetch_related(None)
             .annotate(card_digest=RawSQL(digest_sql(), ()))
@@ -327,12 +328,14 @@ class Deferred:
         return by_pk
 
 
-def rows_in_order(queryset, pks) -> list:
+def rows_in_order(queryset, pks, also=()) -> list:
     """The papers with these ids that `queryset` has, in the order of `pks`: CardRows
     when this process served all their cards lately (they are likely cached), else the
     papers themselves with their keys, in one query (a page nobody asked for lately
-    takes no more queries than before the card cache)."""
-    deferred = Deferred(queryset.filter(pk__in=pks))
+    takes no more queries than before the card cache). `also`: the fields or the
+    queryset's annotations a page reads of each paper besides its card (the library's
+    arxiv_id and saved and read dates), on the CardRows too."""
+    deferred = Deferred(queryset.filter(pk__in=pks), also)
     if enabled() and seen_lately.has_all(pks):
         by_pk = {row.pk: row for row in deferred[:]}
     else:
