@@ -3,6 +3,7 @@
 collection of 1,000, on a seeded database (bench/seed.py).
 
     python bench/library.py [--database NAME] [--saved 5000] [--collection 1000] [--runs 15]
+                            [--cold-cards]
 
 In one transaction that is rolled back at the end (the seeded database is left as it
 was), it gives a user --saved saved papers (a third marked read) and a public collection
@@ -12,8 +13,10 @@ queries per request, the p50 of the time spent in SQL (as Django's cursor sees i
 same statements' time in PostgreSQL (EXPLAIN ANALYZE, planning included), the p50 of
 this process's CPU time (the Python side: views, templates) and of the wall time, and
 the p90 wall time. The machine's load average is printed with them: wall times on a
-busy machine say more about the machine than the page. The pages are paginated (30 saved
-papers, 50 collection items a page); the exports carry every paper.
+busy machine say more about the machine than the page. Cards come from the card cache
+(papers.cards, Redis at REDIS_URL) after the first request; with --cold-cards every
+request renders every card, as the first visit after a deploy does. The pages are
+paginated (30 saved papers, 50 collection items a page); the exports carry every paper.
 """
 
 import argparse
@@ -35,6 +38,9 @@ def main(argv=None):
     parser.add_argument("--saved", type=int, default=5000)
     parser.add_argument("--collection", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument(
+        "--cold-cards", action="store_true", help="render every card on every request"
+    )
     parser.add_argument("--profile", help="a page's name to profile (cProfile, top 30)")
     parser.add_argument(
         "--pages", help="only the pages whose name contains one of these (comma-separated)"
@@ -145,6 +151,8 @@ def measure(args, user, collection, word, Client):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    from papers import cards
+
     client = Client()
     client.force_login(user)
     base = collection.get_absolute_url()
@@ -176,6 +184,8 @@ def measure(args, user, collection, word, Client):
         who.get(url)  # warm Python's side (templates, imports), not the data
         times, sql, cpu = [], [], []
         for _ in range(args.runs):
+            if args.cold_cards:
+                cards.forget()
             with CaptureQueriesContext(connection) as queries:
                 start, start_cpu = time.perf_counter(), time.process_time()
                 response = who.get(url)

@@ -33,6 +33,8 @@ Lists the views build (day, week, month, trending, new, author) go further
 `get_many`, and load as objects (their first authors in the same query) and render only
 the missing papers. With its cards cached, a page is one narrow query and one round trip
 to Redis for them. Other lists (search, the library) pass their loaded papers.
+Pages that put controls of their own beside each card (the library's reading list and
+collections) take the same cards one by one, as {pk: HTML}, from `render_each`.
 
 Each process keeps the cards it used last in memory too (`local_cards`); as the keys
 say what the card shows, an entry there is as exact as one in Redis.
@@ -267,9 +269,10 @@ class Deferred:
     """A queryset of papers for a list, which Paginator (or UncountedPage) slices into
     CardRows: the key columns only."""
 
-    def __init__(self, queryset):
+    def __init__(self, queryset, also=()):
         self.queryset = queryset
         self.ordered = queryset.ordered
+        self.also = tuple(also)  # more values a page reads of each row (rows_in_order)
 
     def count(self):
         return self.queryset.count()
@@ -280,7 +283,7 @@ class Deferred:
     def __getitem__(self, index):
         if not enabled():
             return self.queryset[index]
-        names = ("pk", "title", "abstract", "card_digest", *viewer_lookups())
+        names = ("pk", "title", "abstract", "card_digest", *viewer_lookups(), *self.also)
         rows = (
             self.queryset.prefetch_related(None)
             .annotate(card_digest=RawSQL(digest_sql(), ()))
@@ -325,12 +328,14 @@ class Deferred:
         return by_pk
 
 
-def rows_in_order(queryset, pks) -> list:
+def rows_in_order(queryset, pks, also=()) -> list:
     """The papers with these ids that `queryset` has, in the order of `pks`: CardRows
     when this process served all their cards lately (they are likely cached), else the
     papers themselves with their keys, in one query (a page nobody asked for lately
-    takes no more queries than before the card cache)."""
-    deferred = Deferred(queryset.filter(pk__in=pks))
+    takes no more queries than before the card cache). `also`: the fields or the
+    queryset's annotations a page reads of each paper besides its card (the library's
+    arxiv_id and saved and read dates), on the CardRows too."""
+    deferred = Deferred(queryset.filter(pk__in=pks), also)
     if enabled() and seen_lately.has_all(pks):
         by_pk = {row.pk: row for row in deferred[:]}
     else:
@@ -491,6 +496,62 @@ def render_cards(context, papers) -> str:
     if next_mark in html:
         html = html.replace(next_mark, str(conditional_escape(_next_of(request))))
     return mark_safe(html)  # noqa: S308 (rendered by the template engine, escaped)
+
+
+def render_each(context, papers) -> dict:
+    """{paper's pk: its card's HTML} for pages that put each card beside controls of
+    their own (the library's read toggle and saved date, a collection's note and its
+    owner's tools): the same cards, from the same cache, as render_cards, the first
+    three of `papers` as the first three of a list. A paper whose card could not be
+    made (a CardRow hidden since it was read) is left out."""
+    papers = list(papers)
+    if not papers:
+        return {}
+    if not enabled():
+        template = get_template(CARD_TEMPLATE).template
+        each = {}
+        for position, paper in enumerate(papers, 1):
+            with context.push(paper=paper, forloop={"counter": position}):
+                each[paper.pk] = mark_safe(template.render(context))  # noqa: S308 (rendered by the template engine)
+        return each
+    keys, found = _cards_for(context, papers)
+    return {
+        paper.pk: mark_safe(_for_this_request(context, found[key]))  # noqa: S308 (rendered by the template engine, escaped)
+        for paper, key in zip(papers, keys, strict=True)
+        if key in found
+    }
+
+
+def _cards_for(context, papers) -> tuple[list, dict]:
+    """(each paper's key, {key: cached HTML}): from this process's memory, then Redis
+    (one round trip), then rendered (and kept) for the papers neither had."""
+    user = context.get("user")
+    authenticated = bool(user is not None and user.is_authenticated)
+    keys = [_key(paper, i, context, authenticated) for i, paper in enumerate(papers, 1)]
+    found = local_cards.get_many(keys)
+    if len(found) < len(keys):
+        wanted = [key for key in keys if key not in found]
+        from_redis = cache.get_many(wanted)
+        local_cards.put_many(from_redis)
+        found.update(from_redis)
+    missing = [(i, paper) for i, paper in enumerate(papers, 1) if keys[i - 1] not in found]
+    if missing:
+        fresh = _render_missing(context, missing, keys, authenticated)
+        local_cards.put_many(fresh)
+        cache.set_many(fresh, CARD_CACHE_SECONDS)
+        found.update(fresh)
+    seen_lately.add(paper.pk for paper in papers)
+    return keys, found
+
+
+def _for_this_request(context, html: str) -> str:
+    """Cached cards' HTML with this request's CSRF token and `next` put back."""
+    csrf_mark, next_mark = _mark("csrf"), _mark("next")
+    if csrf_mark in html:
+        html = html.replace(csrf_mark, str(context.get("csrf_token", "")))
+    if next_mark in html:
+        html = html.replace(next_mark, str(conditional_escape(_next_of(context["request"]))))
+    return html
 
 
 def _render_missing(context, missing, keys, authenticated) -> dict:

@@ -77,3 +77,17 @@ def paper_cards(context, papers):
     """The cards of a list (templates/papers/_card.html each), from the card cache
     where it has them (papers.cards)."""
     return cards.render_cards(context, papers)
+
+
+@register.simple_tag(takes_context=True)
+def paper_cards_each(context, papers):
+    """{pk: card} for `papers`, from the card cache (papers.cards.render_each), for a
+    page that puts each card beside its own controls:
+    `{% paper_cards_each papers as cards %}`, then `{{ cards|card_for:paper }}`."""
+    return cards.render_each(context, papers)
+
+
+@register.filter
+def card_for(each, paper):
+    """The card of `paper` in what paper_cards_each gave."""
+    return each.get(paper.pk, "")
