@@ -56,8 +56,13 @@ def memory() -> str:
     for row in open("/proc/self/smaps_rollup"):
         if row.startswith(("Private_Clean", "Private_Dirty")):
             private += int(row.split()[1])
-    rss = int(fields["VmRSS"].split()[0]) // 1024
-    return f"RSS {rss} MiB (private {private // 1024} MiB)"
+    mib = {k: int(fields[k].split()[0]) // 1024 for k in ("VmRSS", "RssAnon", "RssFile")}
+    # RssFile: mapped files (libraries, the index), shared with every process mapping
+    # them; "private" counts a file's pages too while no other process maps it.
+    return (
+        f"RSS {mib['VmRSS']} MiB: anonymous {mib['RssAnon']} MiB, mapped files "
+        f"{mib['RssFile']} MiB (private {private // 1024} MiB)"
+    )
 
 
 def main(argv=None):
@@ -96,14 +101,19 @@ def main(argv=None):
 
 
 def run(args):
+    import datetime as dt
+
     import numpy as np
+    from django.conf import settings
     from django.core.cache import cache
     from django.test import Client
+    from django.utils import timezone
 
     from accounts.models import User
     from papers.models import Paper, Vote
     from semantic import encoder, hybrid, index
     from semantic.models import PaperEmbedding
+    from semantic.recommend import recommend_for
 
     print(f"load average at start: {os.getloadavg()[0]:.2f} (2 cores)")
     key = encoder.model_key()
@@ -172,7 +182,8 @@ def run(args):
     voters = list(Vote.objects.values_list("user_id", flat=True).distinct()[: args.runs * 4])
     users = list(User.objects.filter(pk__in=rng.sample(voters, min(args.runs, len(voters)))))
     first = None
-    timings = []
+    timings, ranking = [], []
+    since = (timezone.now() - dt.timedelta(days=settings.FOR_YOU_DAYS)).date()
     for user in users:
         client.force_login(user)
         started = time.perf_counter()
@@ -183,8 +194,12 @@ def run(args):
             first = elapsed  # loads the recent window's vectors into the process
         else:
             timings.append(elapsed)
+        started = time.perf_counter()
+        recommend_for(user, since, 30)
+        ranking.append(time.perf_counter() - started)
     print(f"  first request (loads the recent window):   {first * 1000:7.1f} ms")
     print(line("GET /for-you/", timings))
+    print(line("recommend_for() (the ranking)", ranking))
     print(f"after the requests: {memory()}")
 
     print(f"\nRecall@10 of the index against an exact scan ({args.recall_queries} queries)")
