@@ -9,6 +9,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from playwright.sync_api import expect
 
 from papers.models import Paper
 from search import spelling
@@ -281,3 +282,20 @@ def test_hybrid_search_by_meaning_reads_the_correction_too(papers, client, setti
         "A Diffusion Model of Protein Folding",
     }
     assert "showing results for “<strong>diffusion model</strong>”" in html
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_a_reader_sees_the_suggestion_appear_and_follows_it(page):
+    """In Chromium: the placeholder asks for "Did you mean" once the page is shown
+    (htmx, under the site's CSP) and the link searches the correction."""
+    for title in TITLES:
+        PaperFactory(title=title, abstract="An abstract.")
+    SearchWord.objects.rebuild()
+    page.goto("/search/?q=diffusion+or+modles&mode=keyword")
+    notice = page.get_by_role("status").filter(has_text="Did you mean")
+    expect(notice).to_be_visible()
+    expect(page.get_by_text("Check the spelling")).to_have_count(0)  # noscript only
+    notice.get_by_role("link", name="diffusion or models").click()
+    page.wait_for_url("**/search/?*q=diffusion+or+models*")
+    expect(page.get_by_role("heading", name="Results for “diffusion or models”")).to_be_visible()
