@@ -11,14 +11,17 @@ wins (insertions, deletions, substitutions and swaps of two neighbours; at most 
 word of 5 letters, else 2), then the most titles. "tranformer" becomes "transformer",
 "difusion modle" "diffusion model".
 
-search_ids() applies it: a query that found nothing searches its correction instead
-(the page says so); one that found a few offers it ("Did you mean"). On SQLite (no
-pg_trgm) queries are searched as typed.
+All of a query's words are looked up in one statement (LOOKUP), so that correcting costs
+one query however many words. search_ids() applies it: a query that found nothing
+searches its correction instead (the page says so, within its 8 queries); one that found
+a few is not corrected in the page's request (its queries must not depend on how many
+results it has): the page asks search.views.spelling_suggestion for "Did you mean" once
+shown. On SQLite (no pg_trgm) queries are searched as typed.
 """
 
 from dataclasses import dataclass
 
-from django.db import connection, transaction
+from django.db import connection
 
 from papers.models import SearchDocument
 
@@ -49,8 +52,9 @@ def similarity_threshold(length: int) -> float:
 class Spelled:
     ids: list[int]  # the keyword matches, best first (or newest first)
     query: str  # the words searched: the query, or its correction if it found nothing
-    suggestion: str = ""  # a correction to offer
+    suggestion: str = ""  # the correction: searched when `corrected`, else to offer
     corrected: bool = False  # the typed words found nothing: `query` is the correction
+    check: bool = False  # found a few: a correction may be offered, asked for separately
 
 
 def edits(a: str, b: str) -> int:
@@ -68,35 +72,81 @@ def edits(a: str, b: str) -> int:
     return previous[-1]
 
 
-# Words of the vocabulary sharing enough trigrams with a word (the `%` operator goes
-# through the trigram GIN index, search_word_trigram) that are not another form of it,
-# the most common first: a large vocabulary holds many rare near-misses (other typos)
-# that would crowd the word meant out of the most similar few.
-SIMILAR_WORDS = (
-    "SELECT word, papers FROM search_searchword WHERE word %% %s "
-    "AND to_tsvector('english', word) <> to_tsvector('english', %s) "
-    "ORDER BY papers DESC, similarity(word, %s) DESC LIMIT %s"
+# For each word (with the least similarity one edit leaves at its length): how many
+# titles have it, whether some paper contains it, and the words of the vocabulary sharing
+# enough trigrams with it that are not another form of it, the most common first (a large
+# vocabulary holds many rare near-misses, other typos, that would crowd the word meant out
+# of the most similar few). One statement for all the words and no transaction around it,
+# so that correcting a query is one query whatever its length (a page that found nothing
+# does it within its 8).
+# - `%` goes through the trigram GIN index (search_word_trigram) at
+#   pg_trgm.similarity_threshold, which the statement sets itself, word by word: each
+#   word's row sets it (set_config, for this transaction only: is_local) as the row is
+#   read, and the word's lateral lookup, which refers to that row, runs after (a nested
+#   loop: outer row, then inner scan). similarity() >= threshold checks it once more.
+# - A word of COMMON titles or more skips its lookup (a One-Time Filter too).
+# - The full-text probe (for a word no title has, when asked: `probe`) goes through the
+#   papers' full-text GIN index (paper_search). It counts the matches rather than asking
+#   EXISTS: with EXISTS' implicit LIMIT 1 the planner expects to meet a match early and
+#   scans every paper instead (3 s at a million for a word no paper has); a word no
+#   title has is in few abstracts, so the count is short. An English stop word counts
+#   as contained: it is no typo.
+# - MATERIALIZED keeps the probe at one per word rather than one per candidate row.
+LOOKUP = (
+    "WITH typed AS MATERIALIZED ("
+    "SELECT t.word, t.threshold, coalesce(v.papers, 0) AS titles, "
+    "CASE WHEN v.papers > 0 OR NOT %s THEN true "
+    "ELSE numnode(plainto_tsquery('english', t.word)) = 0 OR ("
+    f"SELECT count(*) FROM {SearchDocument._meta.db_table} WHERE vector @@ "
+    "(plainto_tsquery('english', t.word) || plainto_tsquery('simple', t.word))) > 0 "
+    "END AS found "
+    "FROM unnest(%s::text[], %s::float8[]) AS t(word, threshold) "
+    f"LEFT JOIN {SearchWord._meta.db_table} v ON v.word = t.word) "
+    # OFFSET 0 keeps set_config in this subquery, called row by row as the join reads.
+    "SELECT w.word, w.titles, w.found, near.word, near.papers FROM ("
+    "SELECT typed.*, set_config('pg_trgm.similarity_threshold', typed.threshold::text, true) "
+    "AS applied FROM typed OFFSET 0) w "
+    "LEFT JOIN LATERAL ("
+    f"SELECT word, papers FROM {SearchWord._meta.db_table} "
+    "WHERE w.applied IS NOT NULL AND w.titles < %s "
+    "AND word %% w.word AND similarity(word, w.word) >= w.threshold "
+    "AND to_tsvector('english', word) <> to_tsvector('english', w.word) "
+    "ORDER BY papers DESC, similarity(word, w.word) DESC LIMIT %s"
+    ") near ON true"
 )
 
 
-def _similar_words(word: str) -> list[tuple[str, int]]:
-    """Words like `word`, most common first: (word, titles)."""
-    with transaction.atomic(), connection.cursor() as cursor:
-        # For this transaction only: the threshold of the `%` operator.
-        threshold = similarity_threshold(len(word))
-        cursor.execute(f"SET LOCAL pg_trgm.similarity_threshold = {threshold:.3f}")
-        cursor.execute(SIMILAR_WORDS, [word, word, word, CANDIDATES])
-        return cursor.fetchall()
+def lookup_params(words, probe: bool) -> list:
+    thresholds = [round(similarity_threshold(len(w)), 3) for w in words]
+    return [probe, list(words), thresholds, COMMON, CANDIDATES]
 
 
-def _best_correction(word: str, titles: int, found: bool) -> str | None:
-    """The correction of `word` (in `titles` titles; `found`: some paper contains it)."""
+@dataclass
+class Looked:
+    titles: int  # how many titles have the word
+    found: bool  # some paper contains it (or it was not probed)
+    similar: list[tuple[str, int]]  # words like it, most common first: (word, titles)
+
+
+def _look_up(words: list[str], probe: bool) -> dict[str, Looked]:
+    """LOOKUP for `words`: one query, however many words."""
+    with connection.cursor() as cursor:
+        cursor.execute(LOOKUP, lookup_params(words, probe))
+        rows = cursor.fetchall()
+    looked = {}
+    for word, titles, found, other, papers in rows:
+        entry = looked.setdefault(word, Looked(titles, found, []))
+        if other is not None:
+            entry.similar.append((other, papers))
+    return looked
+
+
+def _best_correction(word: str, looked: Looked) -> str | None:
+    """The correction of `word`, or None."""
     allowed = 1 if len(word) <= 5 else 2
-    least = RATIO * max(1, titles) if found else 1
+    least = RATIO * max(1, looked.titles) if looked.found else 1
     options = [
-        (edits(word, other), -count, other)
-        for other, count in _similar_words(word)
-        if count >= least
+        (edits(word, other), -count, other) for other, count in looked.similar if count >= least
     ]
     options = [option for option in options if option[0] <= allowed]
     return min(options)[2] if options else None
@@ -113,51 +163,40 @@ def _words(query: str) -> list[tuple[int, str]]:
     return found
 
 
-# Whether some paper contains a word (in any form), for a word no title has.
-# (An English stop word counts as contained: it is no typo.)
-CONTAINED = (
-    "SELECT numnode(plainto_tsquery('english', %s)) = 0 OR EXISTS ("
-    f"SELECT 1 FROM {SearchDocument._meta.db_table} WHERE vector @@ "
-    "(plainto_tsquery('english', %s) || plainto_tsquery('simple', %s)))"
-)
+def may_correct(query: str) -> bool:
+    """Whether correct() would look `query` up (no query asked): PostgreSQL, at most
+    MAX_WORDS words, one of them long enough and letters only."""
+    return connection.vendor == "postgresql" and bool(_candidates(fulltext.clean_query(query)))
 
 
-def _contained(word: str) -> bool:
-    """Whether some paper contains `word`: one probe of the full-text GIN index. With
-    LIMIT 1 the planner expects to meet a match early and would scan the table instead
-    (3 s at a million papers for a word no paper has), hence no sequential scan here."""
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_seqscan = off")
-        cursor.execute(CONTAINED, [word, word, word])
-        return cursor.fetchone()[0]
+def _candidates(query: str) -> list[str]:
+    words = _words(query)
+    if not words or len(words) > MAX_WORDS:
+        return []
+    return sorted(
+        {w.casefold() for _, w in words if w.isalpha() and MIN_LENGTH <= len(w) <= MAX_LENGTH}
+    )
 
 
-def correct(query: str) -> str | None:
+def correct(query: str, found_some: bool = False) -> str | None:
     """The query with its misspelled words corrected, or None (nothing to correct, a
-    long query, or no PostgreSQL)."""
+    long query, or no PostgreSQL). `found_some`: the query found some paper, so each
+    word it requires is in some paper (full-text search is AND: only "or" makes a word
+    optional; quoted and excluded words are not corrected) and needs no probe."""
     if connection.vendor != "postgresql":
         return None
     query = fulltext.clean_query(query)
-    words = _words(query)
-    if not words or len(words) > MAX_WORDS:
-        return None
-    candidates = {
-        w.casefold() for _, w in words if w.isalpha() and MIN_LENGTH <= len(w) <= MAX_LENGTH
-    }
+    candidates = _candidates(query)
     if not candidates:
         return None
-    titles = dict(SearchWord.objects.filter(word__in=candidates).values_list("word", "papers"))
-    fixes = {}
-    for w in sorted(candidates):
-        count = titles.get(w, 0)
-        if count >= COMMON:
-            continue  # a word of this many titles is no typo
-        fixes[w] = _best_correction(w, count, found=count > 0 or _contained(w))
+    tokens = fulltext.query_tokens(query)
+    probe = not found_some or any(token.casefold() == "or" for token in tokens)
+    looked = _look_up(candidates, probe)
+    fixes = {w: _best_correction(w, entry) for w, entry in looked.items() if entry.titles < COMMON}
     fixes = {w: fix for w, fix in fixes.items() if fix}
     if not fixes:
         return None
-    tokens = fulltext.query_tokens(query)
-    for n, word in words:
+    for n, word in _words(query):
         fix = fixes.get(word.casefold())
         if fix:
             tokens[n] = fulltext.replace_word(tokens[n], word, fix)
@@ -166,15 +205,18 @@ def correct(query: str) -> str | None:
 
 def search_ids(papers, query: str, newest: bool = False) -> Spelled:
     """matching.search_ids with "did you mean": the ids for `query`, or for its
-    correction when the query found nothing and the correction finds something."""
+    correction when the query found nothing and the correction finds something. A
+    query that found a few is not corrected here (`check`: the page asks for its
+    correction afterwards, search.views.spelling_suggestion), so that a page's queries
+    do not depend on how many results it has."""
     ids = matching.search_ids(papers, query, newest=newest)
     if len(ids) >= SUGGEST_BELOW:
         return Spelled(ids, query)
+    if ids:
+        return Spelled(ids, query, check=may_correct(query))
     fixed = correct(query)
     if not fixed:
         return Spelled(ids, query)
-    if ids:
-        return Spelled(ids, query, suggestion=fixed)
     fixed_ids = matching.search_ids(papers, fixed, newest=newest)
     if not fixed_ids:
         return Spelled(ids, query)

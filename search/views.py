@@ -3,13 +3,19 @@
 full-text search here; these are the parts that do not depend on meaning."""
 
 from django.core.exceptions import ValidationError
+from django.http import HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_GET
 
 from papers.arxiv_ids import parse_arxiv_id
 from papers.models import Paper
 from papers.pagination import paginate_uncounted
 from papers.views import lists
 from papers.views.errors import PublicNotFound
+
+from . import spelling
+from .forms import SearchForm
 
 
 def filtered_papers(data):
@@ -43,3 +49,32 @@ def arxiv_id_in(query) -> str | None:
         return parse_arxiv_id(query).id
     except ValidationError:
         return None
+
+
+def search_url(request, words: str, view: str = "papers:search") -> str:
+    """This search's URL (mode, filters, order) at `view`, with `words` as its query."""
+    query = request.GET.copy()
+    query.pop("page", None)
+    query["q"] = words
+    return f"{reverse(view)}?{query.urlencode()}"
+
+
+@require_GET
+def spelling_suggestion(request):
+    """/search/spelling/?q=…: "Did you mean …?" for a query that found a few papers
+    (spelling.correct). The results page asks for it once shown (htmx, or a link
+    without JavaScript) rather than correcting in its own request, so that its queries
+    do not depend on how many results it has: a few queries here, whatever the query."""
+    form = SearchForm(request.GET)
+    query = form.cleaned_data["q"] if form.is_valid() else ""
+    # Linked from a page the query found papers on: no full-text probe needed.
+    suggestion = spelling.correct(query, found_some=True) if query else None
+    context = {"query": query, "spelling": spelling.Spelled([], query, suggestion or "")}
+    if suggestion:
+        context["suggestion_url"] = search_url(request, suggestion)
+    if request.htmx:
+        if not suggestion:
+            return HttpResponse("")  # htmx swaps the placeholder out for nothing
+        return render(request, "search/_spelling.html", context)
+    context["search_url"] = search_url(request, query)
+    return render(request, "search/spelling.html", context)

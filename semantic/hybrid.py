@@ -71,6 +71,7 @@ class Outcome:
     words: str = ""  # what was searched: the query, or its spelling correction
     suggestion: str = ""  # a spelling correction to offer ("Did you mean")
     corrected: bool = False  # the query found nothing: `words` is its correction
+    check_spelling: bool = False  # found a few: ask search.views.spelling_suggestion
 
 
 def _encode_query(text: str) -> np.ndarray:
@@ -187,7 +188,12 @@ def search(query: str, papers, mode: str = "hybrid", newest: bool = False, filte
     keyword_ids = spelled.ids
     # A query that found nothing as typed is searched as corrected, by meaning too.
     query = spelled.query
-    said = {"words": query, "suggestion": spelled.suggestion, "corrected": spelled.corrected}
+    said = {
+        "words": query,
+        "suggestion": spelled.suggestion,
+        "corrected": spelled.corrected,
+        "check_spelling": spelled.check,
+    }
     if mode == "keyword" or not keyword_search.has_words(query) or not _has_vectors():
         # No vector stored yet (a new site before its first embed_papers): keyword
         # search is all there is, and the model is not loaded for nothing.

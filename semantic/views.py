@@ -58,14 +58,6 @@ def explain(papers, outcome: "hybrid.Outcome", context: dict) -> None:
     context["spelling"] = outcome if outcome.suggestion else None
 
 
-def suggestion_url(request, words: str) -> str:
-    """This search's URL (mode, filters, order) with `words` as its query."""
-    query = request.GET.copy()
-    query.pop("page", None)
-    query["q"] = words
-    return f"?{query.urlencode()}"
-
-
 _in_order = papers_in_order
 # As papers.views.detail: related papers change only as new papers arrive.
 RELATED_CACHE_SECONDS = 6 * 60 * 60
@@ -113,7 +105,12 @@ def search_papers(request):
             context["too_slow"] = True
         else:
             explain(page.object_list, found, context)
-            context["suggestion_url"] = suggestion_url(request, found.suggestion)
+            if found.check_spelling:
+                # "Did you mean", asked for once the page is shown (not in this request:
+                # its queries must not depend on the results): spelling_suggestion.
+                context["spelling_check_url"] = search_views.search_url(
+                    request, query, "papers:search_spelling"
+                )
             search.mark_fallback(page.object_list, found.words)
             context["page"] = page
             context["is_capped"] = len(found.ids) >= search.CANDIDATE_LIMIT

@@ -87,6 +87,8 @@ def build_site(settings):
         SitePage("search", "/search/?q=language+models"),
         SitePage("search-empty", "/search/?q=zzyzx+quokka"),
         SitePage("search-form", "/search/"),
+        # "Did you mean" as a page of its own (a search that found a few, without JavaScript).
+        SitePage("search-spelling", "/search/spelling/?q=langauge+models&mode=keyword"),
         SitePage("search-meaning", "/search/?q=robots+learning+from+videos&mode=semantic"),
         SitePage("more-like-this", f"/search/?like={paper.arxiv_id}"),
         SitePage("about-ranking", "/about/ranking/"),
