@@ -5,7 +5,7 @@ import re
 
 from django import template
 
-from .. import cards, highlight, links
+from .. import cards, highlight, links, pageparts
 
 register = template.Library()
 
@@ -77,3 +77,24 @@ def paper_cards(context, papers):
     """The cards of a list (templates/papers/_card.html each), from the card cache
     where it has them (papers.cards)."""
     return cards.render_cards(context, papers)
+
+
+class PagePartNode(template.Node):
+    def __init__(self, name: str, nodelist):
+        self.name, self.nodelist = name, nodelist
+
+    def render(self, context):
+        return pageparts.render(context, self.name, self.nodelist)
+
+
+@register.tag
+def pagepart(parser, token):
+    """`{% pagepart "name" %}...{% endpagepart %}`: a part of the paper page that is the
+    same for every reader, cached under a key of what it shows (papers.pageparts)."""
+    bits = token.split_contents()
+    name = bits[1].strip("\"'") if len(bits) == 2 else ""
+    if name not in pageparts.PARTS:
+        raise template.TemplateSyntaxError(f"pagepart takes one of {pageparts.PARTS}")
+    nodelist = parser.parse(("endpagepart",))
+    parser.delete_first_token()
+    return PagePartNode(name, nodelist)
