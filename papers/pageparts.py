@@ -18,7 +18,7 @@ The key (`_key`) is a digest of:
   besides: all authors in order, the voters shown (names, author badge), and the rows
   of every papers.hooks `add_page_relation` (the library's public collections);
 - the language, the time zone, the host, the settings the parts read (SITE_URL for
-  the thumbnail's URL, STAR_VELOCITY_DAYS);
+  the thumbnail's URL, SITE_NAME, STAR_VELOCITY_DAYS) and the static files' manifest;
 - the part's name and the deployment's code (papers.cards.code_version).
 
 What belongs to the reader stays outside the parts and is rendered on each request:
@@ -31,10 +31,12 @@ of five.
 PostgreSQL only, as papers.cards: elsewhere every part is rendered every time.
 """
 
+import functools
 import hashlib
 
 from django.conf import settings
 from django.contrib.postgres.expressions import ArraySubquery
+from django.contrib.staticfiles.storage import staticfiles_storage
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import OuterRef
@@ -52,7 +54,10 @@ from .models.papers import votes_for_display
 # Voters listed on the page (papers/_voters.html); the rest are counted.
 VOTERS_SHOWN = 50
 # Every part's name, so one round trip to Redis fetches a page's parts.
-PARTS = ("meta", "authors", "abstract", "cite", "details", "signals", "voters", "collections")
+PARTS = (
+    *("math", "title", "description", "meta", "authors", "links", "abstract", "cite"),
+    *("related", "details", "signals", "voters", "collections"),
+)
 # Parts each process keeps in memory (~1-5 kB each).
 LOCAL_PARTS = 2000
 
@@ -120,26 +125,40 @@ def lazy(load):
     return SimpleLazyObject(load)
 
 
-def _key(paper, name: str, request) -> str:
+@functools.cache
+def _manifest() -> str:
+    """The static files' manifest (KaTeX's URLs in the "math" part): it may change with
+    a deploy without the code changing."""
+    return getattr(staticfiles_storage, "manifest_hash", "")
+
+
+def _settings_read() -> tuple:
+    names = ("SITE_URL", "SITE_NAME", "STAR_VELOCITY_DAYS", "TRENDING_DAYS")
+    return tuple(getattr(settings, name, None) for name in names)
+
+
+def _keys(paper, request) -> dict:
+    """{part name: cache key} for the paper's page."""
     state = (
         paper.page_digest,
         get_language(),
         timezone.get_current_timezone_name(),
         request.get_host() if request is not None else "",
-        settings.SITE_URL,
-        getattr(settings, "STAR_VELOCITY_DAYS", None),
+        _manifest(),
+        _settings_read(),
     )
     digest = hashlib.blake2b(repr(state).encode(), digest_size=16).hexdigest()
-    return f"part:{cards.code_version()}:{paper.pk}:{name}:{digest}"
+    prefix = f"part:{cards.code_version()}:{paper.pk}"
+    return {name: f"{prefix}:{name}:{digest}" for name in PARTS}
 
 
 def fetch(paper, request):
     """The page's cached parts, read before rendering: from this process's memory,
     the rest in one round trip to Redis. Sets `paper.page_parts`, {name: html}."""
-    paper.page_parts = {}
+    paper.page_parts, paper.page_part_keys = {}, {}
     if not enabled() or not getattr(paper, "page_digest", None):
         return
-    keys = {name: _key(paper, name, request) for name in PARTS}
+    keys = paper.page_part_keys = _keys(paper, request)
     found = local_parts.get_many(keys.values())
     if len(found) < len(keys):
         from_redis = cache.get_many([k for k in keys.values() if k not in found])
@@ -157,7 +176,7 @@ def render(context, name: str, nodelist) -> str:
     html = parts.get(name)
     if html is None:
         html = nodelist.render(context)
-        key = _key(paper, name, context.get("request"))
+        key = paper.page_part_keys[name]
         local_parts.put_many({key: html})
         cache.set(key, html, cards.CARD_CACHE_SECONDS)
         parts[name] = html

@@ -81,7 +81,7 @@ def test_the_parts_are_cached_and_a_cached_page_takes_two_queries(
     VoteFactory(user=member, paper=paper)
     Paper.objects.filter(pk=paper.pk).update(upvote_count=1)
     first = _normalised(page(client, paper))
-    assert cached_parts() == 8
+    assert cached_parts() == 13
     # the paper (with the parts' digest) and the discussion's state: no authors, voters
     # or collections query
     with django_assert_num_queries(2):
