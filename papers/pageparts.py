@@ -48,7 +48,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 
 from . import cards, hooks
-from .models import Authorship
+from .models import Authorship, Paper
 from .models.papers import votes_for_display
 
 # Voters listed on the page (papers/_voters.html); the rest are counted.
@@ -92,8 +92,6 @@ def page_digest_sql() -> tuple[str, tuple]:
     subqueries refer to the paper as "papers_paper", the table's name, which the
     page's query uses as its alias."""
     if _Sql.value is None:
-        from .models import Paper
-
         rows = _shown_rows()
         query = Paper.objects.annotate(
             **{f"part{n}": ArraySubquery(qs) for n, qs in enumerate(rows)}
@@ -155,7 +153,7 @@ def _keys(paper, request) -> dict:
 def fetch(paper, request):
     """The page's cached parts, read before rendering: from this process's memory,
     the rest in one round trip to Redis. Sets `paper.page_parts`, {name: html}."""
-    paper.page_parts, paper.page_part_keys = {}, {}
+    paper.page_parts, paper.page_part_keys, paper.page_parts_fresh = {}, {}, {}
     if not enabled() or not getattr(paper, "page_digest", None):
         return
     keys = paper.page_part_keys = _keys(paper, request)
@@ -168,19 +166,24 @@ def fetch(paper, request):
 
 
 def render(context, name: str, nodelist) -> str:
-    """The part `name` of the page: cached, or rendered and cached for the next reader."""
+    """The part `name` of the page: cached, or rendered (and kept by `store`)."""
     paper = context.get("paper")
     parts = getattr(paper, "page_parts", None)
     if parts is None or not getattr(paper, "page_digest", None):
         return nodelist.render(context)
     html = parts.get(name)
     if html is None:
-        html = nodelist.render(context)
-        key = paper.page_part_keys[name]
-        local_parts.put_many({key: html})
-        cache.set(key, html, cards.CARD_CACHE_SECONDS)
-        parts[name] = html
+        html = parts[name] = nodelist.render(context)
+        paper.page_parts_fresh[paper.page_part_keys[name]] = html
     return mark_safe(html)  # noqa: S308 (rendered by the template engine, escaped)
+
+
+def store(paper):
+    """Keep the parts this request rendered, in one round trip to Redis."""
+    fresh = getattr(paper, "page_parts_fresh", None)
+    if fresh:
+        local_parts.put_many(fresh)
+        cache.set_many(fresh, cards.CARD_CACHE_SECONDS)
 
 
 def forget():

@@ -19,6 +19,7 @@ from django.urls import reverse
 from codesignals.models import PaperSignals, Repository
 from discussion.models import Comment
 from library.models import Collection
+from papers import cards, pageparts
 from papers.models import Author, Paper
 from thumbnails.models import Thumbnail
 
@@ -42,10 +43,10 @@ def _forget():
 HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_CURRENT_URL": "http://testserver/"}
 
 
-def cached_parts() -> int:
-    from papers import pageparts
-
-    return len(pageparts.local_parts.entries)
+def cached_parts(paper) -> int:
+    """The parts of `paper`'s page this process keeps (under this test's keys)."""
+    prefix = f"part:{cards.code_version()}:{paper.pk}:"
+    return sum(key.startswith(prefix) for key in pageparts.local_parts.entries)
 
 
 @pytest.fixture
@@ -80,8 +81,9 @@ def test_the_parts_are_cached_and_a_cached_page_takes_two_queries(
 ):
     VoteFactory(user=member, paper=paper)
     Paper.objects.filter(pk=paper.pk).update(upvote_count=1)
+    assert cached_parts(paper) == 0
     first = _normalised(page(client, paper))
-    assert cached_parts() == 13
+    assert cached_parts(paper) == 13
     # the paper (with the parts' digest) and the discussion's state: no authors, voters
     # or collections query
     with django_assert_num_queries(2):

@@ -46,7 +46,9 @@ def paper_detail(request, arxiv_id):
         ),
         "canonical_url": settings.SITE_URL + paper.get_absolute_url(),
     }
-    return render(request, "papers/detail.html", context)
+    response = render(request, "papers/detail.html", context)
+    pageparts.store(paper)
+    return response
 
 
 def voters_context(paper) -> dict:
