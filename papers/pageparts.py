@@ -11,15 +11,19 @@ and needs no invalidation: a vote, an edit, a new voter's or author's name, a st
 count, a thumbnail or a collection is a new key on the next request, and a hidden
 paper is a 404.
 
-The key (`_key`) is a digest of:
-- `page_digest`, read in the paper's own query (`page_digest_sql`): the md5 of
-  papers.cards' card digest (the paper's columns, its listing relations: thumbnail,
-  code signals and repository, the submitter's names) and of the rows the page shows
-  besides: all authors in order, the voters shown (names, author badge), and the rows
-  of every papers.hooks `add_page_relation` (the library's public collections);
+A part's key (`_keys`) is a digest of:
+- one of three md5s read in the paper's own query (`page_digest_sql`), of what the
+  part can show: `page_digest` for most parts (the paper's columns, as papers.cards
+  reads them but without the vote and comment counts, which no part shows; its listing
+  relations: thumbnail, code signals and repository; the submitter's names; all its
+  authors in order), `page_voters_digest` for the voters (the count, the voters listed,
+  their names and author badges), `page_relations_digest` for the public collections
+  (the rows of every papers.hooks `add_page_relation`). So a vote re-renders the
+  voters' part alone;
 - the language, the time zone, the host, the settings the parts read (SITE_URL for
-  the thumbnail's URL, SITE_NAME, STAR_VELOCITY_DAYS) and the static files' manifest;
-- the part's name and the deployment's code (papers.cards.code_version).
+  the thumbnail's URL, SITE_NAME, STAR_VELOCITY_DAYS, TRENDING_DAYS) and the static
+  files' manifest (KaTeX's URLs);
+- the part's name, the paper's id and the deployment's code (papers.cards.code_version).
 
 What belongs to the reader stays outside the parts and is rendered on each request:
 the vote and save buttons, the forms with a CSRF token or `next`, the discussion, the
@@ -65,53 +69,89 @@ local_parts = cards._LocalCards(LOCAL_PARTS)
 
 
 class _Sql:
-    value: tuple[str, tuple] | None = None
+    value: dict[str, tuple[str, tuple]] | None = None
+
+
+# Paper columns no part shows but the vote box and the discussion (the reader's parts),
+# which change often: a vote re-renders the voters' part alone.
+COUNTS = frozenset({"upvote_count", "comment_count"})
+# The parts keyed on the voters' digest and on the feature apps' rows; the others on
+# the paper's content.
+DIGEST_OF_PART = {"voters": "page_voters_digest", "collections": "page_relations_digest"}
 
 
 def enabled() -> bool:
     return cards.enabled()
 
 
-def _shown_rows():
-    """values() querysets of what the parts show besides the card's digest, each for
-    the paper `OuterRef("pk")`."""
-    authors = (
-        Authorship.objects.filter(paper=OuterRef("pk"))
-        .order_by("position")
-        .values(json=JSONObject(name="author__name", slug="author__slug"))
+def _content_sql(table: str) -> str:
+    """The paper's columns (but the counts) and its listing relations' and submitter's
+    rows as text: papers.cards.digest_sql's parts without the counts."""
+    qn = connection.ops.quote_name
+    skipped = cards.CONTENT_EXCLUDED | COUNTS
+    columns = ", ".join(
+        f"{table}.{qn(f.column)}" for f in Paper._meta.concrete_fields if f.name not in skipped
     )
-    voters = votes_for_display(OuterRef("pk")).values(
-        json=JSONObject(username="user__username", name="user__display_name", by_author="by_author")
-    )[:VOTERS_SHOWN]
-    return [authors, voters, *(rows() for rows in hooks.page_relations())]
+    parts = [f"ROW({columns})::text"]
+    parts += [cards._relation_sql(relation, table) for relation in hooks.listing_relations()]
+    user = Paper.submitted_by.field.related_model._meta
+    names = ", ".join(
+        f"u.{qn(user.get_field(n.split('__')[-1]).column)}" for n in cards.SUBMITTER_FIELDS
+    )
+    parts.append(
+        f"(SELECT ROW({names})::text FROM {qn(user.db_table)} u"
+        f" WHERE u.{qn(user.pk.column)} = {table}.{qn(Paper.submitted_by.field.column)})"
+    )
+    return ", ".join(f"coalesce({part}, '-')" for part in parts)
 
 
-def page_digest_sql() -> tuple[str, tuple]:
-    """SQL (and its parameters) for the md5 of everything the page's parts show, read
-    in the paper's own query. Compiled once a process, like cards.digest_sql: the
-    subqueries refer to the paper as "papers_paper", the table's name, which the
-    page's query uses as its alias."""
+def page_digest_sql() -> dict[str, tuple[str, tuple]]:
+    """{annotation: (SQL, parameters)} of the md5s of what the page's parts show, read
+    in the paper's own query: `page_digest` (the paper, its listing relations, all its
+    authors), `page_voters_digest` (the count and the voters listed) and
+    `page_relations_digest` (the rows of papers.hooks `add_page_relation`). Compiled
+    once a process, like cards.digest_sql: the subqueries refer to the paper as
+    "papers_paper", the table's name, which the page's query uses as its alias."""
     if _Sql.value is None:
-        rows = _shown_rows()
-        query = Paper.objects.annotate(
-            **{f"part{n}": ArraySubquery(qs) for n, qs in enumerate(rows)}
-        ).query
-        compiler = query.get_compiler(connection=connection)
-        parts, params = [cards.digest_sql()], []
-        for n in range(len(rows)):
-            sql, part_params = compiler.compile(query.annotations[f"part{n}"])
-            parts.append(f"coalesce(({sql})::text, '-')")
-            params.extend(part_params)
-        _Sql.value = (f"md5(concat_ws(chr(29), {', '.join(parts)}))", tuple(params))
+        qn = connection.ops.quote_name
+        table = qn(Paper._meta.db_table)
+        authors = (
+            Authorship.objects.filter(paper=OuterRef("pk"))
+            .order_by("position")
+            .values(json=JSONObject(name="author__name", slug="author__slug"))
+        )
+        voters = votes_for_display(OuterRef("pk")).values(
+            json=JSONObject(
+                username="user__username", name="user__display_name", by_author="by_author"
+            )
+        )[:VOTERS_SHOWN]
+        groups = {
+            "page_digest": ([_content_sql(table)], [authors]),
+            "page_voters_digest": ([f"{table}.{qn('upvote_count')}::text"], [voters]),
+            "page_relations_digest": (["''"], [rows() for rows in hooks.page_relations()]),
+        }
+        _Sql.value = {}
+        for name, (sql_parts, querysets) in groups.items():
+            query = Paper.objects.annotate(
+                **{f"rows{n}": ArraySubquery(qs) for n, qs in enumerate(querysets)}
+            ).query
+            compiler = query.get_compiler(connection=connection)
+            parts, params = list(sql_parts), []
+            for n in range(len(querysets)):
+                sql, rows_params = compiler.compile(query.annotations[f"rows{n}"])
+                parts.append(f"coalesce(({sql})::text, '-')")
+                params.extend(rows_params)
+            _Sql.value[name] = (f"md5(concat_ws(chr(29), {', '.join(parts)}))", tuple(params))
     return _Sql.value
 
 
 def with_page_digest(queryset):
-    """The paper page's query, with `page_digest` beside the paper's columns."""
+    """The paper page's query, with its parts' digests beside the paper's columns."""
     if not enabled():
         return queryset
-    sql, params = page_digest_sql()
-    return queryset.annotate(page_digest=RawSQL(sql, params))
+    return queryset.annotate(
+        **{name: RawSQL(sql, params) for name, (sql, params) in page_digest_sql().items()}
+    )
 
 
 def lazy_list(load):
@@ -138,16 +178,19 @@ def _settings_read() -> tuple:
 def _keys(paper, request) -> dict:
     """{part name: cache key} for the paper's page."""
     state = (
-        paper.page_digest,
         get_language(),
         timezone.get_current_timezone_name(),
         request.get_host() if request is not None else "",
         _manifest(),
         _settings_read(),
     )
-    digest = hashlib.blake2b(repr(state).encode(), digest_size=16).hexdigest()
     prefix = f"part:{cards.code_version()}:{paper.pk}"
-    return {name: f"{prefix}:{name}:{digest}" for name in PARTS}
+    keys = {}
+    for name in PARTS:
+        digest = getattr(paper, DIGEST_OF_PART.get(name, "page_digest"))
+        hashed = hashlib.blake2b(repr((digest, state)).encode(), digest_size=16).hexdigest()
+        keys[name] = f"{prefix}:{name}:{hashed}"
+    return keys
 
 
 def fetch(paper, request):

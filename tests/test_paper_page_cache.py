@@ -110,6 +110,15 @@ def test_a_vote_shows_at_once_to_the_voter_and_to_everyone(client, member, other
     assert "Mia Member" in section(page(client, paper), 'id="paper-voters"')
 
 
+def test_a_vote_re_renders_the_voters_part_alone(client, member, paper):
+    client.force_login(member)
+    page(client, paper)
+    assert cached_parts(paper) == 13
+    client.post(reverse("papers:vote", args=[paper.arxiv_id]), {"action": "up"}, **HTMX)
+    assert "Mia Member" in section(page(client, paper), 'id="paper-voters"')
+    assert cached_parts(paper) == 14
+
+
 def test_a_vote_taken_back_and_another_given_shows(client, member, other, paper):
     """The same count, other voters: the key has the voters, not only the count."""
     VoteFactory(user=member, paper=paper)
