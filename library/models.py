@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, models, transaction
 from django.db.models import Exists, Max, OuterRef, Q, Value
+from django.db.models.functions import JSONObject
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
@@ -416,6 +417,20 @@ def visible_collections_with(paper):
         .filter(Q(owner__is_active=True))
         .order_by("-updated_at")
     )
+
+
+PUBLIC_COLLECTIONS_SHOWN = 10
+
+
+def public_collections_shown():
+    """What the paper page's "In collections" panel shows of each public collection
+    (library_tags.public_collections_with), for the paper `OuterRef("pk")`: rows of
+    the key of the page's cached parts (papers.hooks.add_page_relation)."""
+    return visible_collections_with(OuterRef("pk")).values(
+        json=JSONObject(
+            name="name", slug="slug", owner="owner__username", owner_name="owner__display_name"
+        )
+    )[:PUBLIC_COLLECTIONS_SHOWN]
 
 
 def positive_paper_ids(user):

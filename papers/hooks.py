@@ -9,6 +9,10 @@
 - `add_viewer_annotation(annotate)`: `annotate(queryset, user)` adds what the viewer's
   cards and paper page show from another app, in the papers' own query (the library's
   `user_has_saved`). Each annotation's value is part of a cached card's key.
+- `add_page_relation(rows)`: `rows()` returns a values() queryset of what the paper
+  page shows from another app (the library's public collections with the paper), with
+  `OuterRef("pk")` for the paper; its rows are part of the key of the page's cached
+  parts (papers.pageparts), so the page changes with them.
 - `paper_json`: sent by papers.api for each paper object it writes, with `paper` and
   `data`; receivers add their fields to `data` (issue 13: githubStars, thumbnail).
 - `papers_featured`: sent when papers join a daily list, with `day` and `paper_ids`
@@ -28,6 +32,7 @@ _listing_relations: list[str] = []
 _viewer_annotations: list = []
 _rank_boost: list[str] = []
 _positive_sources: list = []
+_page_relations: list = []
 
 paper_json = Signal()
 papers_featured = Signal()
@@ -79,3 +84,12 @@ def positive_examples(user, limit: int) -> list[tuple[int, str]]:
                 seen.add(paper_id)
                 found.append((paper_id, reason))
     return found
+
+
+def add_page_relation(rows):
+    if rows not in _page_relations:
+        _page_relations.append(rows)
+
+
+def page_relations() -> tuple:
+    return tuple(_page_relations)

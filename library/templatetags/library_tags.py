@@ -8,7 +8,12 @@ from django import template
 from django.db.models import Count, Exists, OuterRef
 from django.urls import get_script_prefix, reverse
 
-from ..models import Collection, CollectionItem, visible_collections_with
+from ..models import (
+    PUBLIC_COLLECTIONS_SHOWN,
+    Collection,
+    CollectionItem,
+    visible_collections_with,
+)
 
 register = template.Library()
 
@@ -42,7 +47,7 @@ def read_url(paper):
 
 
 @register.simple_tag
-def public_collections_with(paper, limit=10):
+def public_collections_with(paper, limit=PUBLIC_COLLECTIONS_SHOWN):
     """The public collections that include `paper` (one query)."""
     return list(visible_collections_with(paper)[:limit])
 

@@ -19,6 +19,19 @@ from .votes import ADD_VOTE_SQL, REMOVE_VOTE_SQL, Vote
 papers_hidden = Signal()
 
 
+def votes_for_display(paper):
+    """The votes of `paper` (or `OuterRef("pk")`: papers.pageparts' digest of what the
+    page shows) as Paper.voters_for_display lists them."""
+    own_paper = Authorship.objects.filter(
+        paper=OuterRef("paper"), author__claimed_by=OuterRef("user")
+    )
+    return (
+        Vote.objects.filter(paper=paper)
+        .annotate(by_author=Exists(own_paper))
+        .order_by("-created_at", "-id")
+    )
+
+
 class Paper(models.Model):
     """A paper on arXiv, indexed from one of the sources in ingest.
 
@@ -135,14 +148,7 @@ class Paper(models.Model):
         """The paper's votes, newest first, with the voter loaded and `by_author` set
         when the voter has claimed one of the paper's authors (shown as an "author"
         badge: their vote counts like any other, but readers should know)."""
-        own_paper = Authorship.objects.filter(
-            paper=OuterRef("paper"), author__claimed_by=OuterRef("user")
-        )
-        votes = (
-            self.votes.select_related("user")
-            .annotate(by_author=Exists(own_paper))
-            .order_by("-created_at", "-id")
-        )
+        votes = votes_for_display(self).select_related("user")
         return votes[:limit] if limit else votes
 
     def _count_update(self, delta: int):

@@ -5,7 +5,7 @@ import re
 
 from django import template
 
-from .. import cards, highlight, links
+from .. import cards, highlight, links, pageparts
 
 register = template.Library()
 
@@ -91,3 +91,24 @@ def paper_cards_each(context, papers):
 def card_for(each, paper):
     """The card of `paper` in what paper_cards_each gave."""
     return each.get(paper.pk, "")
+
+
+class PagePartNode(template.Node):
+    def __init__(self, name: str, nodelist):
+        self.name, self.nodelist = name, nodelist
+
+    def render(self, context):
+        return pageparts.render(context, self.name, self.nodelist)
+
+
+@register.tag
+def pagepart(parser, token):
+    """`{% pagepart "name" %}...{% endpagepart %}`: a part of the paper page that is the
+    same for every reader, cached under a key of what it shows (papers.pageparts)."""
+    bits = token.split_contents()
+    name = bits[1].strip("\"'") if len(bits) == 2 else ""
+    if name not in pageparts.PARTS:
+        raise template.TemplateSyntaxError(f"pagepart takes one of {pageparts.PARTS}")
+    nodelist = parser.parse(("endpagepart",))
+    parser.delete_first_token()
+    return PagePartNode(name, nodelist)

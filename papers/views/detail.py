@@ -5,12 +5,12 @@ from django.core.cache import cache
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 
-from .. import cards, citation, hooks
+from .. import cards, citation, hooks, pageparts
 from ..models import Author, Paper
 from ..pagination import paginate
 from .errors import PaperNotHere
 
-VOTERS_SHOWN = 50
+VOTERS_SHOWN = pageparts.VOTERS_SHOWN
 RELATED_CACHE_SECONDS = 6 * 60 * 60
 
 
@@ -25,20 +25,30 @@ def paper_detail(request, arxiv_id):
         # With what feature apps show (papers.hooks): joined, no query more.
         .select_related("submitted_by", *hooks.listing_relations())
     )
-    paper = papers.filter(arxiv_id=arxiv_id).first()
+    paper = pageparts.with_page_digest(papers).filter(arxiv_id=arxiv_id).first()
     if paper is None:
         if Paper.objects.filter(arxiv_id=arxiv_id).exists():
             raise Http404("hidden")  # by the moderators: nothing to offer
         raise PaperNotHere(arxiv_id)
-    authorships = list(paper.authorships.select_related("author").order_by("position"))
+    # What only the page's reader-independent parts show is loaded lazily: when they
+    # are cached (papers.pageparts), none of it is read.
+    authorships = pageparts.lazy_list(
+        lambda: paper.authorships.select_related("author").order_by("position")
+    )
+    pageparts.fetch(paper, request)
     context = {
         "paper": paper,
         "authorships": authorships,
-        **voters_context(paper),
-        "bibtex": citation.bibtex(paper, [a.author.name for a in authorships]),
+        "voters": pageparts.lazy_list(lambda: voters_context(paper)["voters"]),
+        "more_voters": max(paper.upvote_count - VOTERS_SHOWN, 0),
+        "bibtex": pageparts.lazy(
+            lambda: citation.bibtex(paper, [a.author.name for a in authorships])
+        ),
         "canonical_url": settings.SITE_URL + paper.get_absolute_url(),
     }
-    return render(request, "papers/detail.html", context)
+    response = render(request, "papers/detail.html", context)
+    pageparts.store(paper)
+    return response
 
 
 def voters_context(paper) -> dict:
