@@ -2,18 +2,37 @@
 under memory, CPU and file-size limits, so a hostile or broken PDF that crashes PDFium
 or eats memory ends this process, never the worker that started it.
 
-    python -I _child.py PDF OUT WIDTH MAX_HEIGHT QUALITY
+    python -I _child.py PDF OUT WIDTH MAX_HEIGHT QUALITY CARD_OUT CARD_WIDTH CARD_HEIGHT
 
-Prints one line of JSON: {"ok": true, "width", "height", "pages", "maxrss_kb"} or
-{"ok": false, "reason"}. No Django here: it starts in ~0.1 s.
+Writes the page WIDTH px wide to OUT, and the card's rendition to CARD_OUT: the page's
+top, cropped to CARD_WIDTH:CARD_HEIGHT and scaled down to that size from the same
+bitmap (`card_of`). Prints one line of JSON: {"ok": true, "width", "height",
+"card_width", "card_height", "pages", "maxrss_kb"} or {"ok": false, "reason"}. No Django
+here: it starts in ~0.1 s.
+
+`card_of` is also imported by thumbnails.service, to make the card rendition of a
+thumbnail stored before there were any (from its stored image, no PDF needed): PDFium
+is imported in `main` only, so that import does not load it into a worker.
 """
 
 import json
 import resource
 import sys
 
-import pypdfium2 as pdfium
-import pypdfium2.raw as pdfium_c
+
+def card_of(image, width: int, height: int):
+    """The top of `image` (a PIL image of a page) cropped to width:height and scaled to
+    width x height px: what the card's slot showed of the whole page with `object-fit:
+    cover; object-position: top center` (static/css/site.css, .card-thumb img)."""
+    from PIL import Image
+
+    if image.width * height <= image.height * width:  # a portrait page: keep the top
+        box = (0, 0, image.width, round(image.width * height / width))
+    else:  # a landscape page: keep the middle
+        crop = round(image.height * width / height)
+        left = (image.width - crop) // 2
+        box = (left, 0, left + crop, image.height)
+    return image.resize((width, height), Image.Resampling.LANCZOS, box=box)
 
 
 def _peak_rss_kb() -> int:
@@ -35,7 +54,10 @@ def _answer(**data):
     sys.stdout.flush()
 
 
-def main(pdf_path, out_path, width, max_height, quality):
+def main(pdf_path, out_path, width, max_height, quality, card_path, card_width, card_height):
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as pdfium_c
+
     try:
         pdf = pdfium.PdfDocument(pdf_path)
     except pdfium.PdfiumError as exc:
@@ -68,11 +90,30 @@ def main(pdf_path, out_path, width, max_height, quality):
         if image.mode != "RGB":
             image = image.convert("RGB")
         image.save(out_path, "WEBP", quality=quality, method=4)
-        return _answer(ok=True, width=image.width, height=image.height, pages=pages)
+        card = card_of(image, card_width, card_height)
+        # method=6: the slowest, smallest encoding; at this size it costs ~1 ms.
+        card.save(card_path, "WEBP", quality=quality, method=6)
+        return _answer(
+            ok=True,
+            width=image.width,
+            height=image.height,
+            card_width=card.width,
+            card_height=card.height,
+            pages=pages,
+        )
     finally:
         pdf.close()
 
 
 if __name__ == "__main__":
-    path, out, width, max_height, quality = sys.argv[1:6]
-    main(path, out, int(width), int(max_height), int(quality))
+    path, out, width, max_height, quality, card_out, card_width, card_height = sys.argv[1:9]
+    main(
+        path,
+        out,
+        int(width),
+        int(max_height),
+        int(quality),
+        card_out,
+        int(card_width),
+        int(card_height),
+    )

@@ -47,6 +47,10 @@ class Rendered:
     height: int
     pages: int
     child_maxrss_kb: int
+    # The card's rendition: the page's top, THUMBNAIL_CARD_WIDTH x THUMBNAIL_CARD_HEIGHT.
+    card_webp: bytes = b""
+    card_width: int = 0
+    card_height: int = 0
 
 
 def check_pdf(path: Path) -> int:
@@ -72,14 +76,16 @@ def _limits(memory: int, cpu: int):
     """Run in the child between fork and exec."""
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-    # The WebP it writes: a few tens of kB; nothing else is written.
+    # The two WebPs it writes: a few tens of kB and a few kB; nothing else is written.
     resource.setrlimit(resource.RLIMIT_FSIZE, (8 * 1024 * 1024, 8 * 1024 * 1024))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
 def render_pdf(path: Path) -> Rendered:
-    """Page 1 of the PDF at `path` as WebP, THUMBNAIL_WIDTH pixels wide. Raises Refused
-    with the reason for a PDF that is refused, crashes the renderer or takes too long."""
+    """Page 1 of the PDF at `path` as WebP, THUMBNAIL_WIDTH pixels wide, and its top as
+    the card's WebP (THUMBNAIL_CARD_WIDTH x THUMBNAIL_CARD_HEIGHT), from one render.
+    Raises Refused with the reason for a PDF that is refused, crashes the renderer or
+    takes too long: then there is neither image."""
     path = Path(path)
     check_pdf(path)
     timeout = settings.THUMBNAIL_RENDER_TIMEOUT
@@ -88,6 +94,7 @@ def render_pdf(path: Path) -> Rendered:
     )
     with tempfile.TemporaryDirectory(prefix="thumb-") as tmp:
         out = Path(tmp) / "page1.webp"
+        card_out = Path(tmp) / "card.webp"
         args = [
             sys.executable,
             "-I",  # isolated: no PYTHONPATH, no user site, no current directory
@@ -97,6 +104,9 @@ def render_pdf(path: Path) -> Rendered:
             str(settings.THUMBNAIL_WIDTH),
             str(settings.THUMBNAIL_MAX_HEIGHT),
             str(settings.THUMBNAIL_QUALITY),
+            str(card_out),
+            str(settings.THUMBNAIL_CARD_WIDTH),
+            str(settings.THUMBNAIL_CARD_HEIGHT),
         ]
         try:
             done = subprocess.run(
@@ -120,6 +130,9 @@ def render_pdf(path: Path) -> Rendered:
             height=int(answer["height"]),
             pages=int(answer["pages"]),
             child_maxrss_kb=int(answer.get("maxrss_kb") or 0),
+            card_webp=card_out.read_bytes(),
+            card_width=int(answer["card_width"]),
+            card_height=int(answer["card_height"]),
         )
 
 
