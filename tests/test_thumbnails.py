@@ -416,10 +416,17 @@ def test_an_old_row_without_a_card_image_shows_the_page_until_missing_makes_one(
     assert "card image" not in capsys.readouterr().out
 
 
-def test_a_stored_image_gone_missing_is_a_named_failure(db, arxiv_pdfs, capsys):
+@pytest.mark.parametrize("damage", ["gone", "not an image", "too big"])
+def test_a_stored_page_gone_or_damaged_is_a_named_failure(db, arxiv_pdfs, capsys, media, damage):
     paper = PaperFactory()
     old = as_rendered_before_card_images(render_and_store(paper, SPECTER))
-    default_storage.delete(old.image.name)
+    stored = media / old.image.name
+    if damage == "gone":
+        stored.unlink()
+    elif damage == "not an image":
+        stored.write_bytes(b"<html>not a page</html>")
+    else:  # decoded in the child, which takes only what a render writes
+        Image.new("RGB", (2000, 3000), "white").save(stored, "WEBP")
 
     with pytest.raises(CommandError, match=r"1 thumbnail\(s\) failed"):
         call_command("render_thumbnails", "--missing")

@@ -88,42 +88,19 @@ def render_pdf(path: Path) -> Rendered:
     takes too long: then there is neither image."""
     path = Path(path)
     check_pdf(path)
-    timeout = settings.THUMBNAIL_RENDER_TIMEOUT
-    limits = functools.partial(
-        _limits, settings.THUMBNAIL_MEMORY_LIMIT_MB * 1024 * 1024, max(int(timeout), 1)
-    )
     with tempfile.TemporaryDirectory(prefix="thumb-") as tmp:
         out = Path(tmp) / "page1.webp"
         card_out = Path(tmp) / "card.webp"
-        args = [
-            sys.executable,
-            "-I",  # isolated: no PYTHONPATH, no user site, no current directory
-            str(CHILD),
-            str(path),
-            str(out),
-            str(settings.THUMBNAIL_WIDTH),
-            str(settings.THUMBNAIL_MAX_HEIGHT),
-            str(settings.THUMBNAIL_QUALITY),
-            str(card_out),
-            str(settings.THUMBNAIL_CARD_WIDTH),
-            str(settings.THUMBNAIL_CARD_HEIGHT),
-        ]
-        try:
-            done = subprocess.run(
-                args,
-                capture_output=True,
-                timeout=timeout,
-                preexec_fn=limits,
-                env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
-            raise Refused(f"rendering took longer than {timeout:g} s") from None
-        answer = _parse(done.stdout)
-        if done.returncode != 0 or answer is None:
-            raise Refused(_crash_reason(done))
-        if not answer.get("ok"):
-            raise Refused(answer.get("reason") or "the renderer refused it")
+        answer = _run_child(
+            path,
+            out,
+            settings.THUMBNAIL_WIDTH,
+            settings.THUMBNAIL_MAX_HEIGHT,
+            settings.THUMBNAIL_QUALITY,
+            card_out,
+            settings.THUMBNAIL_CARD_WIDTH,
+            settings.THUMBNAIL_CARD_HEIGHT,
+        )
         return Rendered(
             webp=out.read_bytes(),
             width=int(answer["width"]),
@@ -134,6 +111,68 @@ def render_pdf(path: Path) -> Rendered:
             card_width=int(answer["card_width"]),
             card_height=int(answer["card_height"]),
         )
+
+
+def card_from_page(webp: bytes) -> Rendered:
+    """The card's WebP made from a page already rendered (`webp`, as stored by a render
+    from before cards had their own image): the same crop and scale as render_pdf's, in
+    the same kind of child under the same limits (the bytes come back from a store).
+    Only the card_* fields are set. Raises Refused if the child refuses or fails."""
+    with tempfile.TemporaryDirectory(prefix="thumb-") as tmp:
+        page = Path(tmp) / "page1.webp"
+        page.write_bytes(webp)
+        card_out = Path(tmp) / "card.webp"
+        answer = _run_child(
+            "--card",
+            page,
+            settings.THUMBNAIL_WIDTH,
+            settings.THUMBNAIL_MAX_HEIGHT,
+            settings.THUMBNAIL_QUALITY,
+            card_out,
+            settings.THUMBNAIL_CARD_WIDTH,
+            settings.THUMBNAIL_CARD_HEIGHT,
+        )
+        return Rendered(
+            webp=b"",
+            width=0,
+            height=0,
+            pages=0,
+            child_maxrss_kb=int(answer.get("maxrss_kb") or 0),
+            card_webp=card_out.read_bytes(),
+            card_width=int(answer["card_width"]),
+            card_height=int(answer["card_height"]),
+        )
+
+
+def _run_child(*args) -> dict:
+    """Run _child.py with `args` under the limits; its answer, or Refused."""
+    timeout = settings.THUMBNAIL_RENDER_TIMEOUT
+    limits = functools.partial(
+        _limits, settings.THUMBNAIL_MEMORY_LIMIT_MB * 1024 * 1024, max(int(timeout), 1)
+    )
+    command = [
+        sys.executable,
+        "-I",  # isolated: no PYTHONPATH, no user site, no current directory
+        str(CHILD),
+        *map(str, args),
+    ]
+    try:
+        done = subprocess.run(
+            command,
+            capture_output=True,
+            timeout=timeout,
+            preexec_fn=limits,
+            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise Refused(f"rendering took longer than {timeout:g} s") from None
+    answer = _parse(done.stdout)
+    if done.returncode != 0 or answer is None:
+        raise Refused(_crash_reason(done))
+    if not answer.get("ok"):
+        raise Refused(answer.get("reason") or "the renderer refused it")
+    return answer
 
 
 def _parse(stdout: bytes) -> dict | None:

@@ -4,12 +4,10 @@ storage API and record the outcome on the Thumbnail row. Plain functions: the ta
 management command and the tests call them."""
 
 import hashlib
-import io
 import logging
 from pathlib import Path
 
 import httpx
-from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
@@ -20,7 +18,7 @@ from ingest.records import SourceError, TransientSourceError
 
 from .fetch import downloaded_pdf
 from .models import Thumbnail
-from .render import Refused, render_pdf
+from .render import Refused, card_from_page, render_pdf
 
 log = logging.getLogger(__name__)
 
@@ -127,33 +125,25 @@ def render_and_store(paper, pdf_path: Path) -> Thumbnail:
 def add_card_image(thumbnail: Thumbnail) -> bool:
     """Give a ready thumbnail stored before cards had their own image that image, made
     from the stored page (no PDF fetched: arXiv is not asked again). False if it has one
-    or is not ready."""
-    from PIL import Image
-
-    from ._child import card_of
-
+    or is not ready. Raises Refused (or OSError: the stored file is gone) if it can't."""
     if not thumbnail.is_ready or thumbnail.card_image:
         return False
     with thumbnail.image.open("rb") as f:
-        data = f.read()
-    with Image.open(io.BytesIO(data)) as page:
-        # Our own render, but read back from a store: no bigger than a render can be.
-        if page.width > settings.THUMBNAIL_WIDTH or page.height > settings.THUMBNAIL_MAX_HEIGHT:
-            raise ValueError(f"{thumbnail.image.name}: {page.width}x{page.height} px")
-        card = card_of(
-            page.convert("RGB"), settings.THUMBNAIL_CARD_WIDTH, settings.THUMBNAIL_CARD_HEIGHT
-        )
-    out = io.BytesIO()
-    card.save(out, "WEBP", quality=settings.THUMBNAIL_QUALITY, method=6)
-    webp = out.getvalue()
+        rendered = card_from_page(f.read())
     saved = []
     try:
-        name = _save(storage_name(thumbnail.paper.arxiv_id, webp, ".card"), webp, saved)
+        name = _save(
+            storage_name(thumbnail.paper.arxiv_id, rendered.card_webp, ".card"),
+            rendered.card_webp,
+            saved,
+        )
         with transaction.atomic():
             # Only if the row still shows the page it was made from.
             updated = Thumbnail.objects.filter(
                 pk=thumbnail.pk, image=thumbnail.image.name, card_image=""
-            ).update(card_image=name, card_width=card.width, card_height=card.height)
+            ).update(
+                card_image=name, card_width=rendered.card_width, card_height=rendered.card_height
+            )
     except BaseException:
         for saved_name in saved:
             default_storage.delete(saved_name)
@@ -161,11 +151,8 @@ def add_card_image(thumbnail: Thumbnail) -> bool:
     if not updated:
         default_storage.delete(name)
         return False
-    thumbnail.card_image, thumbnail.card_width, thumbnail.card_height = (
-        name,
-        card.width,
-        card.height,
-    )
+    thumbnail.card_image = name
+    thumbnail.card_width, thumbnail.card_height = rendered.card_width, rendered.card_height
     return True
 
 

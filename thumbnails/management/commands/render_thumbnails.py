@@ -8,6 +8,7 @@ from tqdm import tqdm
 from ingest.records import TransientSourceError
 from papers.models import Paper
 from thumbnails.models import Thumbnail
+from thumbnails.render import Refused
 from thumbnails.service import (
     add_card_image,
     make_thumbnail,
@@ -88,7 +89,7 @@ class Command(BaseCommand):
         ):
             try:
                 made += add_card_image(thumbnail)
-            except (OSError, ValueError) as exc:  # a missing or unreadable stored file
+            except (OSError, Refused) as exc:  # a stored file gone, or not a page
                 failures.append(f"{thumbnail.paper.arxiv_id}: card image: {exc}")
         return made
 
