@@ -5,7 +5,8 @@
 
 Part 1, per page: each real PDF in tests/fixtures/pdf/ rendered --repeat times; the
 median wall time (the child process included: start, PDFium, WebP) and the child's
-peak RSS (it reports its own ru_maxrss), plus the WebP's size.
+peak RSS (it reports its own ru_maxrss), plus the WebPs' sizes: the page's and the
+card's rendition of its top (both come from one render).
 
 Part 2, a worker rendering --renders thumbnails in a row (the three PDFs in turn):
 this process's RSS every 100 renders, which must stay flat (each render's memory is
@@ -51,12 +52,13 @@ def main():
 
     print(f"cpus: {os.cpu_count()}, load average: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(
-        f"width {settings.THUMBNAIL_WIDTH} px, WebP quality {settings.THUMBNAIL_QUALITY}, "
+        f"width {settings.THUMBNAIL_WIDTH} px, card {settings.THUMBNAIL_CARD_WIDTH}x"
+        f"{settings.THUMBNAIL_CARD_HEIGHT} px, WebP quality {settings.THUMBNAIL_QUALITY}, "
         f"limits: {settings.THUMBNAIL_MEMORY_LIMIT_MB} MB, {settings.THUMBNAIL_RENDER_TIMEOUT:g} s"
     )
     print(
         f"\n{'PDF':<26} {'bytes':>9} {'pages':>5} {'median ms':>9} {'min ms':>7} "
-        f"{'peak RSS':>9} {'WebP':>8}"
+        f"{'peak RSS':>9} {'WebP':>8} {'card WebP':>16}"
     )
     for pdf in PDFS:
         times, peak = [], 0
@@ -68,7 +70,8 @@ def main():
         print(
             f"{pdf.name:<26} {pdf.stat().st_size:>9,} {rendered.pages:>5} "
             f"{statistics.median(times):>9.0f} {min(times):>7.0f} {peak / 1024:>7.1f}MB "
-            f"{len(rendered.webp) / 1024:>6.1f}kB"
+            f"{len(rendered.webp) / 1024:>6.1f}kB "
+            f"{len(rendered.card_webp) / 1024:>5.1f}kB {rendered.card_width}x{rendered.card_height}"
         )
 
     print(f"\n{args.renders} renders in a row (this process's RSS, MiB):")

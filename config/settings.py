@@ -572,6 +572,10 @@ THUMBNAILS_AUTO = env.bool("THUMBNAILS_AUTO", default=not CELERY_TASK_ALWAYS_EAG
 THUMBNAIL_WIDTH = env.int("THUMBNAIL_WIDTH", default=480)
 THUMBNAIL_MAX_HEIGHT = env.int("THUMBNAIL_MAX_HEIGHT", default=4 * 480)
 THUMBNAIL_QUALITY = env.int("THUMBNAIL_QUALITY", default=70)
+# The card's own rendition of the page's top: its slot (.card-thumb in site.css) is
+# 4.25rem wide at 4:3, 68 x 51 CSS px, so 2x is 136 x 102 (a few kB, not the page's ~50).
+THUMBNAIL_CARD_WIDTH = env.int("THUMBNAIL_CARD_WIDTH", default=136)
+THUMBNAIL_CARD_HEIGHT = env.int("THUMBNAIL_CARD_HEIGHT", default=102)
 # Refused without parsing past this size (arXiv's own limit for a submission is 50 MB).
 THUMBNAIL_MAX_PDF_BYTES = env.int("THUMBNAIL_MAX_PDF_BYTES", default=50 * 1024 * 1024)
 # The renderer's process: address space (MB) and wall-clock seconds (CPU seconds too).

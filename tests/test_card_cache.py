@@ -145,6 +145,13 @@ def test_a_rendered_thumbnail_shows_on_the_next_request(client, paper):
     )
     shown = card(client, paper)
     assert "card-thumb-placeholder" not in shown and "thumbs/sparse.webp" in shown
+    # Its card image made later (render_thumbnails --missing): a new key, the small one.
+    Thumbnail.objects.filter(paper=paper).update(
+        card_image="thumbs/sparse.card.webp", card_width=136, card_height=102
+    )
+    shown = card(client, paper)
+    assert 'src="/media/thumbs/sparse.card.webp" width="136" height="102"' in shown
+    assert "thumbs/sparse.webp" not in shown
 
 
 def test_a_paper_hidden_by_a_moderator_leaves_the_next_page(admin_client, client, paper):

@@ -66,8 +66,9 @@ def test_a_card_shows_the_thumbnail_stars_and_artifact_counts(client):
     html = client.get("/").content.decode()
 
     img = re.search(r'<div class="card-thumb">\s*<img ([^>]*)>', html).group(1)
-    assert f'src="{thumbnail.url}"' in img
-    assert 'width="480" height="679"' in img and 'alt=""' in img
+    # The card's own small rendition, at its pixel size (no layout shift), not the page.
+    assert f'src="{thumbnail.card_image.url}"' in img and thumbnail.url not in html
+    assert 'width="136" height="102"' in img and 'alt=""' in img
     assert "★</span> 7.1k" in html and "GitHub stars" in html
     assert ">3 models</a>" in html and ">1 dataset</a>" in html
 

@@ -12,7 +12,7 @@ import pytest
 from django.core.files.storage import default_storage
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from PIL import Image
+from PIL import Image, ImageChops, ImageStat
 
 from ingest.records import TransientSourceError
 from ingest.submit import feature_paper
@@ -80,6 +80,41 @@ def test_page_one_of_a_real_paper_becomes_a_480_pixel_wide_webp(pdf):
     assert 10_000 < len(rendered.webp) < 120_000
 
 
+@pytest.mark.parametrize("pdf", PDFS, ids=lambda p: p.name)
+def test_the_same_render_gives_the_card_its_pages_top_at_twice_its_slot(pdf):
+    rendered = render_pdf(pdf)
+
+    card = Image.open(io.BytesIO(rendered.card_webp))
+    assert card.format == "WEBP"
+    # The slot is 68 x 51 CSS px (site.css .card-thumb: 4.25rem at 4:3), at 2x.
+    assert (rendered.card_width, rendered.card_height) == card.size == (136, 102)
+    assert len(rendered.card_webp) < 6_000 < len(rendered.webp) // 5
+    # It is the page's top (what the slot showed of the whole page), not all of it.
+    page = Image.open(io.BytesIO(rendered.webp)).convert("L")
+    top = page.crop((0, 0, 480, 360)).resize(card.size)
+    whole = page.resize(card.size)
+    grey = card.convert("L")
+
+    def distance(other):
+        return ImageStat.Stat(ImageChops.difference(grey, other)).mean[0]
+
+    assert distance(top) * 3 < distance(whole)
+
+
+def test_a_landscape_pages_card_is_its_middle(tmp_path):
+    """plain_pdf's blue square sits 72-272 pt from the left: on an 800 x 400 pt page the
+    card (its middle 533 pt) shows it at its left edge only."""
+    pdf = write(tmp_path, "wide.pdf", pdf_makers.plain_pdf(width=800, height=400))
+
+    rendered = render_pdf(pdf)
+
+    card = Image.open(io.BytesIO(rendered.card_webp)).convert("RGB")
+    assert card.size == (136, 102)
+    red, green, blue = card.getpixel((10, 60))
+    assert blue > 200 and red < 60 and green < 60
+    assert min(card.getpixel((120, 60))) > 230
+
+
 def test_a_thumbnail_is_stored_through_the_storage_api(db, media):
     paper = PaperFactory(arxiv_id="2004.07180")
 
@@ -93,28 +128,43 @@ def test_a_thumbnail_is_stored_through_the_storage_api(db, media):
     assert thumbnail.url == f"/media/{thumbnail.image.name}"
     assert (thumbnail.width, thumbnail.height) == Image.open(media / thumbnail.image.name).size
     assert thumbnail.pdf_bytes == SPECTER.stat().st_size
+    # The card's image beside it, in the same row.
+    assert thumbnail.card_image.name.startswith("thumbnails/2004.07180-")
+    assert thumbnail.card_image.name.endswith(".card.webp")
+    card_file = media / thumbnail.card_image.name
+    assert card_file.is_file() and card_file.stat().st_size < 6_000
+    assert (thumbnail.card_width, thumbnail.card_height) == Image.open(card_file).size == (136, 102)
+    assert thumbnail.card == (f"/media/{thumbnail.card_image.name}", 136, 102)
+    stored = Thumbnail.objects.get()
+    assert (stored.image, stored.card_image) == (thumbnail.image, thumbnail.card_image)
 
 
 def test_rendering_again_replaces_the_old_image(db, django_capture_on_commit_callbacks):
     paper = PaperFactory(arxiv_id="2004.07180")
-    first = render_and_store(paper, SPECTER).image.name
+    first = render_and_store(paper, SPECTER)
 
     with django_capture_on_commit_callbacks(execute=True):
-        second = render_and_store(paper, FIXTURES / "pdf" / "N18-3011.pdf").image.name
+        second = render_and_store(paper, FIXTURES / "pdf" / "N18-3011.pdf")
 
-    assert second != first
-    assert default_storage.exists(second) and not default_storage.exists(first)
+    assert second.image.name != first.image.name
+    assert second.card_image.name != first.card_image.name
+    assert default_storage.exists(second.image.name)
+    assert default_storage.exists(second.card_image.name)
+    assert not default_storage.exists(first.image.name)
+    assert not default_storage.exists(first.card_image.name)
     assert Thumbnail.objects.get().attempts == 2
 
 
 def test_deleting_a_paper_deletes_its_image(db, django_capture_on_commit_callbacks):
     paper = PaperFactory()
-    name = render_and_store(paper, SPECTER).image.name
+    thumbnail = render_and_store(paper, SPECTER)
+    names = [thumbnail.image.name, thumbnail.card_image.name]
+    assert all(default_storage.exists(name) for name in names)
 
     with django_capture_on_commit_callbacks(execute=True):
         paper.delete()
 
-    assert not default_storage.exists(name)
+    assert not any(default_storage.exists(name) for name in names)
 
 
 # --- Bad PDFs ---------------------------------------------------------------------------------
@@ -144,7 +194,9 @@ def test_a_bad_pdf_is_refused_with_its_reason_and_logged(db, tmp_path, case, cap
     assert thumbnail.status == Thumbnail.Status.REFUSED
     assert reason in thumbnail.reason
     assert not thumbnail.image and not thumbnail.url
+    assert not thumbnail.card_image and thumbnail.card is None
     assert reason in caplog.text and paper.arxiv_id in caplog.text
+    # Neither image was stored.
     assert not default_storage.exists("thumbnails")
 
 
@@ -327,6 +379,62 @@ def test_the_command_renders_the_missing_and_names_failures(db, arxiv_pdfs, caps
     assert arxiv_pdfs.requests == []
 
 
+def as_rendered_before_card_images(thumbnail):
+    """A row as rendering stored it before cards had their own image: the page only."""
+    default_storage.delete(thumbnail.card_image.name)
+    Thumbnail.objects.filter(pk=thumbnail.pk).update(
+        card_image="", card_width=None, card_height=None
+    )
+    thumbnail.refresh_from_db()
+    return thumbnail
+
+
+def test_an_old_row_without_a_card_image_shows_the_page_until_missing_makes_one(
+    db, client, arxiv_pdfs, capsys, media
+):
+    paper = PaperFactory()
+    old = as_rendered_before_card_images(render_and_store(paper, SPECTER))
+
+    page = client.get(f"/papers/date/{paper.daily_date:%Y-%m-%d}/").content.decode()
+    assert f'src="{old.url}" width="480" height="679"' in page
+    assert old.card == (old.url, 480, 679)
+
+    call_command("render_thumbnails", "--missing")
+
+    # From the stored page: arXiv is not asked for the PDF again.
+    assert arxiv_pdfs.requests == []
+    assert "1 card image(s) made from stored thumbnails" in capsys.readouterr().out
+    new = Thumbnail.objects.get(paper=paper)
+    assert new.image == old.image and new.card_image.name.endswith(".card.webp")
+    card_file = media / new.card_image.name
+    assert Image.open(card_file).size == (136, 102) and card_file.stat().st_size < 6_000
+    page = client.get(f"/papers/date/{paper.daily_date:%Y-%m-%d}/").content.decode()
+    assert f'src="{new.card.url}" width="136" height="102"' in page
+    assert old.url not in page
+    # Run again: nothing left to make.
+    call_command("render_thumbnails", "--missing")
+    assert "card image" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("damage", ["gone", "not an image", "too big"])
+def test_a_stored_page_gone_or_damaged_is_a_named_failure(db, arxiv_pdfs, capsys, media, damage):
+    paper = PaperFactory()
+    old = as_rendered_before_card_images(render_and_store(paper, SPECTER))
+    stored = media / old.image.name
+    if damage == "gone":
+        stored.unlink()
+    elif damage == "not an image":
+        stored.write_bytes(b"<html>not a page</html>")
+    else:  # decoded in the child, which takes only what a render writes
+        Image.new("RGB", (2000, 3000), "white").save(stored, "WEBP")
+
+    with pytest.raises(CommandError, match=r"1 thumbnail\(s\) failed"):
+        call_command("render_thumbnails", "--missing")
+
+    assert f"failed: {paper.arxiv_id}: card image:" in capsys.readouterr().err
+    assert not Thumbnail.objects.get(paper=paper).card_image
+
+
 def test_the_command_says_what_it_needs(db):
     with pytest.raises(CommandError, match="--paper ID"):
         call_command("render_thumbnails")
@@ -412,7 +520,18 @@ def test_the_demo_gets_real_thumbnails_of_the_papers_whose_pdfs_it_ships(db, cli
     assert [p.arxiv_id for p in leading] == [e["arxiv_id"] for e in entries]
     page = client.get(f"/papers/date/{day:%Y-%m-%d}/").content.decode()
     for thumbnail in made:
-        assert f'src="{thumbnail.url}" width="480"' in page
+        # The card shows its small rendition, not the page.
+        assert thumbnail.card_image and default_storage.exists(thumbnail.card_image.name)
+        assert f'src="{thumbnail.card.url}" width="136" height="102"' in page
+        assert thumbnail.url not in page
 
     assert load_demo_thumbnails() == (0, [])  # re-running changes nothing
     assert Paper.objects.filter(source__has_key="demo-pdf").count() == 3
+
+    # A demo loaded before cards had their own image gets it on the next run.
+    old = made[0]
+    Thumbnail.objects.filter(pk=old.pk).update(card_image="", card_width=None, card_height=None)
+    assert load_demo_thumbnails() == (0, [])
+    old.refresh_from_db()
+    assert old.card_image and (old.card_width, old.card_height) == (136, 102)
+    assert default_storage.exists(old.card_image.name)

@@ -2,10 +2,15 @@
 under memory, CPU and file-size limits, so a hostile or broken PDF that crashes PDFium
 or eats memory ends this process, never the worker that started it.
 
-    python -I _child.py PDF OUT WIDTH MAX_HEIGHT QUALITY
+    python -I _child.py PDF OUT WIDTH MAX_HEIGHT QUALITY CARD_OUT CARD_WIDTH CARD_HEIGHT
+    python -I _child.py --card PAGE WIDTH MAX_HEIGHT QUALITY CARD_OUT CARD_WIDTH CARD_HEIGHT
 
-Prints one line of JSON: {"ok": true, "width", "height", "pages", "maxrss_kb"} or
-{"ok": false, "reason"}. No Django here: it starts in ~0.1 s.
+Writes the page WIDTH px wide to OUT, and the card's rendition to CARD_OUT: the page's
+top, cropped to CARD_WIDTH:CARD_HEIGHT and scaled down to that size from the same
+bitmap (`card_of`). With --card, only the card's rendition, from PAGE, a page this
+wrote before (a thumbnail stored before cards had their own image). Prints one line of
+JSON: {"ok": true, "width", "height", "card_width", "card_height", "pages",
+"maxrss_kb"} or {"ok": false, "reason"}. No Django here: it starts in ~0.1 s.
 """
 
 import json
@@ -14,6 +19,20 @@ import sys
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
+from PIL import Image
+
+
+def card_of(image, width: int, height: int):
+    """The top of `image` (a PIL image of a page) cropped to width:height and scaled to
+    width x height px: what the card's slot showed of the whole page with `object-fit:
+    cover; object-position: top center` (static/css/site.css, .card-thumb img)."""
+    if image.width * height <= image.height * width:  # a portrait page: keep the top
+        box = (0, 0, image.width, round(image.width * height / width))
+    else:  # a landscape page: keep the middle
+        crop = round(image.height * width / height)
+        left = (image.width - crop) // 2
+        box = (left, 0, left + crop, image.height)
+    return image.resize((width, height), Image.Resampling.LANCZOS, box=box)
 
 
 def _peak_rss_kb() -> int:
@@ -35,7 +54,26 @@ def _answer(**data):
     sys.stdout.flush()
 
 
-def main(pdf_path, out_path, width, max_height, quality):
+def _save_card(image, card_path, card_width, card_height, quality):
+    card = card_of(image, card_width, card_height)
+    # method=6: the slowest, smallest encoding; at this size it costs ~1 ms.
+    card.save(card_path, "WEBP", quality=quality, method=6)
+    return card
+
+
+def card_from_page(page_path, width, max_height, quality, card_path, card_width, card_height):
+    with Image.open(page_path) as page:
+        # Only what a render writes: a WebP no bigger than WIDTH x MAX_HEIGHT.
+        if page.format != "WEBP" or page.width > width or page.height > max_height:
+            return _answer(
+                ok=False,
+                reason=f"not a page this renders ({page.format} {page.width}x{page.height})",
+            )
+        card = _save_card(page.convert("RGB"), card_path, card_width, card_height, quality)
+    return _answer(ok=True, card_width=card.width, card_height=card.height)
+
+
+def main(pdf_path, out_path, width, max_height, quality, card_path, card_width, card_height):
     try:
         pdf = pdfium.PdfDocument(pdf_path)
     except pdfium.PdfiumError as exc:
@@ -68,11 +106,40 @@ def main(pdf_path, out_path, width, max_height, quality):
         if image.mode != "RGB":
             image = image.convert("RGB")
         image.save(out_path, "WEBP", quality=quality, method=4)
-        return _answer(ok=True, width=image.width, height=image.height, pages=pages)
+        card = _save_card(image, card_path, card_width, card_height, quality)
+        return _answer(
+            ok=True,
+            width=image.width,
+            height=image.height,
+            card_width=card.width,
+            card_height=card.height,
+            pages=pages,
+        )
     finally:
         pdf.close()
 
 
 if __name__ == "__main__":
-    path, out, width, max_height, quality = sys.argv[1:6]
-    main(path, out, int(width), int(max_height), int(quality))
+    if sys.argv[1] == "--card":
+        page, width, max_height, quality, card_out, card_width, card_height = sys.argv[2:9]
+        card_from_page(
+            page,
+            int(width),
+            int(max_height),
+            int(quality),
+            card_out,
+            int(card_width),
+            int(card_height),
+        )
+    else:
+        path, out, width, max_height, quality, card_out, card_width, card_height = sys.argv[1:9]
+        main(
+            path,
+            out,
+            int(width),
+            int(max_height),
+            int(quality),
+            card_out,
+            int(card_width),
+            int(card_height),
+        )

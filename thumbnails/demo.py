@@ -28,7 +28,7 @@ from ingest.upsert import ingest
 from papers.models import Paper
 
 from .models import Thumbnail
-from .service import render_and_store
+from .service import add_card_image, render_and_store
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "demo-pdfs"
 PAPERS_FILE = FIXTURES / "papers.json"
@@ -85,16 +85,20 @@ def _add_papers(entries: list[dict]) -> int:
 
 def load_demo_thumbnails(path: Path = PAPERS_FILE) -> tuple[int, list[Thumbnail]]:
     """Add the shipped PDFs' papers to a loaded demo and render the thumbnails they
-    lack. Returns (papers added, thumbnails made); nothing when the demo isn't loaded."""
+    lack (and the card image, to those made before cards had their own). Returns
+    (papers added, thumbnails made); nothing when the demo isn't loaded."""
     if not demo.is_loaded():
         return 0, []
     entries = demo_pdfs(path)
     added = _add_papers(entries)
-    ready = set(
-        Thumbnail.objects.ready()
+    ready = {
+        t.paper.arxiv_id: t
+        for t in Thumbnail.objects.ready()
         .filter(paper__arxiv_id__in=[e["arxiv_id"] for e in entries])
-        .values_list("paper__arxiv_id", flat=True)
-    )
+        .select_related("paper")
+    }
+    for thumbnail in ready.values():
+        add_card_image(thumbnail)
     made = []
     for entry in entries:
         if entry["arxiv_id"] in ready:

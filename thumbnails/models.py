@@ -1,3 +1,5 @@
+from typing import NamedTuple
+
 from django.db import models
 from django.db.models import Q
 
@@ -32,6 +34,12 @@ class Thumbnail(models.Model):
     image = models.FileField(max_length=255, blank=True)
     width = models.PositiveSmallIntegerField(null=True, blank=True)
     height = models.PositiveSmallIntegerField(null=True, blank=True)
+    # The card's rendition of the page's top (THUMBNAIL_CARD_WIDTH x _HEIGHT, a few kB),
+    # stored beside `image` and written with it. Empty on rows rendered before there was
+    # one: their cards show `image` (`card`) until `render_thumbnails --missing`.
+    card_image = models.FileField(max_length=255, blank=True, default="")
+    card_width = models.PositiveSmallIntegerField(null=True, blank=True)
+    card_height = models.PositiveSmallIntegerField(null=True, blank=True)
     reason = models.TextField(blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     pdf_bytes = models.PositiveIntegerField(null=True, blank=True)
@@ -58,6 +66,22 @@ class Thumbnail(models.Model):
     @property
     def url(self) -> str:
         return self.image.url if self.is_ready else ""
+
+    @property
+    def card(self) -> "CardImage | None":
+        """What the card's slot shows: the card rendition, or the whole page on rows
+        without one (the slot crops it the same way). None unless ready."""
+        if not self.is_ready:
+            return None
+        if self.card_image and self.card_width:
+            return CardImage(self.card_image.url, self.card_width, self.card_height)
+        return CardImage(self.image.url, self.width, self.height)
+
+
+class CardImage(NamedTuple):
+    url: str
+    width: int
+    height: int
 
 
 def thumbnail_of(paper) -> Thumbnail | None:

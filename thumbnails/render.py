@@ -47,6 +47,10 @@ class Rendered:
     height: int
     pages: int
     child_maxrss_kb: int
+    # The card's rendition: the page's top, THUMBNAIL_CARD_WIDTH x THUMBNAIL_CARD_HEIGHT.
+    card_webp: bytes = b""
+    card_width: int = 0
+    card_height: int = 0
 
 
 def check_pdf(path: Path) -> int:
@@ -72,55 +76,103 @@ def _limits(memory: int, cpu: int):
     """Run in the child between fork and exec."""
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-    # The WebP it writes: a few tens of kB; nothing else is written.
+    # The two WebPs it writes: a few tens of kB and a few kB; nothing else is written.
     resource.setrlimit(resource.RLIMIT_FSIZE, (8 * 1024 * 1024, 8 * 1024 * 1024))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
 def render_pdf(path: Path) -> Rendered:
-    """Page 1 of the PDF at `path` as WebP, THUMBNAIL_WIDTH pixels wide. Raises Refused
-    with the reason for a PDF that is refused, crashes the renderer or takes too long."""
+    """Page 1 of the PDF at `path` as WebP, THUMBNAIL_WIDTH pixels wide, and its top as
+    the card's WebP (THUMBNAIL_CARD_WIDTH x THUMBNAIL_CARD_HEIGHT), from one render.
+    Raises Refused with the reason for a PDF that is refused, crashes the renderer or
+    takes too long: then there is neither image."""
     path = Path(path)
     check_pdf(path)
-    timeout = settings.THUMBNAIL_RENDER_TIMEOUT
-    limits = functools.partial(
-        _limits, settings.THUMBNAIL_MEMORY_LIMIT_MB * 1024 * 1024, max(int(timeout), 1)
-    )
     with tempfile.TemporaryDirectory(prefix="thumb-") as tmp:
         out = Path(tmp) / "page1.webp"
-        args = [
-            sys.executable,
-            "-I",  # isolated: no PYTHONPATH, no user site, no current directory
-            str(CHILD),
-            str(path),
-            str(out),
-            str(settings.THUMBNAIL_WIDTH),
-            str(settings.THUMBNAIL_MAX_HEIGHT),
-            str(settings.THUMBNAIL_QUALITY),
-        ]
-        try:
-            done = subprocess.run(
-                args,
-                capture_output=True,
-                timeout=timeout,
-                preexec_fn=limits,
-                env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
-            raise Refused(f"rendering took longer than {timeout:g} s") from None
-        answer = _parse(done.stdout)
-        if done.returncode != 0 or answer is None:
-            raise Refused(_crash_reason(done))
-        if not answer.get("ok"):
-            raise Refused(answer.get("reason") or "the renderer refused it")
+        card_out = Path(tmp) / "card.webp"
+        answer = _run_child(
+            path,
+            out,
+            settings.THUMBNAIL_WIDTH,
+            settings.THUMBNAIL_MAX_HEIGHT,
+            settings.THUMBNAIL_QUALITY,
+            card_out,
+            settings.THUMBNAIL_CARD_WIDTH,
+            settings.THUMBNAIL_CARD_HEIGHT,
+        )
         return Rendered(
             webp=out.read_bytes(),
             width=int(answer["width"]),
             height=int(answer["height"]),
             pages=int(answer["pages"]),
             child_maxrss_kb=int(answer.get("maxrss_kb") or 0),
+            card_webp=card_out.read_bytes(),
+            card_width=int(answer["card_width"]),
+            card_height=int(answer["card_height"]),
         )
+
+
+def card_from_page(webp: bytes) -> Rendered:
+    """The card's WebP made from a page already rendered (`webp`, as stored by a render
+    from before cards had their own image): the same crop and scale as render_pdf's, in
+    the same kind of child under the same limits (the bytes come back from a store).
+    Only the card_* fields are set. Raises Refused if the child refuses or fails."""
+    with tempfile.TemporaryDirectory(prefix="thumb-") as tmp:
+        page = Path(tmp) / "page1.webp"
+        page.write_bytes(webp)
+        card_out = Path(tmp) / "card.webp"
+        answer = _run_child(
+            "--card",
+            page,
+            settings.THUMBNAIL_WIDTH,
+            settings.THUMBNAIL_MAX_HEIGHT,
+            settings.THUMBNAIL_QUALITY,
+            card_out,
+            settings.THUMBNAIL_CARD_WIDTH,
+            settings.THUMBNAIL_CARD_HEIGHT,
+        )
+        return Rendered(
+            webp=b"",
+            width=0,
+            height=0,
+            pages=0,
+            child_maxrss_kb=int(answer.get("maxrss_kb") or 0),
+            card_webp=card_out.read_bytes(),
+            card_width=int(answer["card_width"]),
+            card_height=int(answer["card_height"]),
+        )
+
+
+def _run_child(*args) -> dict:
+    """Run _child.py with `args` under the limits; its answer, or Refused."""
+    timeout = settings.THUMBNAIL_RENDER_TIMEOUT
+    limits = functools.partial(
+        _limits, settings.THUMBNAIL_MEMORY_LIMIT_MB * 1024 * 1024, max(int(timeout), 1)
+    )
+    command = [
+        sys.executable,
+        "-I",  # isolated: no PYTHONPATH, no user site, no current directory
+        str(CHILD),
+        *map(str, args),
+    ]
+    try:
+        done = subprocess.run(
+            command,
+            capture_output=True,
+            timeout=timeout,
+            preexec_fn=limits,
+            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise Refused(f"rendering took longer than {timeout:g} s") from None
+    answer = _parse(done.stdout)
+    if done.returncode != 0 or answer is None:
+        raise Refused(_crash_reason(done))
+    if not answer.get("ok"):
+        raise Refused(answer.get("reason") or "the renderer refused it")
+    return answer
 
 
 def _parse(stdout: bytes) -> dict | None:

@@ -1,6 +1,6 @@
 """How thumbnails plug into papers (papers.hooks): cards, the paper page and the API
 join the thumbnail row; the API gains `thumbnail`; a paper joining a daily list queues
-its render; a deleted paper (or row) takes its image file with it."""
+its render; a deleted paper (or row) takes its image files with it."""
 
 import logging
 
@@ -39,7 +39,8 @@ def queue_thumbnails(sender, day, paper_ids=None, **kwargs):
 
 @receiver(post_delete, sender=Thumbnail)
 def delete_image_file(sender, instance, **kwargs):
-    if instance.image:
-        name, storage = instance.image.name, instance.image.storage
-        # After commit: a rolled-back delete keeps its file.
-        transaction.on_commit(lambda: storage.delete(name))
+    for image in (instance.image, instance.card_image):
+        if image:
+            name, storage = image.name, image.storage
+            # After commit: a rolled-back delete keeps its file.
+            transaction.on_commit(lambda name=name, storage=storage: storage.delete(name))

@@ -8,7 +8,13 @@ from tqdm import tqdm
 from ingest.records import TransientSourceError
 from papers.models import Paper
 from thumbnails.models import Thumbnail
-from thumbnails.service import make_thumbnail, render_and_store
+from thumbnails.render import Refused
+from thumbnails.service import (
+    add_card_image,
+    make_thumbnail,
+    render_and_store,
+    without_card_image,
+)
 from thumbnails.tasks import missing
 
 
@@ -16,7 +22,9 @@ class Command(BaseCommand):
     help = (
         "Render first-page thumbnails: of the papers named with --paper (fetching their "
         "PDF from arXiv), of a local PDF with --file PDF --paper ID, or of every featured "
-        "paper that lacks one with --missing. Failures are named; exit 1 if any."
+        "paper that lacks one with --missing (which also gives thumbnails made before "
+        "cards had their own small image that image, from the stored one: no PDF "
+        "fetched). Failures are named; exit 1 if any."
     )
 
     def add_arguments(self, parser):
@@ -25,7 +33,10 @@ class Command(BaseCommand):
         )
         parser.add_argument("--file", metavar="PDF", help="render this PDF (with one --paper)")
         parser.add_argument(
-            "--missing", action="store_true", help="every featured paper without a thumbnail"
+            "--missing",
+            action="store_true",
+            help="every featured paper without a thumbnail, and every thumbnail without "
+            "its card image",
         )
         parser.add_argument(
             "--force", action="store_true", help="render again papers that have one"
@@ -59,11 +70,28 @@ class Command(BaseCommand):
             else:
                 failures.append(f"{paper.arxiv_id}: {thumbnail.reason}")
         bar.close()
+        cards = self._add_card_images(verbosity, failures) if missing and not file else None
         for failure in failures:
             self.stderr.write(f"failed: {failure}")
-        self.stdout.write(f"thumbnails: {made} rendered, {len(failures)} failed")
+        self.stdout.write(
+            f"thumbnails: {made} rendered, {len(failures)} failed"
+            + (f"; {cards} card image(s) made from stored thumbnails" if cards else "")
+        )
         if failures:
             raise CommandError(f"{len(failures)} thumbnail(s) failed (named above).")
+
+    def _add_card_images(self, verbosity, failures) -> int:
+        """Rows rendered before cards had their own image: made from the stored page."""
+        todo = list(without_card_image())
+        made = 0
+        for thumbnail in tqdm(
+            todo, file=sys.stderr, disable=verbosity == 0 or not todo, unit=" images", desc="cards"
+        ):
+            try:
+                made += add_card_image(thumbnail)
+            except (OSError, Refused) as exc:  # a stored file gone, or not a page
+                failures.append(f"{thumbnail.paper.arxiv_id}: card image: {exc}")
+        return made
 
     def _select(self, ids, missing_only, force):
         if ids:
