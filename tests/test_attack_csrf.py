@@ -85,6 +85,7 @@ ROUTES = {
     "papers:trending": False,
     "papers:new": False,
     "papers:search": False,
+    "papers:search_spelling": False,
     "papers:detail": False,
     "papers:related": False,
     "papers:favicon": False,
