@@ -57,9 +57,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 import django
 django.setup()
 from semantic import encoder, index as semantic_index
-Index = semantic_index.usearch_index()
 enc = encoder.get_encoder()
-index = Index.restore(sys.argv[2], view=True)
+index = semantic_index._restore(sys.argv[2], view=True)
 for i in range(int(sys.argv[3])):
     v = enc.encode_query(f"query number {i} about graph neural networks and attention")
     index.search(v, 10)
@@ -190,8 +189,7 @@ def main():
         path = Path(folder) / "bench.usearch"
         index.save(str(path))
         size = path.stat().st_size
-        Index = semantic_index.usearch_index()
-        mapped = Index.restore(str(path), view=True)
+        mapped = semantic_index._restore(path, view=True)  # as web workers map it
         exact_top = np.argsort(-(queries @ vectors.T), axis=1)[:, :10] + 1
         hits = 0
         latencies = []

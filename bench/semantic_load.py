@@ -12,7 +12,8 @@ In process, through Django's test client (no HTTP), each request with nothing ca
 - related papers: GET /papers/<id>/related/ (stored vectors, no model call);
 - "For you": GET /for-you/ as seeded users with upvotes (the recent window's vectors
   cached in the process, as in a running worker; the first request's load is printed);
-- recall@10 of the index against an exact scan of every stored vector;
+- recall@10 of the index against an exact scan of every stored vector, at the served
+  search depth (semantic.index.EXPANSION_SEARCH) and at half and twice it;
 - the index file's size (and per million vectors), and the process's memory.
 
 The index is built (semantic.index.rebuild) into --index-dir unless one of the current
@@ -222,15 +223,30 @@ def run(args):
         best_ids = np.take_along_axis(merged_ids, top, 1)
     print(f"  exact scan of {stored:,} vectors: {time.perf_counter() - started:.0f} s")
     loaded, _ = index.loaded.get()
-    hits = total = 0
-    for row, q in enumerate(query_matrix):
-        left_out = own[row - len(vectors)] if row >= len(vectors) else None
-        order = np.argsort(-best[row])
-        truth = [int(i) for i in best_ids[row][order] if i != left_out][:10]
-        found = [int(i) for i in loaded.search(q, 11).keys if i != left_out][:10]
-        hits += len(set(found) & set(truth))
-        total += 10
-    print(f"  recall@10: {hits / total:.3f}")
+    # The served search depth, then shallower and deeper ones for comparison (the
+    # depth is set on the mapped index; usearch doesn't keep it in the file).
+    depths = sorted({index.EXPANSION_SEARCH, 64, 2 * index.EXPANSION_SEARCH})
+    for depth in [index.EXPANSION_SEARCH] + [d for d in depths if d != index.EXPANSION_SEARCH]:
+        loaded.expansion_search = depth
+        hits = total = 0
+        searches = []
+        for row, q in enumerate(query_matrix):
+            left_out = own[row - len(vectors)] if row >= len(vectors) else None
+            order = np.argsort(-best[row])
+            truth = [int(i) for i in best_ids[row][order] if i != left_out][:10]
+            started = time.perf_counter()
+            keys = loaded.search(q, 11).keys
+            searches.append(time.perf_counter() - started)
+            found = [int(i) for i in keys if i != left_out][:10]
+            hits += len(set(found) & set(truth))
+            total += 10
+        served = " (served)" if depth == index.EXPANSION_SEARCH else ""
+        print(
+            f"  recall@10 at search depth {depth}{served}: {hits / total:.3f}"
+            f"  (index search p50 {np.percentile(searches, 50) * 1000:.2f} ms,"
+            f" p95 {np.percentile(searches, 95) * 1000:.2f} ms)"
+        )
+    loaded.expansion_search = index.EXPANSION_SEARCH
     print(f"\nload average at end: {os.getloadavg()[0]:.2f}")
 
 

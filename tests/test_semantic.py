@@ -498,3 +498,17 @@ def test_papers_brought_by_an_ingestion_task_are_embedded_and_indexed(db, settin
 
     assert Paper.objects.count() == PaperEmbedding.objects.count() == 29
     assert index.read_meta()["count"] == 29
+
+
+def test_web_workers_search_the_mapped_index_as_deep_as_it_was_built(db, model):
+    # usearch keeps no search depth in the file: a restored index would search with its
+    # default of 64 and miss neighbours at a million papers.
+    real_papers()
+    embed_all(model)
+    index.rebuild(model.key)
+    index.forget()
+    mapped, _ = index.loaded.get()
+
+    assert index.EXPANSION_SEARCH > 64
+    assert mapped.expansion_search == index.EXPANSION_SEARCH
+    assert mapped.expansion_add == index.EXPANSION_ADD
