@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
-from seed import ROOT, database_url
+from seed import ROOT, database_url, index_dir
 
 BENCH = Path(__file__).resolve().parent
 OUT = BENCH / "out"
@@ -161,9 +161,31 @@ def server_env(database, port, redis_url):
             "PORT": str(port),
             "LOG_LEVEL": "WARNING",
             "CELERY_TASK_ALWAYS_EAGER": "0",
+            # The database's own vector index (built before the load, see ensure_index).
+            "SEMANTIC_INDEX_DIR": str(index_dir(database)),
         }
     )
     return env
+
+
+def ensure_index():
+    """Build the vector index of the database in DATABASE_URL unless it is there, as a
+    running site has one (its worker builds it): without it, search's semantic half
+    would scan vectors exactly. bench/semantic_load.py uses the same folder."""
+    from semantic import encoder, index
+
+    key = encoder.model_key()
+    meta = index.read_meta()
+    if meta and meta["model_key"] == key:
+        print(f"vector index: {meta['count']:,} vectors, built {meta['built_at']}", flush=True)
+        return
+    print("vector index: building it (semantic.index.rebuild) ...", flush=True)
+    started = time.perf_counter()
+    built = index.rebuild(key)
+    if not built.count:
+        print("vector index: no vectors in this database: search by meaning is off", flush=True)
+        return
+    print(f"vector index: {built.count:,} vectors in {time.perf_counter() - started:.0f} s")
 
 
 def manage(env, *args):
@@ -537,6 +559,7 @@ def run_one(args, database):
     print(f"== {database}: {meta['papers']:,} papers, {meta['votes']:,} votes", flush=True)
     manage(env, "migrate", "--noinput", "-v0")
     manage(env, "collectstatic", "--noinput", "-v0")
+    ensure_index()
     cache.clear()  # FLUSHDB on REDIS_URL: no page cached by an earlier run
     rng = random.Random(7)
     signed_in = sign_in(min(SIGNED_IN_USERS, meta["users"]))

@@ -34,6 +34,7 @@ import multiprocessing
 import os
 import random
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -105,6 +106,12 @@ def database_name(url: str) -> str:
     return urlsplit(url).path.lstrip("/")
 
 
+def index_dir(name: str) -> Path:
+    """Where the benchmarks keep database `name`'s vector index (semantic.index): one
+    folder per database, deleted when the database is seeded again."""
+    return ROOT / "var" / "bench-index" / name
+
+
 def connect(url: str, **kwargs):
     import psycopg
 
@@ -128,6 +135,7 @@ def recreate_database(url: str, replace: bool) -> None:
                     "Pick another --database, or pass --replace to drop it."
                 )
             conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+        shutil.rmtree(index_dir(name), ignore_errors=True)  # built from the old rows
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
         conn.execute(
             sql.SQL("COMMENT ON DATABASE {} IS {}").format(

@@ -16,9 +16,10 @@ In process, through Django's test client (no HTTP), each request with nothing ca
   search depth (semantic.index.EXPANSION_SEARCH) and at half and twice it;
 - the index file's size (and per million vectors), and the process's memory.
 
-The index is built (semantic.index.rebuild) into --index-dir unless one of the current
-model is there. Nothing is written to the database. bench/seed.py --vectors-only adds
-vectors to a database seeded without them.
+The index is built (semantic.index.rebuild) into --index-dir (var/bench-index/DATABASE,
+where bench/load.py builds it too) unless one of the current model is there. Nothing is
+written to the database. bench/seed.py --vectors-only adds vectors to a database seeded
+without them.
 """
 
 import argparse
@@ -30,7 +31,7 @@ import sys
 import time
 from pathlib import Path
 
-from seed import ROOT, database_url
+from seed import ROOT, database_url, index_dir
 
 QUERIES = ROOT / "bench" / "data" / "search_eval" / "queries.jsonl"
 
@@ -72,10 +73,12 @@ def main(argv=None):
     parser.add_argument("--runs", type=int, default=60)
     parser.add_argument("--recall-queries", type=int, default=100)
     parser.add_argument(
-        "--index-dir", default=str(ROOT / "var" / "bench-index"), help="where the index is built"
+        "--index-dir", help="where the index is built (default var/bench-index/DATABASE)"
     )
     parser.add_argument("--rebuild", action="store_true", help="build the index even if present")
     args = parser.parse_args(argv)
+    # One folder per database, shared with bench/load.py: an index is built once.
+    args.index_dir = args.index_dir or str(index_dir(args.database))
     os.environ.update(
         {
             "DJANGO_SETTINGS_MODULE": "config.settings",

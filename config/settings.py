@@ -614,6 +614,9 @@ EMBEDDING_POOLING = env.str("EMBEDDING_POOLING", default="mean")
 # The int8 ONNX graph built from the weights at first use, and the vector index file.
 EMBEDDING_CACHE_DIR = env.str("EMBEDDING_CACHE_DIR", default=str(VAR_DIR / "models"))
 SEMANTIC_INDEX_DIR = env.str("SEMANTIC_INDEX_DIR", default=str(VAR_DIR / "index"))
+# Vectors not yet in the index that a web worker scans exactly, newest first (each holds
+# them in memory: 1.5 kB apiece); older unindexed ones wait for the worker's build.
+SEMANTIC_EXACT_SCAN_MAX = env.int("SEMANTIC_EXACT_SCAN_MAX", default=20_000)
 EMBEDDING_THREADS = env.int("EMBEDDING_THREADS", default=2)
 # Past this, a query's embedding is abandoned and the page shows keyword results.
 EMBEDDING_QUERY_TIMEOUT = env.float("EMBEDDING_QUERY_TIMEOUT", default=1.0)

@@ -17,6 +17,7 @@ the next build.
 
 import datetime as dt
 import json
+import logging
 import os
 import threading
 import time
@@ -35,6 +36,8 @@ from django.utils import timezone
 from usearch.index import Index
 
 from .models import PaperEmbedding, to_matrix
+
+logger = logging.getLogger(__name__)
 
 CHECK_SECONDS = 5
 # Vectors written this long before a build started count as unindexed too: a write
@@ -216,6 +219,7 @@ class _Loaded:
         self.index = None
         self.meta = None
         self.fresh = None  # (key, watermark, read_at, ids, matrix)
+        self.capped_since = None  # (key, watermark) last warned about
 
     def get(self):
         now = time.monotonic()
@@ -261,7 +265,26 @@ class _Loaded:
         rows = PaperEmbedding.objects.current(key)
         if since is not None:
             rows = rows.filter(updated_at__gte=since)
-        ids, matrix = to_matrix(rows.values_list("paper_id", "vector"))
+        # The newest SEMANTIC_EXACT_SCAN_MAX at most: with no index yet (a new site or
+        # web machine, a model change) every stored vector is unindexed, and each worker
+        # would hold them all (1.5 GB at a million papers) and scan them per query.
+        # Older ones are found once the worker's build (queued past UPDATE_LIMIT) lands.
+        limit = settings.SEMANTIC_EXACT_SCAN_MAX
+        newest = rows.order_by("-updated_at").values_list("paper_id", "vector")[: limit + 1]
+        pairs = list(newest)
+        if len(pairs) > limit:
+            pairs = pairs[:limit]
+            if self.capped_since != (key, since):
+                self.capped_since = (key, since)
+                logger.warning(
+                    "More than %s vectors of %s are not in the index: searching the newest "
+                    "%s exactly until the index is built (manage.py embed_papers "
+                    "--rebuild-index, or the worker's next build).",
+                    limit,
+                    key,
+                    limit,
+                )
+        ids, matrix = to_matrix(pairs)
         self.fresh = (key, since, now, ids, matrix)
         return ids, matrix
 

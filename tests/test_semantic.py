@@ -512,3 +512,32 @@ def test_web_workers_search_the_mapped_index_as_deep_as_it_was_built(db, model):
     assert index.EXPANSION_SEARCH > 64
     assert mapped.expansion_search == index.EXPANSION_SEARCH
     assert mapped.expansion_add == index.EXPANSION_ADD
+
+
+def test_without_an_index_workers_scan_only_the_newest_vectors_and_say_so(
+    db, settings, model, caplog
+):
+    # A new site or web machine before its first build: every vector is unindexed, and
+    # a worker must not hold a million of them.
+    settings.SEMANTIC_EXACT_SCAN_MAX = 5
+    real_papers()
+    embed_all(model)
+    PaperFactory(
+        arxiv_id="2412.00001",
+        title="Folding proteins with language models",
+        abstract="We predict the three-dimensional structure of proteins from their amino "
+        "acid sequence with a protein language model.",
+    )
+    embed_all(model)  # written last: the newest vector
+
+    with caplog.at_level("WARNING", logger="semantic.index"):
+        ids, matrix = index.loaded.unindexed(model.key)
+        found = hybrid.search_ids("protein structure prediction", "semantic", 1)
+
+    assert len(ids) == matrix.shape[0] == 5
+    assert found == ["2412.00001"]
+    assert "searching the newest 5 exactly" in caplog.text
+
+    index.rebuild(model.key)  # once built, every paper is found through the index
+    index.forget()
+    assert "0704.0001" in hybrid.search_ids("photon pairs at hadron colliders", "semantic", 3)
