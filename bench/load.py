@@ -95,7 +95,9 @@ class Endpoint:
     # off: the targets are server time) unless `cached`.
     cached: bool = False
     htmx: bool = False  # sent as htmx sends it (HX-Request): a partial
-    cards: bool = False  # a list of paper cards: its pages are visited once first
+    # Pages whose parts a site in use has cached (the cards of a list, papers.cards; a
+    # paper page's parts, papers.pageparts): each is visited once first.
+    cards: bool = False
 
 
 ENDPOINTS = [
@@ -108,7 +110,7 @@ ENDPOINTS = [
     Endpoint("month page", lambda m: [f"/papers/month/{x}/" for x in _months(m, 6)], cards=True),
     Endpoint("trending", lambda m: ["/trending/"], cards=True),
     Endpoint("new", lambda m: ["/new/"], cards=True),
-    Endpoint("paper page", lambda m: [f"/papers/{p}/" for p in m["sample_papers"]]),
+    Endpoint("paper page", lambda m: [f"/papers/{p}/" for p in m["sample_papers"]], cards=True),
     Endpoint(
         "paper's related (htmx)",
         lambda m: [f"/papers/{p}/related/" for p in m["sample_papers"]],
@@ -221,11 +223,21 @@ class Server:
                 raise SystemExit(f"gunicorn exited with {self.web.returncode}; see {self.log.name}")
             try:
                 if fetch(self.port, "GET", "/bench/constant/").status == 200:
+                    self._settle()
                     return
             except OSError:
                 pass
             time.sleep(0.2)
         raise SystemExit(f"gunicorn did not answer within 60 s; see {self.log.name}")
+
+    @staticmethod
+    def _settle(limit=30.0):
+        """Wait until the other workers (Django, the model) and the Celery worker have
+        started: the first answer comes from one worker while the rest still boot, and
+        their start-up would be counted against the first endpoint measured."""
+        deadline = time.monotonic() + limit
+        while cpu_busy(1.0) > 15 and time.monotonic() < deadline:
+            pass
 
     def stop(self):
         for proc in (self.web, self.worker):
@@ -646,7 +658,7 @@ def measure(endpoint, meta, signed_in, pairs, port, args, monitor):
         result["warning"] = "the page still offers 'Sign in': is the session valid?"
 
     if endpoint.cards:
-        # A site in use has its cards cached (papers.cards): each of the endpoint's pages
+        # A site in use has its cards and page parts cached: each of the endpoint's pages
         # is asked for once before the timed runs, as a visitor would have. The probe
         # above shows the first visit's cost (its SQL is cold/warm).
         for request in {r.path: r for r in requests}.values():

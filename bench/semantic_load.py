@@ -144,6 +144,9 @@ def run(args):
     queries = [json.loads(row)["query"] for row in QUERIES.open()]
     # A query is embedded once and cached: each run here is a query not seen before.
     variants = [f"{q} {w}" for w in ("", "methods", "results", "survey") for q in queries]
+    # The model loaded (built and quantised the first time) as a web worker loads it
+    # before its first request (config/gunicorn.py), then the index mapped.
+    hybrid.warm_up(wait=True)
     client.get("/search/", {"q": "warm up the model and the index"})
     print(f"after warm-up: {memory()}")
 

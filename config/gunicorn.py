@@ -1,5 +1,6 @@
 """gunicorn settings for web processes (make serve, bench/load.py)."""
 
+import gc
 import multiprocessing
 import os
 
@@ -7,8 +8,12 @@ bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2))
 threads = int(os.environ.get("WEB_THREADS", 1))
 timeout = int(os.environ.get("WEB_TIMEOUT", 30))
-max_requests = 5000
-max_requests_jitter = 500
+# A worker is replaced after this many requests (a slow leak can't grow for ever). Each
+# replacement costs a second or more of CPU (Django, the model, the index), so the
+# number is set for a worker answering cached pages at ~700 req/s: at 5,000 one was
+# replaced every few seconds under load.
+max_requests = int(os.environ.get("WEB_MAX_REQUESTS", 50_000))
+max_requests_jitter = max_requests // 10
 accesslog = os.environ.get("WEB_ACCESS_LOG") or None
 # No SQL statement from a web request may hold a worker for long (a cancelled one ends
 # in config.middleware.QueryTimeoutMiddleware's 503 page), and none takes more than its
@@ -22,8 +27,14 @@ raw_env = [
 
 
 def post_worker_init(worker):
-    """Load the sentence model in the background once the worker is up (only where
-    vectors exist), so the first search by meaning does not wait for it."""
+    """Load the sentence model (only where vectors exist) before the worker takes its
+    first request: the first search by meaning doesn't wait for it, and no request
+    waits behind it (loaded beside requests, it held some up to a second)."""
     from semantic.hybrid import warm_up
 
-    warm_up()
+    warm_up(wait=True)
+    # Everything loaded so far (Django, the URL resolver, templates, the model) lives as
+    # long as the worker: moved out of the collector's generations, a full collection
+    # no longer walks it (Python's gc.freeze(), as the docs suggest for pre-fork servers).
+    gc.collect()
+    gc.freeze()

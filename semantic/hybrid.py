@@ -260,9 +260,10 @@ def related(paper, limit: int = 8) -> list[int]:
 _warm_lock = threading.Lock()
 
 
-def warm_up() -> None:
-    """Load the model in the background (a web worker at start), so the first query
-    does not spend its time limit loading it."""
+def warm_up(wait: bool = False) -> None:
+    """Load the model, so the first query does not spend its time limit loading it: in
+    the background, or before returning with `wait` (a web worker before it accepts
+    its first request: a model loading beside requests held them up to a second)."""
 
     def load():
         try:
@@ -274,4 +275,7 @@ def warm_up() -> None:
             connection.close()  # this thread's own connection
 
     if _warm_lock.acquire(blocking=False):
-        _executor.submit(load)
+        if wait:
+            load()
+        else:
+            _executor.submit(load)
