@@ -265,7 +265,7 @@ def _memory_kb(pid):
     try:
         with open(f"/proc/{pid}/status") as f:
             for line in f:
-                if line.startswith(("VmRSS:", "VmHWM:")):
+                if line.startswith(("VmRSS:", "VmHWM:", "RssAnon:")):
                     key, value = line.split(":")
                     values[key] = int(value.split()[0])
     except OSError:
@@ -312,6 +312,9 @@ class ProcessMonitor(threading.Thread):
         super().__init__(daemon=True)
         self.master_pid, self.url, self.database = master_pid, database_url_, database
         self.peak_kb = {}  # worker pid -> peak RSS
+        # worker pid -> peak anonymous memory: the worker's own, without the mapped files
+        # (libraries, the vector index) that every process maps from the same page cache
+        self.peak_anon_kb = {}
         self.peak_total_kb = 0
         self.web_ticks, self.db_ticks = {}, {}  # pid -> last CPU ticks seen
         self.db_pids = []
@@ -332,6 +335,8 @@ class ProcessMonitor(threading.Thread):
                 memory = _memory_kb(pid)
                 peak = max(memory.get("VmHWM", 0), memory.get("VmRSS", 0))
                 self.peak_kb[pid] = max(self.peak_kb.get(pid, 0), peak)
+                anon = memory.get("RssAnon", 0)
+                self.peak_anon_kb[pid] = max(self.peak_anon_kb.get(pid, 0), anon)
                 total += memory.get("VmRSS", 0)
                 ticks = _cpu_ticks(pid)
                 if ticks is not None:
@@ -366,6 +371,7 @@ class ProcessMonitor(threading.Thread):
             "peak_worker_mb": round(peaks[0] / 1024, 1) if peaks else None,
             "median_worker_peak_mb": round(peaks[len(peaks) // 2] / 1024, 1) if peaks else None,
             "peak_total_mb": round(self.peak_total_kb / 1024, 1),
+            "peak_worker_anon_mb": round(max(self.peak_anon_kb.values(), default=0) / 1024, 1),
         }
 
 
@@ -748,7 +754,9 @@ def print_report(report):
     print(
         f"gunicorn workers: peak RSS {memory['peak_worker_mb']} MB (median worker peak "
         f"{memory['median_worker_peak_mb']} MB, {memory['workers_seen']} worker processes seen, "
-        f"all workers together at most {memory['peak_total_mb']} MB)"
+        f"all workers together at most {memory['peak_total_mb']} MB); own memory (anonymous, "
+        f"without mapped files such as the vector index) at most "
+        f"{memory.get('peak_worker_anon_mb')} MB a worker"
     )
 
 
@@ -783,6 +791,10 @@ def print_side_by_side(reports):
         print(f"{name:<24} " + " | ".join(cells))
     peaks = " | ".join(f"{str(r['memory']['peak_worker_mb']) + ' MB':^{width}}" for r in reports)
     print(f"{'worker peak RSS':<24} {peaks}")
+    own = " | ".join(
+        f"{str(r['memory'].get('peak_worker_anon_mb')) + ' MB':^{width}}" for r in reports
+    )
+    print(f"{'worker own memory':<24} {own}")
 
 
 def main(argv=None):
