@@ -121,6 +121,10 @@ class _LocalPages:
 local_pages = _LocalPages(LOCAL_PAGES)
 # The same pages deflated in pieces (papers.pagegzip), built at the first gzip hit.
 gzip_pieces = _LocalPages(LOCAL_PAGES)
+# And split where the tokens go, at the first plain hit: each later hit joins the pieces
+# around the visitor's token instead of searching the whole page for them again (a
+# sixth of what a hit cost in instructions, counted by callgrind).
+plain_pieces = _LocalPages(LOCAL_PAGES)
 
 
 def csrf_placeholder(request):
@@ -197,13 +201,24 @@ class AnonymousPageCacheMiddleware:
             response = HttpResponse(self._gzipped(request, key, expires_at, content))
             response["Content-Encoding"] = "gzip"
         else:
-            response = HttpResponse(_personalise(request, content))
+            response = HttpResponse(self._plain(request, key, expires_at, content))
         for name, value in headers:
             response[name] = value
         if response.has_header("Content-Encoding"):
             patch_vary_headers(response, ("Accept-Encoding",))
         response["X-Page-Cache"] = "hit"
         return response
+
+    @staticmethod
+    def _plain(request, key, expires_at, content) -> bytes:
+        """The page with the visitor's token in each placeholder's place."""
+        pieces = plain_pieces.get(key)
+        if pieces is None or pieces[0] != expires_at:
+            pieces = (expires_at, content.split(_PLACEHOLDER_BYTES))
+            plain_pieces.put(key, pieces)
+        if len(pieces[1]) == 1:
+            return content  # no form on the page: no token asked for, no cookie set
+        return get_token(request).encode().join(pieces[1])
 
     @staticmethod
     def _gzipped(request, key, expires_at, content) -> bytes:
