@@ -158,8 +158,12 @@ if USING_POSTGRES:
     _parallel = env.str("DATABASE_PARALLEL_WORKERS", default="")
     if _parallel:
         _options.append(f"-c max_parallel_workers_per_gather={int(_parallel)}")
-    if _options:
-        DATABASES["default"].setdefault("OPTIONS", {})["options"] = " ".join(_options)
+    # A search for a common word ranks the first few thousand matches a sequential scan
+    # finds (search.matching). With synchronized scans each such scan began where the
+    # last one had stopped, so the same query gave other results on every request (and
+    # page 2 came from another set than page 1): scans start at the table's beginning.
+    _options.append("-c synchronize_seqscans=off")
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = " ".join(_options)
 
 # --- Cache and Celery (Redis) -------------------------------------------------
 
