@@ -470,32 +470,11 @@ def render_cards(context, papers) -> str:
     papers = list(papers)
     if not papers:
         return ""
-    request = context["request"]
-    user = context.get("user")
-    authenticated = bool(user is not None and user.is_authenticated)
     if not enabled():
-        return _render(context, papers)
-    keys = [_key(paper, i, context, authenticated) for i, paper in enumerate(papers, 1)]
-    found = local_cards.get_many(keys)
-    if len(found) < len(keys):
-        wanted = [key for key in keys if key not in found]
-        from_redis = cache.get_many(wanted)
-        local_cards.put_many(from_redis)
-        found.update(from_redis)
-    missing = [(i, paper) for i, paper in enumerate(papers, 1) if keys[i - 1] not in found]
-    if missing:
-        fresh = _render_missing(context, missing, keys, authenticated)
-        local_cards.put_many(fresh)
-        cache.set_many(fresh, CARD_CACHE_SECONDS)
-        found.update(fresh)
-    seen_lately.add(paper.pk for paper in papers)
+        return mark_safe("".join(_LAYOUT.format(html) for html in _render(context, papers)))  # noqa: S308 (rendered by the template engine)
+    keys, found = _cards_for(context, papers)
     html = "".join(_LAYOUT.format(found[key]) for key in keys if key in found)
-    csrf_mark, next_mark = _mark("csrf"), _mark("next")
-    if csrf_mark in html:
-        html = html.replace(csrf_mark, str(context.get("csrf_token", "")))
-    if next_mark in html:
-        html = html.replace(next_mark, str(conditional_escape(_next_of(request))))
-    return mark_safe(html)  # noqa: S308 (rendered by the template engine, escaped)
+    return mark_safe(_for_this_request(context, html))  # noqa: S308 (rendered by the template engine, escaped)
 
 
 def render_each(context, papers) -> dict:
@@ -508,12 +487,8 @@ def render_each(context, papers) -> dict:
     if not papers:
         return {}
     if not enabled():
-        template = get_template(CARD_TEMPLATE).template
-        each = {}
-        for position, paper in enumerate(papers, 1):
-            with context.push(paper=paper, forloop={"counter": position}):
-                each[paper.pk] = mark_safe(template.render(context))  # noqa: S308 (rendered by the template engine)
-        return each
+        rendered = _render(context, papers)
+        return {paper.pk: mark_safe(html) for paper, html in zip(papers, rendered, strict=True)}  # noqa: S308 (rendered by the template engine)
     keys, found = _cards_for(context, papers)
     return {
         paper.pk: mark_safe(_for_this_request(context, found[key]))  # noqa: S308 (rendered by the template engine, escaped)
@@ -583,11 +558,11 @@ def _render_missing(context, missing, keys, authenticated) -> dict:
     return fresh
 
 
-def _render(context, papers):
-    """Every card, rendered for this request (card caching off)."""
+def _render(context, papers) -> list[str]:
+    """Each card, rendered for this request (card caching off), in order."""
     template = get_template(CARD_TEMPLATE).template
     parts = []
     for position, paper in enumerate(papers, 1):
         with context.push(paper=paper, forloop={"counter": position}):
-            parts.append(_LAYOUT.format(template.render(context)))
-    return mark_safe("".join(parts))  # noqa: S308 (rendered by the template engine)
+            parts.append(template.render(context))
+    return parts
