@@ -127,6 +127,16 @@ gzip_pieces = _LocalPages(LOCAL_PAGES)
 plain_pieces = _LocalPages(LOCAL_PAGES)
 
 
+def _pieces(store, key, expires_at, make):
+    """What `make` builds from the cached page `key`, kept in `store` until that page's
+    entry changes (its expiry time is the entry's identity)."""
+    entry = store.get(key)
+    if entry is None or entry[0] != expires_at:
+        entry = (expires_at, make())
+        store.put(key, entry)
+    return entry[1]
+
+
 def csrf_placeholder(request):
     """Context processor: the placeholder instead of a token, on pages being cached."""
     if getattr(request, _KEY_ATTR, None):
@@ -212,23 +222,19 @@ class AnonymousPageCacheMiddleware:
     @staticmethod
     def _plain(request, key, expires_at, content) -> bytes:
         """The page with the visitor's token in each placeholder's place."""
-        pieces = plain_pieces.get(key)
-        if pieces is None or pieces[0] != expires_at:
-            pieces = (expires_at, content.split(_PLACEHOLDER_BYTES))
-            plain_pieces.put(key, pieces)
-        if len(pieces[1]) == 1:
+        pieces = _pieces(plain_pieces, key, expires_at, lambda: content.split(_PLACEHOLDER_BYTES))
+        if len(pieces) == 1:
             return content  # no form on the page: no token asked for, no cookie set
-        return get_token(request).encode().join(pieces[1])
+        return get_token(request).encode().join(pieces)
 
     @staticmethod
     def _gzipped(request, key, expires_at, content) -> bytes:
         """The page gzipped with the visitor's token, from pieces deflated once per
         entry: GZipMiddleware (above) leaves a response that has its Content-Encoding."""
-        pieces = gzip_pieces.get(key)
-        if pieces is None or pieces[0] != expires_at:
-            pieces = (expires_at, pagegzip.pieces(content, _PLACEHOLDER_BYTES))
-            gzip_pieces.put(key, pieces)
-        return pagegzip.gzipped(pieces[1], content, _PLACEHOLDER_BYTES, get_token(request))
+        pieces = _pieces(
+            gzip_pieces, key, expires_at, lambda: pagegzip.pieces(content, _PLACEHOLDER_BYTES)
+        )
+        return pagegzip.gzipped(pieces, content, _PLACEHOLDER_BYTES, get_token(request))
 
     @staticmethod
     def _may_serve(request) -> bool:
