@@ -33,7 +33,7 @@ import sys
 import time
 from urllib.parse import urlencode
 
-from seed import ROOT, database_url
+from seed import ROOT, database_url, in_process_settings
 
 # Bodies of the --load run's comments start with this, so they can be removed after.
 LOAD_PREFIX = "Bench load comment"
@@ -59,21 +59,11 @@ def main(argv=None):
     if args.load:
         return load(args)
 
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "config.settings",
-            "DATABASE_URL": database_url(args.database),
-            "DEBUG": "0",
-            "SECRET_KEY": os.environ.get("SECRET_KEY") or "bench-comments-not-for-production",
-            "ALLOWED_HOSTS": "testserver",
-            "SITE_URL": "http://testserver",
-            "SECURE_SSL_REDIRECT": "0",
-            "STATIC_MANIFEST": "0",
-            "PAGE_CACHE_SECONDS": "0",
-            "CELERY_TASK_ALWAYS_EAGER": "1",
-            "LOG_LEVEL": "ERROR",
-            "COMMENT_RATE_LIMIT": "100000/m",
-        }
+    in_process_settings(
+        args.database,
+        PAGE_CACHE_SECONDS="0",
+        CELERY_TASK_ALWAYS_EAGER="1",
+        COMMENT_RATE_LIMIT="100000/m",
     )
     sys.path.insert(0, str(ROOT))
     _create_database(args.database)

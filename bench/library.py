@@ -25,7 +25,7 @@ import statistics
 import sys
 import time
 
-from seed import ROOT, database_url
+from seed import ROOT, in_process_settings
 
 
 class Rollback(Exception):
@@ -47,22 +47,7 @@ def main(argv=None):
     )
     args = parser.parse_args(argv)
 
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "config.settings",
-            "DATABASE_URL": database_url(args.database),
-            "DEBUG": "0",
-            "SECRET_KEY": os.environ.get("SECRET_KEY") or "bench-library-not-for-production",
-            "ALLOWED_HOSTS": "testserver",
-            "SITE_URL": "http://testserver",
-            "SECURE_SSL_REDIRECT": "0",
-            "SESSION_COOKIE_SECURE": "0",
-            "CSRF_COOKIE_SECURE": "0",
-            "STATIC_MANIFEST": "0",
-            "LOG_LEVEL": "ERROR",
-            "LIBRARY_SAVE_RATE_LIMIT": "1000000/m",
-        }
-    )
+    in_process_settings(args.database, LIBRARY_SAVE_RATE_LIMIT="1000000/m")
     sys.path.insert(0, str(ROOT))
     import django
 

@@ -14,11 +14,10 @@ write fails instead of changing a benchmark database someone else is using.
 """
 
 import argparse
-import os
 import re
 import sys
 
-from seed import ROOT, database_url
+from seed import ROOT, in_process_settings
 
 TABS = ("upvoted", "submitted", "authored")
 
@@ -30,19 +29,7 @@ def main(argv=None):
     parser.add_argument("--plans", action="store_true", help="print every query's plan")
     args = parser.parse_args(argv)
 
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "config.settings",
-            "DATABASE_URL": database_url(args.database),
-            "DEBUG": "0",
-            "SECRET_KEY": os.environ.get("SECRET_KEY") or "bench-profile-not-for-production",
-            "ALLOWED_HOSTS": "testserver",
-            "SITE_URL": "http://testserver",
-            "SECURE_SSL_REDIRECT": "0",
-            "STATIC_MANIFEST": "0",
-            "LOG_LEVEL": "ERROR",
-        }
-    )
+    in_process_settings(args.database)
     sys.path.insert(0, str(ROOT))
     import django
 

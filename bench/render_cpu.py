@@ -35,13 +35,12 @@ callgrind's "Collected" line divided by N is the instructions a request.
 import argparse
 import cProfile
 import itertools
-import os
 import pstats
 import sys
 import time
 from collections import defaultdict
 
-from seed import ROOT, database_url
+from seed import ROOT, in_process_settings
 
 LAYERS = (
     # (layer, substrings of a function's file path), first match wins
@@ -119,22 +118,7 @@ def layer_shares(stats, func, depth=0, seen=()):
 
 
 def setup(database, cached=False):
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "config.settings",
-            "DATABASE_URL": database_url(database),
-            "DEBUG": "0",
-            "SECRET_KEY": os.environ.get("SECRET_KEY") or "bench-render-not-for-production",
-            "ALLOWED_HOSTS": "testserver",
-            "SITE_URL": "http://testserver",
-            "SECURE_SSL_REDIRECT": "0",
-            "SESSION_COOKIE_SECURE": "0",
-            "CSRF_COOKIE_SECURE": "0",
-            "STATIC_MANIFEST": "0",
-            "PAGE_CACHE_SECONDS": "3600" if cached else "0",
-            "LOG_LEVEL": "ERROR",
-        }
-    )
+    in_process_settings(database, PAGE_CACHE_SECONDS="3600" if cached else "0")
     sys.path.insert(0, str(ROOT))
     import django
 

@@ -144,6 +144,29 @@ def recreate_database(url: str, replace: bool) -> None:
         )
 
 
+def in_process_settings(database: str, **overrides: str) -> None:
+    """Set the environment for Django run in this process through its test client
+    against the seeded `database`: production settings (DEBUG off) on plain HTTP as
+    `testserver`. `overrides` adds or replaces settings (a script's rate limits, its
+    page cache)."""
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "DATABASE_URL": database_url(database),
+            "DEBUG": "0",
+            "SECRET_KEY": os.environ.get("SECRET_KEY") or "bench-in-process-not-for-production",
+            "ALLOWED_HOSTS": "testserver",
+            "SITE_URL": "http://testserver",
+            "SECURE_SSL_REDIRECT": "0",
+            "SESSION_COOKIE_SECURE": "0",
+            "CSRF_COOKIE_SECURE": "0",
+            "STATIC_MANIFEST": "0",
+            "LOG_LEVEL": "ERROR",
+            **overrides,
+        }
+    )
+
+
 def django_env(url: str) -> dict:
     """What Django needs to run against `url` outside a web process."""
     env = dict(os.environ)

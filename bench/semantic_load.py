@@ -31,7 +31,7 @@ import sys
 import time
 from pathlib import Path
 
-from seed import ROOT, database_url, index_dir
+from seed import ROOT, in_process_settings, index_dir
 
 QUERIES = ROOT / "bench" / "data" / "search_eval" / "queries.jsonl"
 
@@ -79,23 +79,11 @@ def main(argv=None):
     args = parser.parse_args(argv)
     # One folder per database, shared with bench/load.py: an index is built once.
     args.index_dir = args.index_dir or str(index_dir(args.database))
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "config.settings",
-            "DATABASE_URL": database_url(args.database),
-            "DEBUG": "0",
-            "SECRET_KEY": os.environ.get("SECRET_KEY") or "bench-semantic-not-for-production",
-            "ALLOWED_HOSTS": "testserver",
-            "SITE_URL": "http://testserver",
-            "SECURE_SSL_REDIRECT": "0",
-            "SESSION_COOKIE_SECURE": "0",
-            "CSRF_COOKIE_SECURE": "0",
-            "STATIC_MANIFEST": "0",
-            "LOG_LEVEL": "ERROR",
-            "SEMANTIC_INDEX_DIR": args.index_dir,
-            # A web worker's setting: one query at a time on one core.
-            "EMBEDDING_THREADS": os.environ.get("EMBEDDING_THREADS", "1"),
-        }
+    in_process_settings(
+        args.database,
+        SEMANTIC_INDEX_DIR=args.index_dir,
+        # A web worker's setting: one query at a time on one core.
+        EMBEDDING_THREADS=os.environ.get("EMBEDDING_THREADS", "1"),
     )
     sys.path.insert(0, str(ROOT))
     import django
