@@ -82,7 +82,31 @@ class CommentQuerySet(models.QuerySet):
         return comments.annotate(user_has_voted=Value(False))
 
 
-class Comment(models.Model):
+class CommentState:
+    """What a comment's fields say of it, for the model and for the thread's plain rows
+    (discussion.thread.ThreadComment) alike. `author_suspended` is an annotation the
+    model may lack (for_thread adds it); the rows always have it."""
+
+    __slots__ = ()
+
+    @property
+    def anchor(self):
+        return f"comment-{self.pk}"
+
+    @property
+    def is_deleted(self):
+        return self.deleted_at is not None
+
+    @property
+    def is_hidden(self):
+        return self.hidden_at is not None or getattr(self, "author_suspended", False)
+
+    @property
+    def is_live(self):
+        return not self.is_deleted and not self.is_hidden
+
+
+class Comment(CommentState, models.Model):
     """A comment on a paper, or a reply to one (`parent`).
 
     A deleted comment stays as a tombstone (`deleted_at`, body emptied) so its replies
@@ -137,22 +161,6 @@ class Comment(models.Model):
 
     def get_absolute_url(self):
         return f"{self.paper.get_absolute_url()}#comment-{self.pk}"
-
-    @property
-    def anchor(self):
-        return f"comment-{self.pk}"
-
-    @property
-    def is_deleted(self):
-        return self.deleted_at is not None
-
-    @property
-    def is_hidden(self):
-        return self.hidden_at is not None or getattr(self, "author_suspended", False)
-
-    @property
-    def is_live(self):
-        return not self.is_deleted and not self.is_hidden
 
     def can_edit(self, user, now=None) -> bool:
         now = now or timezone.now()

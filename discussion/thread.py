@@ -15,7 +15,7 @@ from django.utils import timezone
 from papers.models import Authorship, Paper
 
 from .forms import CommentForm
-from .models import MAX_DEPTH, Comment, LockedThread, Suspension, in_edit_window
+from .models import MAX_DEPTH, Comment, CommentState, LockedThread, Suspension, in_edit_window
 
 ORDERS = {"best": "Best", "newest": "Newest"}
 DEFAULT_ORDER = "best"
@@ -29,7 +29,7 @@ ROW_FIELDS = (
 )
 
 
-class ThreadComment:
+class ThreadComment(CommentState):
     """A comment as the thread draws it: one row of ROW_FIELDS, not a model instance
     (for 300 comments Django's model instances cost more than the markup), plus where
     arrange() places it: `children`, `level` (how deep it is drawn), `reply_to` (the
@@ -100,22 +100,6 @@ class ThreadComment:
         )
         row.editable = comment.can_edit(author)
         return row
-
-    @property
-    def anchor(self):
-        return f"comment-{self.pk}"
-
-    @property
-    def is_deleted(self):
-        return self.deleted_at is not None
-
-    @property
-    def is_hidden(self):
-        return self.hidden_at is not None or self.author_suspended
-
-    @property
-    def is_live(self):
-        return self.deleted_at is None and not self.is_hidden
 
 
 @dataclass
