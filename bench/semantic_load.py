@@ -219,8 +219,8 @@ def run(args):
     loaded, _ = index.loaded.get()
     # The served search depth, then shallower and deeper ones for comparison (the
     # depth is set on the mapped index; usearch doesn't keep it in the file).
-    depths = sorted({index.EXPANSION_SEARCH, 64, 2 * index.EXPANSION_SEARCH})
-    for depth in [index.EXPANSION_SEARCH] + [d for d in depths if d != index.EXPANSION_SEARCH]:
+    served = index.EXPANSION_SEARCH
+    for depth in dict.fromkeys((served, 64, 2 * served)):  # in that order, once each
         loaded.expansion_search = depth
         hits = total = 0
         searches = []
@@ -234,13 +234,13 @@ def run(args):
             found = [int(i) for i in keys if i != left_out][:10]
             hits += len(set(found) & set(truth))
             total += 10
-        served = " (served)" if depth == index.EXPANSION_SEARCH else ""
+        label = " (served)" if depth == served else ""
         print(
-            f"  recall@10 at search depth {depth}{served}: {hits / total:.3f}"
+            f"  recall@10 at search depth {depth}{label}: {hits / total:.3f}"
             f"  (index search p50 {np.percentile(searches, 50) * 1000:.2f} ms,"
             f" p95 {np.percentile(searches, 95) * 1000:.2f} ms)"
         )
-    loaded.expansion_search = index.EXPANSION_SEARCH
+    loaded.expansion_search = served
     print(f"\nload average at end: {os.getloadavg()[0]:.2f}")
 
 
