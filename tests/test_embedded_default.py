@@ -3,6 +3,7 @@ run` starts it (DEBUG off, plain HTTP on 127.0.0.1), and its demo data (real pap
 shows on the front page."""
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -69,6 +70,11 @@ def test_the_embedded_default_serves_the_front_page(tmp_path):
         assert search.status_code == 200 and "Breaking the Memory Barrier" in search.text
         typo = httpx.get(f"http://127.0.0.1:{port}/search/?q=memroy+barier&mode=keyword")
         assert typo.status_code == 200 and "No papers match" in typo.text
+        # An author's page lists their papers through the card rows, which on
+        # PostgreSQL read the first authors as an array: SQLite has none.
+        author = re.search(r'href="(/authors/[^"/]+/)"', response.text).group(1)
+        papers_of = httpx.get(f"http://127.0.0.1:{port}{author}", timeout=30)
+        assert papers_of.status_code == 200 and 'class="card"' in papers_of.text
         missing = httpx.get(f"http://127.0.0.1:{port}/papers/2401.99999/", timeout=5)
         assert missing.status_code == 404
         assert "Page not found" in missing.text or "not found" in missing.text.lower()
