@@ -100,8 +100,6 @@ MIDDLEWARE = [
     "accounts.signin.HtmxLoginRedirectMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "accounts.middleware.RateLimitStatusMiddleware",
-    # Suspended users' paper votes are refused (issue 14: papers imports no feature app).
-    "discussion.middleware.SuspendedUsersMiddleware",
     # Last: it reads the user and the messages, and serves cached pages to anonymous
     # visitors before the view runs (papers.pagecache).
     "papers.pagecache.AnonymousPageCacheMiddleware",

@@ -47,9 +47,17 @@ class CommentForm(forms.Form):
 
 
 class NewCommentForm(CommentForm):
-    def __init__(self, *args, paper=None, **kwargs):
+    """A new comment or reply. `state`, the thread's state asked for posting
+    (discussion.thread.thread_state with posting=True), answers what the checks would
+    otherwise ask the database: whether the author's account is new, and the text of
+    their latest comment."""
+
+    def __init__(self, *args, paper=None, state=None, **kwargs):
         self.paper = paper
+        self.state = state if state is not None and state.viewer_verified is not None else None
         super().__init__(*args, **kwargs)
+        if self.state is not None and self.author is not None:
+            is_new_account(self.author, verified=self.state.viewer_verified)
 
     def clean_parent(self):
         pk = self.cleaned_data.get("parent")
@@ -64,8 +72,12 @@ class NewCommentForm(CommentForm):
         data = super().clean()
         body = data.get("body")
         if body and self.author is not None:
-            last = self.author.comments.order_by("-created_at", "-pk").first()
-            if last and last.deleted_at is None and last.body_hash == body_hash(body):
+            if self.state is not None:
+                last_hash = self.state.viewer_last_hash
+            else:
+                last = self.author.comments.order_by("-created_at", "-pk").first()
+                last_hash = last.body_hash if last and last.deleted_at is None else None
+            if last_hash == body_hash(body):
                 self.add_error("body", "You have just posted this comment.")
         return data
 
@@ -89,13 +101,17 @@ class ReasonForm(forms.Form):
     )
 
 
-def is_new_account(user) -> bool:
-    """Younger than COMMENT_MIN_ACCOUNT_AGE, or without a verified email. Kept on the
-    request's user: posting asks twice (links, then the daily limit)."""
+def is_new_account(user, verified=None) -> bool:
+    """Younger than COMMENT_MIN_ACCOUNT_AGE, or without a verified email (`verified`,
+    when the caller has asked already). Kept on the request's user: posting asks twice
+    (links, then the daily limit)."""
     new = getattr(user, "_is_new_account", None)
     if new is None:
         age = dt.timedelta(seconds=settings.COMMENT_MIN_ACCOUNT_AGE)
-        new = timezone.now() - user.date_joined < age or not user.has_verified_email()
+        if timezone.now() - user.date_joined < age:
+            new = True
+        else:
+            new = not (user.has_verified_email() if verified is None else verified)
         user._is_new_account = new
     return new
 

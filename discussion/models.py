@@ -4,13 +4,14 @@ Every state change has one owner here (post, edit, delete, vote, flag), each in 
 transaction with the counts it changes, as Paper.add_vote does for paper votes.
 """
 
+import contextlib
 import datetime as dt
 import hashlib
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Exists, F, OuterRef, Q, Value
 from django.utils import timezone
 
@@ -50,8 +51,12 @@ def is_moderator(user) -> bool:
     return user.is_staff or user.groups.filter(name="moderator").exists()
 
 
-def is_suspended(user) -> bool:
-    return user.is_authenticated and Suspension.objects.filter(user=user).exists()
+def refuse_suspended_voters(user):
+    """A suspended user can't upvote papers: registered with papers.hooks.add_vote_refusal,
+    so the vote view asks it in its query of the paper."""
+    return Exists(
+        Suspension.objects.filter(user=user.pk)
+    ), "Your account is suspended: you can't vote."
 
 
 class CommentQuerySet(models.QuerySet):
@@ -104,6 +109,19 @@ class CommentState:
     @property
     def is_live(self):
         return not self.is_deleted and not self.is_hidden
+
+
+# Comment._insert_and_count on PostgreSQL: the row, and its paper's count, in one
+# statement. The UPDATE joins the CTE's RETURNING, so it runs only if the insert did.
+INSERT_AND_COUNT_SQL = """
+    WITH new AS (
+        INSERT INTO {comments} ({columns}) VALUES ({values})
+        RETURNING id, paper_id
+    )
+    UPDATE {papers} SET comment_count = {papers}.comment_count + 1
+    FROM new WHERE {papers}.id = new.paper_id
+    RETURNING new.id, {papers}.comment_count
+"""
 
 
 class Comment(CommentState, models.Model):
@@ -181,9 +199,9 @@ class Comment(CommentState, models.Model):
 
     @classmethod
     def post(cls, paper, author, body, parent=None) -> "Comment":
-        """Save a new comment and count it on its paper, in one transaction; then the
-        notifications it causes. Raises Comment.Duplicate for the same text posted
-        twice in the same place."""
+        """Save a new comment and count it on its paper (paper.comment_count is then the
+        new count), and in the same transaction the notifications it causes. Raises
+        Comment.Duplicate for the same text posted twice in the same place."""
         rendered = render_body(body)
         comment = cls(
             paper=paper,
@@ -194,16 +212,45 @@ class Comment(CommentState, models.Model):
             body_html=rendered.html,
             body_hash=body_hash(body),
         )
+        # Most comments notify nobody (not a reply, no mention): their row and count are
+        # one statement, which needs no transaction around it. Inside a caller's
+        # transaction it still gets a savepoint, so that a refused duplicate leaves the
+        # caller's transaction usable.
+        alone = parent is None and not rendered.mentions and not connection.in_atomic_block
         try:
-            with transaction.atomic():
-                comment.save()
-                Paper.objects.filter(pk=paper.pk).update(comment_count=F("comment_count") + 1)
+            with contextlib.nullcontext() if alone else transaction.atomic():
+                paper.comment_count = comment._insert_and_count()
                 events.for_new_comment(comment, rendered.mentions)
         except IntegrityError as exc:
             if "no_duplicate_comment" in str(exc):
                 raise cls.Duplicate from None
             raise
         return comment
+
+    def _insert_and_count(self) -> int:
+        """Insert the comment and add one to its paper's comment_count; returns the new
+        count. On PostgreSQL one statement (a data-modifying CTE, as papers' votes do):
+        one round trip instead of five (transaction, insert, update, commit, reading the
+        count back), and atomic without a transaction of its own."""
+        if connection.vendor != "postgresql":
+            with transaction.atomic():
+                self.save()
+                papers = Paper.objects.filter(pk=self.paper_id)
+                papers.update(comment_count=F("comment_count") + 1)
+            return papers.values_list("comment_count", flat=True).get()
+        fields = [f for f in self._meta.concrete_fields if not f.primary_key]
+        values = [f.get_db_prep_save(f.pre_save(self, True), connection) for f in fields]
+        sql = INSERT_AND_COUNT_SQL.format(
+            comments=connection.ops.quote_name(self._meta.db_table),
+            columns=", ".join(connection.ops.quote_name(f.column) for f in fields),
+            values=", ".join(["%s"] * len(fields)),
+            papers=connection.ops.quote_name(Paper._meta.db_table),
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, values)
+            self.pk, count = cursor.fetchone()
+        self._state.adding, self._state.db = False, connection.alias
+        return count
 
     def edit(self, body: str):
         """Replace the body, keeping the old one as a CommentRevision."""
@@ -338,7 +385,7 @@ class Flag(models.Model):
 
 class Suspension(models.Model):
     """A suspended user: their comments are hidden, and they can't comment or vote
-    (discussion.middleware refuses their paper votes). Lifting it deletes the row; both
+    (refuse_suspended_voters refuses their paper votes). Lifting it deletes the row; both
     are logged by moderation."""
 
     user = models.OneToOneField(

@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import connections
-from django.db.models import Exists, OuterRef, Subquery
+from django.db.models import Case, Exists, F, OuterRef, Subquery, When
 from django.utils import timezone
 
+from accounts.models import verified_email_exists
 from papers.models import Authorship, Paper
 
 from .forms import CommentForm
@@ -109,6 +110,9 @@ class ThreadState:
     viewer_moderates: bool = False
     viewer_authored: bool = False  # claimed, and was approved as, an author of the paper
     has_comments: bool = True  # any row, shown or not (tombstones, hidden ones)
+    # Asked only when posting (thread_state(..., posting=True)), in the same query:
+    viewer_verified: bool | None = None  # has a verified email address
+    viewer_last_hash: str | None = None  # body_hash of their latest comment, if not deleted
 
     @property
     def is_locked(self):
@@ -144,7 +148,7 @@ class CompiledQuery:
 
 
 @functools.cache
-def _state_query(signed_in: bool, staff: bool) -> CompiledQuery:
+def _state_query(signed_in: bool, staff: bool, posting: bool = False) -> CompiledQuery:
     values = {
         "locked": Subquery(LockedThread.objects.filter(paper=OuterRef("pk")).values("reason")[:1]),
         "has_comments": Exists(Comment.objects.filter(paper=OuterRef("pk"))),
@@ -156,6 +160,13 @@ def _state_query(signed_in: bool, staff: bool) -> CompiledQuery:
         )
         if not staff:
             values["moderator"] = Exists(Group.objects.filter(name="moderator", user=_READER_ID))
+    if signed_in and posting:
+        # What posting checks besides (the new-account limits, a repeated comment), asked
+        # here rather than in two more round trips of their own.
+        values["verified"] = verified_email_exists(_READER_ID)
+        latest = Comment.objects.filter(author=_READER_ID).order_by("-created_at", "-pk")
+        live_hash = Case(When(deleted_at__isnull=True, then=F("body_hash")))
+        values["last_hash"] = Subquery(latest.annotate(live_hash=live_hash).values("live_hash")[:1])
     papers = Paper.objects.filter(pk=_PAPER_ID).annotate(**values).values_list(*values)
     return CompiledQuery(papers[:1], names=values)
 
@@ -167,11 +178,13 @@ def _rows_query(signed_in: bool) -> CompiledQuery:
     return CompiledQuery(comments.values_list(*ROW_FIELDS))
 
 
-def thread_state(paper, user) -> ThreadState:
+def thread_state(paper, user, posting=False) -> ThreadState:
     """Whether the discussion is locked, and the viewer suspended, a moderator or an
-    author of the paper: one query (scalar subqueries on the paper's row)."""
+    author of the paper: one query (scalar subqueries on the paper's row). `posting`
+    asks, in the same query, what posting checks of the viewer too (viewer_verified,
+    viewer_last_hash)."""
     signed_in = user.is_authenticated
-    query = _state_query(signed_in, signed_in and user.is_staff)
+    query = _state_query(signed_in, signed_in and user.is_staff, posting)
     found = next(iter(query.run(paper.pk, user.pk if signed_in else None)), None)
     row = dict(zip(query.names, found, strict=True)) if found else {}
     return ThreadState(
@@ -180,6 +193,8 @@ def thread_state(paper, user) -> ThreadState:
         viewer_moderates=signed_in and (user.is_staff or bool(row.get("moderator"))),
         viewer_authored=bool(row.get("authored")),
         has_comments=bool(row.get("has_comments")),
+        viewer_verified=bool(row["verified"]) if "verified" in row else None,
+        viewer_last_hash=row.get("last_hash"),
     )
 
 

@@ -84,9 +84,9 @@ def post_comment(request, arxiv_id):
         return redirect(_back_to(paper))
     if not request.user.is_authenticated:
         return _login_first(request, paper)
-    state = thread_state(paper, request.user)
+    state = thread_state(paper, request.user, posting=True)
     parent_pk = request.POST.get("parent") or ""
-    form = NewCommentForm(request.POST, author=request.user, paper=paper)
+    form = NewCommentForm(request.POST, author=request.user, paper=paper, state=state)
     context = {"paper": paper, "form": form, "thread_state": state, "parent_pk": parent_pk}
     if state.viewer_suspended:
         return _refuse(request, paper, "Your account is suspended: you can't comment.", 403)
@@ -151,7 +151,7 @@ def _posted_fragment(request, paper, comment, state):
         comment.level, where = MAX_DEPTH + 1, f"beforeend:#replies-{parent.pk}"
     else:
         comment.level, where = parent.depth + 1, f"beforeend:#replies-{parent.pk}"
-    paper.refresh_from_db(fields=["comment_count"])
+    # paper.comment_count is the new count: Comment.post read it back.
     context = {
         "paper": paper,
         "comment": comment,
@@ -246,11 +246,11 @@ def vote_comment(request, arxiv_id, pk):
     if not request.user.is_authenticated:
         return _login_first(request, paper)
     comment = _comment(paper, pk, request.user)
-    state = thread_state(paper, request.user)
+    state = thread_state(paper, request.user, posting=True)
     refusal = None
     if state.viewer_suspended:
         refusal = ("Your account is suspended: you can't vote.", 403)
-    elif not request.user.has_verified_email():
+    elif not state.viewer_verified:
         refusal = ("Verify your email address to vote: follow the link we sent you.", 403)
     elif comment.author_id == request.user.pk:
         refusal = ("You can't upvote your own comment.", 403)

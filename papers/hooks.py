@@ -20,6 +20,10 @@
   queues work does it on commit (papers.queueing.enqueue_on_commit).
 - `set_rank_boost(lookup)`: a Paper lookup whose value, times TRENDING_STAR_WEIGHT,
   counts as votes in the trending score (papers.ranking); None: votes alone.
+- `add_vote_refusal(refusal)`: `refusal(user)` returns (expression, message): an
+  expression true where `user` may not vote (discussion: a suspended account), asked in
+  the vote's own query of the paper, and what the refused voter is told. A pending vote
+  (papers.pending_votes) is not cast for them either.
 - `add_positive_examples(source)`: `source(user, limit)` returns [(paper id, reason)],
   most recent first, for papers the user showed interest in besides upvoting (the
   library: "saved", "collected"); recommendations read them with
@@ -33,6 +37,7 @@ _viewer_annotations: list = []
 _rank_boost: list[str] = []
 _positive_sources: list = []
 _page_relations: list = []
+_vote_refusals: list = []
 
 paper_json = Signal()
 papers_featured = Signal()
@@ -62,6 +67,16 @@ def set_rank_boost(lookup: str | None):
 
 def rank_boost() -> str | None:
     return _rank_boost[0] if _rank_boost else None
+
+
+def add_vote_refusal(refusal):
+    if refusal not in _vote_refusals:
+        _vote_refusals.append(refusal)
+
+
+def vote_refusals(user) -> dict:
+    """{annotation name: (expression, message)} for `user`, from every registered app."""
+    return {f"vote_refused_{n}": refusal(user) for n, refusal in enumerate(_vote_refusals)}
 
 
 def featured(day, paper_ids=None):

@@ -7,6 +7,7 @@ another browser (the link in the mail), so the pending vote is also written to t
 database for the account the verification mail is sent to, and cast when it is verified.
 """
 
+from . import hooks
 from .models import Paper, PendingVote
 
 SESSION_KEY = "pending_vote"
@@ -44,6 +45,11 @@ def cast(request, user) -> str | None:
         paper_ids.append(stored.paper_id)
         next_url = next_url or stored.next_url
         stored.delete()
-    for paper in Paper.objects.visible().filter(pk__in=set(paper_ids)):
-        paper.add_vote(user)
+    refusals = hooks.vote_refusals(user)
+    papers = Paper.objects.visible().filter(pk__in=set(paper_ids))
+    papers = papers.annotate(**{name: expression for name, (expression, _) in refusals.items()})
+    for paper in papers:
+        # Not cast for a voter a feature app refuses (a suspended account).
+        if not any(getattr(paper, name) for name in refusals):
+            paper.add_vote(user)
     return next_url

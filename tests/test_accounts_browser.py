@@ -83,7 +83,7 @@ def test_a_refused_vote_shows_its_message_in_place(page, live_server, settings):
     from .accounts_helpers import verified
     from .factories import UserFactory
 
-    settings.VOTE_RATE_LIMIT = "1/m"
+    settings.VOTE_RATE_LIMIT = "1/d"
     verified(UserFactory(username="quick", email="quick@example.org"))
     first, second = PaperFactory(title="First Paper"), PaperFactory(title="Second Paper")
     sign_in_with_form(page, "quick@example.org", "quick")

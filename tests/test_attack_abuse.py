@@ -75,7 +75,7 @@ def test_sign_ups_past_the_limit_get_a_429_page(settings, db):
 
 
 def test_votes_past_the_limit_get_a_429_with_a_message(settings, member):
-    settings.VOTE_RATE_LIMIT = "2/m"
+    settings.VOTE_RATE_LIMIT = "2/d"
     paper = PaperFactory()
     client = Client()
     client.force_login(member)

@@ -130,7 +130,7 @@ def test_the_digest_in_a_browser_may_use_its_inline_styles_but_no_script(site):
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_reading_and_voting_in_chromium_raise_no_csp_violation(page, live_server, settings):
-    settings.VOTE_RATE_LIMIT = "3/m"
+    settings.VOTE_RATE_LIMIT = "3/d"
     paper = PaperFactory(
         arxiv_id="2406.12345",
         title="Tight bounds on $\\sum_{i=1}^{n} x_i^2$",

@@ -135,6 +135,44 @@ def test_the_same_comment_twice_in_a_row_is_refused(client, paper, alice):
     assert Comment.objects.count() == 1
 
 
+def test_the_same_comment_right_after_on_another_paper_is_refused_too(client, paper, alice):
+    client.force_login(alice)
+    client.post(post_url(paper), {"body": "Great paper"})
+    response = client.post(post_url(PaperFactory()), {"body": "Great paper"})
+    assert response.status_code == 400
+    assert "You have just posted this comment" in response.content.decode()
+
+
+def test_a_comment_deleted_by_its_author_may_be_posted_again(client, paper, alice):
+    client.force_login(alice)
+    client.post(post_url(paper), {"body": "Second thoughts"})
+    Comment.objects.get().delete_by_author()
+    response = client.post(post_url(paper), {"body": "Second thoughts"}, **HTMX)
+    assert response.status_code == 200
+    assert Comment.objects.live().count() == 1
+    assert count_of(paper) == 1
+
+
+def test_posting_asks_the_database_five_times_and_answers_the_new_count(client, paper, alice):
+    # The session, the user, the paper, the thread's state with what posting checks (a
+    # new account? the same text again?), then the row and its count in one statement.
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    comment_on(paper, member("bob"), "First")
+    client.force_login(alice)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(post_url(paper), {"body": "Second"}, **HTMX)
+    assert response.status_code == 200
+    # Less the savepoint the test's own transaction adds (a request has none).
+    asked = [q["sql"] for q in queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
+    assert len(asked) <= (5 if connection.vendor == "postgresql" else 10), asked
+    assert '<span class="count" id="comment-count" hx-swap-oob="true">2</span>' in (
+        response.content.decode()
+    )
+    assert count_of(paper) == 2 and Paper.objects.get(pk=paper.pk).comment_count == 2
+
+
 def test_the_database_refuses_a_duplicate_in_the_same_place(paper, alice):
     comment_on(paper, alice, "Same text")
     comment_on(PaperFactory(), alice, "between")
@@ -144,7 +182,7 @@ def test_the_database_refuses_a_duplicate_in_the_same_place(paper, alice):
 
 
 def test_commenting_too_fast_answers_429(client, paper, alice, settings):
-    settings.COMMENT_RATE_LIMIT = "2/m"
+    settings.COMMENT_RATE_LIMIT = "2/d"
     client.force_login(alice)
     for n in range(2):
         assert client.post(post_url(paper), {"body": f"Point {n}"}).status_code == 302

@@ -129,7 +129,7 @@ def test_a_new_account_gets_the_paper_it_saved_before_signing_up(client, paper, 
 
 
 def test_saving_too_fast_answers_429_and_saves_nothing_more(client, reader, settings):
-    settings.LIBRARY_SAVE_RATE_LIMIT = "2/m"
+    settings.LIBRARY_SAVE_RATE_LIMIT = "2/d"
     papers = PaperFactory.create_batch(3)
     client.force_login(reader)
     for p in papers[:2]:

@@ -2,6 +2,7 @@
 the public log (with its feed) that records every action, the admin's included."""
 
 import pytest
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
@@ -186,6 +187,21 @@ def test_a_suspended_users_paper_vote_is_refused_in_place(client, paper, alice):
         f"/papers/{paper.arxiv_id}/vote/", {"action": "up"}, HTTP_HX_REQUEST="true"
     )
     assert response.status_code == 403 and "suspended" in response.content.decode()
+
+
+def test_a_suspended_users_vote_asked_before_signing_in_is_not_cast(client, paper, alice):
+    # The vote asked while signed out waits for the sign-in (papers.pending_votes);
+    # meanwhile the account was suspended.
+    from accounts.models import User
+
+    from .accounts_helpers import PASSWORD
+
+    User.objects.filter(pk=alice.pk).update(password=make_password(PASSWORD))
+    suspend_user(None, alice, "Vote ring")
+    client.post(f"/papers/{paper.arxiv_id}/vote/", {"action": "up", "next": "/"})
+    response = client.post("/accounts/login/", {"login": alice.email, "password": PASSWORD})
+    assert response.status_code == 302 and "_auth_user_id" in client.session
+    assert not Vote.objects.exists()
 
 
 def test_hiding_a_paper_in_the_admin_is_logged(admin_client, paper):

@@ -26,7 +26,7 @@ def member(db):
 def test_a_too_fast_vote_s_message_leaves_the_card_in_shape(
     page, client, live_server, member, settings
 ):
-    settings.VOTE_RATE_LIMIT = "1/m"
+    settings.VOTE_RATE_LIMIT = "1/d"
     first, second = PaperFactory(), PaperFactory()
     sign_in(page, client, member, live_server)
     page.set_viewport_size({"width": 320, "height": 700})

@@ -119,7 +119,7 @@ def test_an_unverified_user_is_told_to_verify(client, db, paper):
 
 
 def test_votes_are_rate_limited_per_user(client, member, settings):
-    settings.VOTE_RATE_LIMIT = "3/m"
+    settings.VOTE_RATE_LIMIT = "3/d"
     papers = PaperFactory.create_batch(4)
     client.force_login(member)
     statuses = [client.post(vote_url(p), {"action": "up"}, **HTMX).status_code for p in papers]
@@ -141,6 +141,23 @@ def test_an_anonymous_htmx_click_is_sent_to_sign_in(client, paper):
     response = client.post(vote_url(paper), {"action": "up"}, **HTMX)
     assert response.status_code == 200
     assert response["HX-Redirect"] == "/accounts/login/?next=%2Ftrending%2F&for=vote"
+
+
+def test_a_vote_asks_the_database_four_times(client, member, paper):
+    # The session, the user, the paper with whether its voter may vote (a verified
+    # address, not suspended: papers.hooks.add_vote_refusal), then the vote and the
+    # count in one statement.
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(member)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(vote_url(paper), {"action": "up"}, **HTMX)
+    assert response.status_code == 200 and '<span class="vote-count">1</span>' in (
+        response.content.decode()
+    )
+    asked = [q["sql"] for q in queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
+    assert len(asked) <= (4 if connection.vendor == "postgresql" else 8), asked
 
 
 def test_an_anonymous_vote_is_cast_after_sign_in_and_lands_back(client, member, paper):

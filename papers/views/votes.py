@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 from django_ratelimit.core import is_ratelimited
 
-from .. import links, pending_votes
+from .. import hooks, links, pending_votes
 from ..models import Paper
 from .detail import voters_context
 
@@ -55,7 +55,17 @@ def sign_in_url(back: str) -> str:
 def vote(request, arxiv_id):
     """Add (action=up) or withdraw (action=remove) the user's upvote. Explicit actions,
     not a toggle, so a double click or a retried request can't undo itself."""
-    paper = get_object_or_404(Paper.objects.visible().only(*VOTE_FIELDS), arxiv_id=arxiv_id)
+    papers = Paper.objects.visible().only(*VOTE_FIELDS)
+    refusals = {}
+    if request.user.is_authenticated:
+        # Whether the voter may vote (a verified address; nothing a feature app refuses,
+        # papers.hooks), asked with the paper rather than in round trips of their own.
+        refusals = hooks.vote_refusals(request.user)
+        papers = papers.annotate(
+            voter_verified=request.user.has_verified_email_expression(),
+            **{name: expression for name, (expression, _) in refusals.items()},
+        )
+    paper = get_object_or_404(papers, arxiv_id=arxiv_id)
     back = links.safe_next(request, paper.get_absolute_url())
     action = "remove" if request.POST.get("action") == "remove" else "up"
     if not request.user.is_authenticated:
@@ -66,7 +76,10 @@ def vote(request, arxiv_id):
         if request.htmx:
             return HttpResponseClientRedirect(login_url)
         return redirect(login_url)
-    if not request.user.has_verified_email():
+    for name, (_, message) in refusals.items():
+        if getattr(paper, name):
+            return _vote_refused(request, paper, back, message, 403)
+    if not paper.voter_verified:
         if action == "up":
             pending_votes.remember(request, paper, back)
         message = "Verify your email address to vote: follow the link we sent you."
