@@ -30,8 +30,15 @@ from .thread import ORDERS, ThreadComment, thread_state
 # --- Helpers -------------------------------------------------------------------------
 
 
-def _paper(arxiv_id):
-    return get_object_or_404(Paper.objects.visible(), arxiv_id=arxiv_id)
+# What posting and comment votes read of the paper (URLs, the count, the submitter's
+# badge, the title on a page of its own): not the abstract, authors and links a whole
+# row would turn into Python, which took longer than the rest of the query.
+POSTING_FIELDS = ("pk", "arxiv_id", "title", "comment_count", "submitted_by")
+
+
+def _paper(arxiv_id, fields=()):
+    papers = Paper.objects.visible()
+    return get_object_or_404(papers.only(*fields) if fields else papers, arxiv_id=arxiv_id)
 
 
 def _comment(paper, pk, user=None):
@@ -79,7 +86,7 @@ def _render_main(request, comment, state, status=200):
 
 def post_comment(request, arxiv_id):
     """POST a comment (`body`, and `parent` for a reply). GET: the discussion."""
-    paper = _paper(arxiv_id)
+    paper = _paper(arxiv_id, POSTING_FIELDS)
     if request.method != "POST":
         return redirect(_back_to(paper))
     if not request.user.is_authenticated:
@@ -242,7 +249,7 @@ def delete_comment(request, arxiv_id, pk):
 @require_POST
 def vote_comment(request, arxiv_id, pk):
     """Add (action=up) or withdraw (action=remove) an upvote: explicit, not a toggle."""
-    paper = _paper(arxiv_id)
+    paper = _paper(arxiv_id, POSTING_FIELDS)
     if not request.user.is_authenticated:
         return _login_first(request, paper)
     comment = _comment(paper, pk, request.user)
