@@ -8,11 +8,11 @@ from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.db import connections
 from django.db.models import Case, Exists, F, OuterRef, Subquery, When
 from django.utils import timezone
 
 from accounts.models import verified_email_exists
+from papers.compiled import CompiledQuery
 from papers.models import Authorship, Paper
 
 from .forms import CommentForm
@@ -126,25 +126,12 @@ class ThreadState:
 _PAPER_ID, _READER_ID = -14, -15
 
 
-class CompiledQuery:
-    """A query compiled once per process, run with the paper's and the reader's ids in
-    the places of the stand-ins. The page's two queries carry six subqueries: building
-    and compiling them took longer than running them and reading 300 comments."""
-
-    def __init__(self, queryset, names=()):
-        self.names = list(names)  # of the columns, when the caller wants them
-        self.compiler = queryset.query.get_compiler(using=queryset.db)
-        self.sql, self.params = self.compiler.as_sql()
-        assert _PAPER_ID in self.params, self.params
-
-    def run(self, paper_id, reader_id=None):
-        ids = {_PAPER_ID: paper_id, _READER_ID: reader_id}
-        params = [ids.get(p, p) if type(p) is int else p for p in self.params]
-        with connections[self.compiler.using].cursor() as cursor:
-            cursor.execute(self.sql, params)
-            fetched = cursor.fetchall()
-        # results_iter() converts the values as the ORM does (SQLite's dates, booleans).
-        return self.compiler.results_iter([fetched], tuple_expected=True)
+def _compiled(queryset, names=()) -> CompiledQuery:
+    """The page's two queries carry six subqueries: building and compiling them took
+    longer than running them and reading 300 comments (papers.compiled)."""
+    query = CompiledQuery(queryset, {_PAPER_ID: "paper", _READER_ID: "reader"}, names)
+    assert query.uses("paper"), query.sql
+    return query
 
 
 @functools.cache
@@ -168,14 +155,14 @@ def _state_query(signed_in: bool, staff: bool, posting: bool = False) -> Compile
         live_hash = Case(When(deleted_at__isnull=True, then=F("body_hash")))
         values["last_hash"] = Subquery(latest.annotate(live_hash=live_hash).values("live_hash")[:1])
     papers = Paper.objects.filter(pk=_PAPER_ID).annotate(**values).values_list(*values)
-    return CompiledQuery(papers[:1], names=values)
+    return _compiled(papers[:1], names=values)
 
 
 @functools.cache
 def _rows_query(signed_in: bool) -> CompiledQuery:
     reader = get_user_model()(pk=_READER_ID) if signed_in else None
     comments = Comment.objects.filter(paper_id=_PAPER_ID).for_thread(reader).order_by()
-    return CompiledQuery(comments.values_list(*ROW_FIELDS))
+    return _compiled(comments.values_list(*ROW_FIELDS))
 
 
 def thread_state(paper, user, posting=False) -> ThreadState:
@@ -185,7 +172,7 @@ def thread_state(paper, user, posting=False) -> ThreadState:
     viewer_last_hash)."""
     signed_in = user.is_authenticated
     query = _state_query(signed_in, signed_in and user.is_staff, posting)
-    found = next(iter(query.run(paper.pk, user.pk if signed_in else None)), None)
+    found = next(iter(query.run(paper=paper.pk, reader=user.pk if signed_in else None)), None)
     row = dict(zip(query.names, found, strict=True)) if found else {}
     return ThreadState(
         locked_reason=row.get("locked"),
@@ -257,7 +244,7 @@ def thread_rows(paper, user=None) -> list[ThreadComment]:
     """Every comment of the paper with its author, badges and the reader's vote: one
     query, rows rather than model instances."""
     signed_in = user is not None and user.is_authenticated
-    rows = _rows_query(signed_in).run(paper.pk, user.pk if signed_in else None)
+    rows = _rows_query(signed_in).run(paper=paper.pk, reader=user.pk if signed_in else None)
     return [ThreadComment(row) for row in rows]
 
 
