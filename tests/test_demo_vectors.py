@@ -59,7 +59,10 @@ def test_the_shipped_vectors_cover_the_demo_and_equal_what_the_encoder_computes(
         )
         shipped = row.unpack()
         cosine = float(shipped @ vector / np.linalg.norm(shipped) / np.linalg.norm(vector))
-        assert cosine >= 0.999, (paper.arxiv_id, cosine)
+        # Close, not equal, from one CPU to another: ONNX Runtime picks its int8 kernels
+        # by instruction set. On the machine that wrote the file the cosine is >= 0.999;
+        # on an AVX2-only AMD EPYC, 300 demo papers gave 0.988-0.998 (median 0.994).
+        assert cosine >= 0.98, (paper.arxiv_id, cosine)
 
     stamps = dict(PaperEmbedding.objects.values_list("paper_id", "updated_at"))
     assert "0 demo vectors loaded" in _command("load_demo_vectors")
