@@ -79,6 +79,48 @@ def test_the_embedded_default_serves_the_front_page(tmp_path):
         assert missing.status_code == 404
         assert "Page not found" in missing.text or "not found" in missing.text.lower()
         assert "Traceback" not in missing.text
+        _a_member_votes_and_comments(f"http://127.0.0.1:{port}", response.text, manage, env)
     finally:
         server.terminate()
         server.wait(10)
+
+
+MEMBER_SCRIPT = """
+from allauth.account.models import EmailAddress
+from accounts.models import User
+import datetime as dt
+from django.utils import timezone
+user = User.objects.create_user("sqlite-member", "member@example.org", "a long sqlite passphrase")
+user.date_joined = timezone.now() - dt.timedelta(days=30)
+user.save()
+EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+"""
+
+
+def _a_member_votes_and_comments(base, front_page, manage, env):
+    """On SQLite too: a member signs in (the session store and backends read by plain
+    statements), upvotes a paper (its compiled query) and comments on it (the row and
+    the count without PostgreSQL's one-statement insert)."""
+    subprocess.run([*manage, "shell", "-c", MEMBER_SCRIPT], cwd=ROOT, env=env, check=True)
+    with httpx.Client(base_url=base, timeout=30) as browser:
+        browser.get("/accounts/login/")
+        token = {"X-CSRFToken": browser.cookies["csrftoken"], "Referer": f"{base}/"}
+        signed_in = browser.post(
+            "/accounts/login/",
+            data={"login": "member@example.org", "password": "a long sqlite passphrase"},
+            headers=token,
+        )
+        assert signed_in.status_code == 302, signed_in.text[:500]
+        # Signing in rotates the CSRF secret.
+        token["X-CSRFToken"] = browser.cookies["csrftoken"]
+        paper = re.search(r'action="/papers/([^/"]+)/vote/"', front_page).group(1)
+        htmx = {**token, "HX-Request": "true", "HX-Current-URL": f"{base}/"}
+        voted = browser.post(f"/papers/{paper}/vote/", data={"action": "up"}, headers=htmx)
+        assert voted.status_code == 200 and 'aria-pressed="true"' in voted.text, voted.text[:800]
+        posted = browser.post(
+            f"/papers/{paper}/comments/", data={"body": "Read on SQLite."}, headers=htmx
+        )
+        assert posted.status_code == 200 and "Read on SQLite." in posted.text
+        assert 'id="comment-count" hx-swap-oob="true">1<' in posted.text
+        page = browser.get(f"/papers/{paper}/")
+        assert "Read on SQLite." in page.text and "sqlite-member" in page.text
