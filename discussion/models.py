@@ -54,9 +54,8 @@ def is_moderator(user) -> bool:
 def refuse_suspended_voters(user):
     """A suspended user can't upvote papers: registered with papers.hooks.add_vote_refusal,
     so the vote view asks it in its query of the paper."""
-    return Exists(
-        Suspension.objects.filter(user=user.pk)
-    ), "Your account is suspended: you can't vote."
+    message = "Your account is suspended: you can't vote."
+    return Exists(Suspension.objects.filter(user=user.pk)), message
 
 
 class CommentQuerySet(models.QuerySet):
