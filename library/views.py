@@ -158,14 +158,19 @@ def _page_with_total(request, ordered, field, per_page=None):
     return Page([value for value, _ in rows], number, paginator)
 
 
-def _saved_papers(user, ids):
-    """The papers with these ids, for cards, with when `user` saved and read them, in
-    the order of `ids`, for their cards (papers.cards.rows_in_order: one query)."""
-    papers = (
+def _saved_by(user):
+    """The papers `user` saved, with when (cards.Described: compiled once per shape)."""
+    return (
         Paper.objects.for_listing(user)
         .filter(saves__user=user)
         .annotate(saved_at=F("saves__saved_at"), read_at=F("saves__read_at"))
     )
+
+
+def _saved_papers(user, ids):
+    """The papers with these ids, for cards, with when `user` saved and read them, in
+    the order of `ids`, for their cards (papers.cards.rows_in_order: one query)."""
+    papers = cards.Described(_saved_by, user=user)
     # Once their cards are cached, only what the page shows beside them is read.
     listed = cards.rows_in_order(papers, ids, also=("arxiv_id", "saved_at", "read_at"))
     for paper in listed:
@@ -373,9 +378,7 @@ def collection(request, username, slug):
     papers = {
         paper.pk: paper
         # Their titles and card keys once their cards are cached (one query either way).
-        for paper in cards.rows_in_order(
-            Paper.objects.for_listing(request.user), [i.paper_id for i in items]
-        )
+        for paper in cards.rows_in_order(cards.listed(request.user), [i.paper_id for i in items])
     }
     for item in items:
         item.listed_paper = papers.get(item.paper_id)

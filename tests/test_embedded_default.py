@@ -64,6 +64,9 @@ def test_the_embedded_default_serves_the_front_page(tmp_path):
         assert "Daily papers" in response.text
         # Today's list is the recorded Hugging Face day, its top paper first.
         assert "Breaking the Memory Barrier" in response.text
+        # The days before it, read by a query compiled with stand-in dates, which
+        # SQLite takes as text (papers.compiled).
+        assert 'rel="prev"' in response.text
         assert (tmp_path / "db.sqlite3").exists()
         # Search reads a query as typed: a misspelled word finds nothing, and no error.
         search = httpx.get(f"http://127.0.0.1:{port}/search/?q=memory+barrier", timeout=30)

@@ -8,6 +8,8 @@ from django import template
 from django.db.models import Count, Exists, OuterRef
 from django.urls import get_script_prefix, reverse
 
+from papers import compiled
+
 from ..models import (
     PUBLIC_COLLECTIONS_SHOWN,
     Collection,
@@ -57,8 +59,13 @@ def own_collections_for(user, paper):
     """The signed-in user's collections, each with `has_paper` (one query)."""
     if not user.is_authenticated:
         return []
-    has = CollectionItem.objects.filter(collection=OuterRef("pk"), paper=paper)
-    return list(
+    # On every paper page a member reads: compiled once (papers.compiled).
+    return compiled.shaped(_own_collections, user=user, paper=paper.pk).objects()
+
+
+def _own_collections(user, paper):
+    has = CollectionItem.objects.filter(collection=OuterRef("pk"), paper_id=paper)
+    return (
         Collection.objects.filter(owner=user)
         .annotate(has_paper=Exists(has))
         .order_by("-updated_at")

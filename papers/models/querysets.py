@@ -9,7 +9,7 @@ from django.db import connection, models
 from django.db.models import Exists, F, Max, OuterRef, Prefetch, Subquery, Value
 from django.utils import timezone
 
-from .. import hooks, ranking
+from .. import compiled, hooks, ranking
 from .authors import Authorship
 from .votes import Vote
 
@@ -44,8 +44,9 @@ class PaperQuerySet(models.QuerySet):
         return self.order_by("-upvote_count", "-published_at", "-id")
 
     def trending(self, now: dt.datetime | None = None):
-        now = now or timezone.now()
-        since = (now - dt.timedelta(days=settings.TRENDING_DAYS)).date()
+        return self.trending_since(trending_start(now))
+
+    def trending_since(self, since: dt.date):
         return self.featured().filter(daily_date__gte=since).order_by("-rank_score", "-id")
 
     def refresh_rank_scores(self, now: dt.datetime | None = None) -> int:
@@ -145,7 +146,10 @@ class PaperQuerySet(models.QuerySet):
         (a few thousand for the busiest author), read through the author's authorships
         and paper_visible_sort_keys and sorted: with a LIMIT instead, PostgreSQL walks
         every paper newest first, looking for the author's."""
-        return list(self.visible().by_author(author).newest().values_list("pk", flat=True))
+        if self.query.where:  # a filtered queryset: its own papers
+            return list(self.visible().by_author(author).newest().values_list("pk", flat=True))
+        ids = compiled.shaped(_author_paper_ids, model=self.model, author=author.pk)
+        return [pk for (pk,) in ids.rows()]
 
     # --- A user's papers (the tabs of their profile) ----------------------------------
     # Each starts from the user's own rows through an index that leads with the user
@@ -173,23 +177,16 @@ class PaperQuerySet(models.QuerySet):
 
     def latest_day(self) -> dt.date | None:
         """The most recent day with visible featured papers."""
-        return self.visible().featured().aggregate(day=Max("daily_date"))["day"]
+        if self.query.where:  # a filtered queryset: its own papers
+            return self.visible().featured().aggregate(day=Max("daily_date"))["day"]
+        # Every list page asks: compiled once (papers.compiled).
+        row = compiled.shaped(_latest_day, model=self.model).first()
+        return row[0] if row else None
 
     def neighbour_days(self, first: dt.date, last: dt.date) -> tuple[dt.date | None, ...]:
         """The nearest days with visible featured papers before `first` and after `last`,
         skipping empty days, in one query: two index lookups as scalar subqueries."""
-        days = self.model.objects.visible().featured()
-        before = days.filter(daily_date__lt=first).order_by("-daily_date")
-        after = days.filter(daily_date__gt=last).order_by("daily_date")
-        # Any one row carries the two subqueries; an empty table has no neighbours.
-        row = (
-            self.model.objects.annotate(
-                before=Subquery(before.values("daily_date")[:1]),
-                after=Subquery(after.values("daily_date")[:1]),
-            )
-            .values_list("before", "after")
-            .first()
-        )
+        row = compiled.shaped(_neighbour_days, model=self.model, first=first, last=last).first()
         return row or (None, None)
 
     def featured_days(self):
@@ -238,6 +235,36 @@ class PaperQuerySet(models.QuerySet):
             .annotate(similarity=SearchRank(vector, shared))
             .order_by("-similarity", "-upvote_count", "-id")[:limit]
         )
+
+
+def trending_start(now: dt.datetime | None = None) -> dt.date:
+    """The first day of the trending window."""
+    return ((now or timezone.now()) - dt.timedelta(days=settings.TRENDING_DAYS)).date()
+
+
+def _latest_day(model):
+    days = model.objects.visible().featured()
+    # MAX() as an index scan that stops at the first row, as PostgreSQL runs MAX() too.
+    return days.order_by("-daily_date").values_list("daily_date")[:1]
+
+
+def _author_paper_ids(model, author):
+    return model.objects.visible().filter(authorships__author=author).newest().values_list("pk")
+
+
+def _neighbour_days(model, first, last):
+    days = model.objects.visible().featured()
+    before = days.filter(daily_date__lt=first).order_by("-daily_date")
+    after = days.filter(daily_date__gt=last).order_by("daily_date")
+    # Any one row carries the two subqueries; an empty table has no neighbours.
+    return (
+        model.objects.annotate(
+            before=Subquery(before.values("daily_date")[:1]),
+            after=Subquery(after.values("daily_date")[:1]),
+        )
+        .order_by("pk")
+        .values_list("before", "after")[:1]
+    )
 
 
 def title_keywords(title: str, limit: int = 12) -> list[str]:

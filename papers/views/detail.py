@@ -5,7 +5,7 @@ from django.core.cache import cache
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 
-from .. import cards, citation, hooks, pageparts
+from .. import cards, citation, compiled, hooks, pageparts
 from ..models import Author, Paper
 from ..pagination import paginate
 from .errors import PaperNotHere
@@ -18,14 +18,8 @@ RELATED_CACHE_SECONDS = 6 * 60 * 60
 
 
 def paper_detail(request, arxiv_id):
-    papers = (
-        Paper.objects.visible()
-        .with_user_votes(request.user)
-        .with_viewer_annotations(request.user)
-        # With what feature apps show (papers.hooks): joined, no query more.
-        .select_related("submitted_by", *hooks.listing_relations())
-    )
-    paper = pageparts.with_page_digest(papers).filter(arxiv_id=arxiv_id).first()
+    found = compiled.shaped(_paper_for_page, user=request.user, arxiv_id=arxiv_id).objects()
+    paper = found[0] if found else None
     if paper is None:
         if Paper.objects.filter(arxiv_id=arxiv_id).exists():
             raise Http404("hidden")  # by the moderators: nothing to offer
@@ -49,6 +43,18 @@ def paper_detail(request, arxiv_id):
     response = render(request, "papers/detail.html", context)
     pageparts.store(paper)
     return response
+
+
+def _paper_for_page(user, arxiv_id):
+    """The paper page's query (compiled once per shape: papers.compiled)."""
+    papers = (
+        Paper.objects.visible()
+        .with_user_votes(user)
+        .with_viewer_annotations(user)
+        # With what feature apps show (papers.hooks): joined, no query more.
+        .select_related("submitted_by", *hooks.listing_relations())
+    )
+    return pageparts.with_page_digest(papers).filter(arxiv_id=arxiv_id).order_by("pk")[:1]
 
 
 def voters_context(paper) -> dict:
@@ -83,7 +89,5 @@ def _related_papers(paper):
 def author_detail(request, slug):
     author = get_object_or_404(Author.objects.select_related("claimed_by"), slug=slug)
     page = paginate(request, Paper.objects.ids_by_author_newest(author))
-    page.object_list = cards.rows_in_order(
-        Paper.objects.for_listing(request.user), page.object_list
-    )
+    page.object_list = cards.rows_in_order(cards.listed(request.user), page.object_list)
     return render(request, "papers/author.html", {"author": author, "page": page})

@@ -7,6 +7,7 @@ from django.utils import timezone
 from .. import cards
 from ..dates import Period, day_period, parse_day, parse_month, parse_week
 from ..models import Paper
+from ..models.querysets import trending_start
 from ..pagination import paginate, paginate_uncounted
 from .errors import PublicNotFound
 
@@ -45,11 +46,14 @@ def _parse_or_404(parser, text) -> Period:
 
 
 def _period_page(request, period: Period, is_latest=False):
-    papers = (
-        Paper.objects.for_listing(request.user).featured_between(period.first, period.last).ranked()
+    papers = cards.Described(
+        period_papers,
+        user=request.user,
+        first=period.first,
+        last=period.last,
+        has_code=wants_code(request),
     )
-    papers = only_with_code_if_asked(request, papers)
-    page = paginate(request, cards.Deferred(papers))
+    page = paginate(request, papers)
     if period.first > timezone.localdate() and not page.object_list:
         raise PublicNotFound(
             f"{period.label} is still to come: nothing has been featured for it yet."
@@ -71,8 +75,10 @@ def _period_page(request, period: Period, is_latest=False):
 
 
 def trending(request):
-    papers = only_with_code_if_asked(request, Paper.objects.for_listing(request.user).trending())
-    page = paginate(request, cards.Deferred(papers))
+    papers = cards.Described(
+        trending_papers, user=request.user, since=trending_start(), has_code=wants_code(request)
+    )
+    page = paginate(request, papers)
     return render(
         request,
         "papers/trending.html",
@@ -81,8 +87,8 @@ def trending(request):
 
 
 def new(request):
-    papers = only_with_code_if_asked(request, Paper.objects.for_listing(request.user).newest())
-    page = paginate_uncounted(request, cards.Deferred(papers), NEW_MAX_PAGES)
+    papers = cards.Described(new_papers, user=request.user, has_code=wants_code(request))
+    page = paginate_uncounted(request, papers, NEW_MAX_PAGES)
     if page is None:
         raise PublicNotFound(
             "There is no such page of new papers: the list ends earlier (it goes back at "
@@ -91,9 +97,28 @@ def new(request):
     return render(request, "papers/new.html", {"page": page})
 
 
-def only_with_code_if_asked(request, papers):
+def wants_code(request) -> bool:
     """?has_code=1 (issue 13): only the papers with a code link."""
-    return papers.with_code() if request.GET.get("has_code") == "1" else papers
+    return request.GET.get("has_code") == "1"
+
+
+# The lists as cards.Described builds them: module-level functions of the values a
+# request gives, so that each list's queries are compiled once per shape.
+
+
+def period_papers(user, first, last, has_code):
+    papers = Paper.objects.for_listing(user).featured_between(first, last).ranked()
+    return papers.with_code() if has_code else papers
+
+
+def trending_papers(user, since, has_code):
+    papers = Paper.objects.for_listing(user).trending_since(since)
+    return papers.with_code() if has_code else papers
+
+
+def new_papers(user, has_code):
+    papers = Paper.objects.for_listing(user).newest()
+    return papers.with_code() if has_code else papers
 
 
 def papers_in_order(papers, ids):
