@@ -98,12 +98,15 @@ class Endpoint:
     # Pages whose parts a site in use has cached (the cards of a list, papers.cards; a
     # paper page's parts, papers.pageparts): each is visited once first.
     cards: bool = False
+    # Asked as browsers ask (Accept-Encoding): the page cache answers its gzipped copy.
+    compressed: bool = False
 
 
 ENDPOINTS = [
     Endpoint("constant view (ceiling)", lambda m: ["/bench/constant/"]),
     Endpoint("daily /", lambda m: ["/"], cards=True),
     Endpoint("daily / from cache", lambda m: ["/"], cached=True),
+    Endpoint("daily / from cache, gzip", lambda m: ["/"], cached=True, compressed=True),
     Endpoint("daily / signed in", lambda m: ["/"], signed_in=True, cards=True),
     Endpoint("day page", lambda m: [f"/papers/date/{d}/" for d in _recent_days(m, 30)], cards=True),
     Endpoint("week page", lambda m: [f"/papers/week/{w}/" for w in _weeks(m, 8)], cards=True),
@@ -515,6 +518,8 @@ def requests_for(endpoint, meta, signed_in, pairs, port):
             for i in range(len(signed_in))
         ]
     headers = {} if endpoint.cached else {"X-Bench-Page-Cache": "off"}
+    if endpoint.compressed:
+        headers["Accept-Encoding"] = "gzip, deflate, br"
     if endpoint.htmx:
         headers["HX-Request"] = "true"
     return [Request("GET", p, dict(headers)) for p in paths]
@@ -744,13 +749,15 @@ def print_report(report):
     print(HEADER)
     for result in report["endpoints"]:
         print_row(result, ceiling)
-    cached = next((r for r in report["endpoints"] if r["name"] == "daily / from cache"), None)
-    if ceiling and cached and "load" in ceiling and "load" in cached:
-        ceiling_rps, cached_rps = ceiling["load"]["rps"], cached["load"]["rps"]
-        print(
-            f"daily / from cache: {cached_rps:,.0f} req/s against the constant view's "
-            f"{ceiling_rps:,.0f}, {100 * cached_rps / ceiling_rps:.0f} % (issue 16: at least 80 %)"
-        )
+    for name in ("daily / from cache", "daily / from cache, gzip"):
+        cached = next((r for r in report["endpoints"] if r["name"] == name), None)
+        if ceiling and cached and "load" in ceiling and "load" in cached:
+            ceiling_rps, cached_rps = ceiling["load"]["rps"], cached["load"]["rps"]
+            print(
+                f"{name}: {cached_rps:,.0f} req/s against the constant view's "
+                f"{ceiling_rps:,.0f}, {100 * cached_rps / ceiling_rps:.0f} % "
+                "(issue 16: at least 80 %)"
+            )
     print(
         f"gunicorn workers: peak RSS {memory['peak_worker_mb']} MB (median worker peak "
         f"{memory['median_worker_peak_mb']} MB, {memory['workers_seen']} worker processes seen, "

@@ -123,6 +123,8 @@ TEMPLATES = [
                 # After Django's csrf processor: pages being cached get a placeholder.
                 "papers.pagecache.csrf_placeholder",
             ],
+            # {% url %} with its answers remembered (issue 16: the page shell's URLs).
+            "builtins": ["papers.templatetags.remembered_urls"],
         },
     },
 ]

@@ -86,8 +86,15 @@ def _related_papers(paper):
     return [by_id[pk] for pk in ids if pk in by_id]
 
 
+def _author_by_slug(slug):
+    return Author.objects.select_related("claimed_by").filter(slug=slug)
+
+
 def author_detail(request, slug):
-    author = get_object_or_404(Author.objects.select_related("claimed_by"), slug=slug)
+    found = compiled.shaped(_author_by_slug, slug=slug).objects()
+    if not found:
+        raise Http404("No such author.")
+    author = found[0]
     page = paginate(request, Paper.objects.ids_by_author_newest(author))
     page.object_list = cards.rows_in_order(cards.listed(request.user), page.object_list)
     return render(request, "papers/author.html", {"author": author, "page": page})
