@@ -127,15 +127,25 @@ def shaped(build, *, finish=None, sql="{}", extra=(), **values) -> "Shaped":
     key = (build, finish, sql, extra, shape)
     compiled = _shapes.get(key)
     if compiled is None:
-        queryset = build(**{**values, **replacements})
-        if finish is not None:
-            queryset = finish(queryset)
+        built = build(**{**values, **replacements})
+        _check_uses(build, built, standins)
+        queryset = finish(built) if finish is not None else built
         compiled = CompiledQuery(queryset, standins, sql=sql, extra=extra)
         with _lock:
             if len(_shapes) >= MAX_SHAPES:  # a bound, should a caller's keys run away
                 _shapes.clear()
             _shapes[key] = compiled
     return Shaped(compiled, real)
+
+
+def _check_uses(build, queryset, standins):
+    """Every value given as a parameter must reach the query as it was given: one the
+    ORM changes on its way (a LIKE pattern, a date compared with a datetime) would run
+    as its stand-in. A finish may leave some out (a count needs no viewer)."""
+    found = CompiledQuery(queryset, standins).slots
+    unused = set(standins.values()) - {name for _, name, _ in found}
+    if unused:
+        raise ValueError(f"{build.__qualname__}: no parameter holds {sorted(unused)}")
 
 
 class Shaped:

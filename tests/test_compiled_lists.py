@@ -210,3 +210,14 @@ def test_a_vote_shows_on_the_next_compiled_page(client, members, papers):
     page = client.get(url).content.decode()
     card = page[page.index(f'id="paper-{paper.pk}"') :]
     assert 'aria-pressed="true"' in card[: card.index("</article>")]
+
+
+def _titled_like(words):
+    return Paper.objects.filter(title__icontains=words).values_list("pk")
+
+
+def test_a_value_the_orm_changes_on_its_way_to_the_query_is_refused_when_compiled(db):
+    # title__icontains sends "%words%": the stand-in is nowhere among the parameters,
+    # and the query would have run with it.
+    with pytest.raises(ValueError, match="no parameter holds"):
+        compiled.shaped(_titled_like, words="attention")
