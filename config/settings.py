@@ -123,8 +123,10 @@ TEMPLATES = [
                 # After Django's csrf processor: pages being cached get a placeholder.
                 "papers.pagecache.csrf_placeholder",
             ],
-            # {% url %} with its answers remembered (issue 16: the page shell's URLs).
+            # {% url %} and {% static %} with their answers remembered (issue 16: the
+            # page shell's URLs).
             "builtins": ["papers.templatetags.remembered_urls"],
+            "libraries": {"static": "papers.templatetags.remembered_urls"},
         },
     },
 ]

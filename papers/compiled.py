@@ -58,6 +58,7 @@ class CompiledQuery:
         ]
         self.extra = tuple(extra)
         self._making = None  # what objects() needs, once
+        self._converters = None
 
     def uses(self, name) -> bool:
         return any(slot_name == name for _, slot_name, _ in self.slots)
@@ -73,8 +74,23 @@ class CompiledQuery:
             return cursor.fetchall()
 
     def run(self, **values):
-        # results_iter() converts the values as the ORM does (SQLite's dates, booleans).
-        return self.compiler.results_iter([self.rows(**values)], tuple_expected=True)
+        return self._converted(self.rows(**values), tuple_expected=True)
+
+    def _converted(self, rows, tuple_expected=False):
+        """The rows converted as the ORM converts them (SQLite's dates, booleans, JSON)
+        in results_iter(), with the converters looked up once, not on every run (a
+        paper page's row has some 60 columns)."""
+        if self._converters is None:
+            compiler = self.compiler
+            fields = [s[0] for s in compiler.select[0 : compiler.col_count]]
+            self._converters = compiler.get_converters(fields)
+            self._composite = compiler.has_composite_fields(fields)
+        if self._composite:  # composite primary keys: as Django does it
+            return self.compiler.results_iter([rows], tuple_expected=tuple_expected)
+        if not self._converters:
+            return rows
+        rows = self.compiler.apply_converters(rows, self._converters)
+        return map(tuple, rows) if tuple_expected else rows
 
     def objects(self, **values) -> list:
         """The rows as model instances, made as Django's ModelIterable makes them (with
@@ -95,7 +111,7 @@ class CompiledQuery:
             )
         model, init_list, start, end, populators, annotations = self._making
         made = []
-        for row in self.compiler.results_iter([self.rows(**values)]):
+        for row in self._converted(self.rows(**values)):
             obj = model.from_db(self.compiler.using, init_list, row[start:end])
             for populator in populators:
                 populator.populate(row, obj)

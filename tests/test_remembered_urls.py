@@ -66,3 +66,20 @@ def test_an_object_argument_is_reversed_every_time():
     assert render("{% url 'papers:author' a %}", a=arg) == "/authors/first/"
     arg.name = "second"
     assert render("{% url 'papers:author' a %}", a=arg) == "/authors/second/"
+
+
+def test_static_after_load_static_is_the_remembering_one_and_follows_the_settings():
+    from django.templatetags.static import StaticNode
+
+    template = Template("{% load static %}{% static 'css/site.css' %}")
+    assert isinstance(template.nodelist[-1], remembered_urls.RememberedStaticNode)
+    expected = StaticNode.handle_simple("css/site.css")
+    assert template.render(Context()) == expected
+    assert template.render(Context()) == expected
+    source = "{% load static %}{% static name as url %}[{{ url }}]"
+    assert render(source, name="css/site.css") == f"[{expected}]"
+    with override_settings(STATIC_URL="/elsewhere-static/"):
+        assert render("{% load static %}{% static 'css/site.css' %}").startswith(
+            "/elsewhere-static/"
+        )
+    assert render("{% load static %}{% static 'css/site.css' %}") == expected

@@ -1,5 +1,6 @@
-"""`{% url %}` with its answers remembered, loaded as a builtin (config.settings'
-TEMPLATES) so every template's `{% url %}` is this one.
+"""`{% url %}` and `{% static %}` with their answers remembered. config.settings'
+TEMPLATES loads this module as a builtin and as the library `static`, so every
+template's `{% url %}`, and `{% static %}` after `{% load static %}`, is this one.
 
 A page's shell (the header, the footer, the day, week and month links) reverses a few
 dozen URLs on every request, the same ones each time, and reverse() costs 10-20 µs of
@@ -7,6 +8,10 @@ resolver and converter lookups a URL. Its answer depends only on what the key ho
 the name, the arguments, the current app (namespaces), the URLconf, the script prefix
 and the language; so it is remembered per process (a bounded LRU), and forgotten when
 settings change (tests that swap the URLconf).
+
+`{% static %}` is the same on every page (the style sheet, the scripts, the icons:
+about 14 a page at 11-21 µs each): its answer, the storage's URL for a path, is
+remembered per path until settings change, as the storage's manifest is read once.
 """
 
 import datetime as dt
@@ -16,6 +21,7 @@ from django import template
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.template import defaulttags
+from django.templatetags.static import StaticNode
 from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 from django.utils.html import conditional_escape
 from django.utils.translation import get_language
@@ -28,9 +34,15 @@ def _reverse(view_name, args, kwargs, current_app, urlconf, prefix, language):
     return reverse(view_name, args=args, kwargs=dict(kwargs), current_app=current_app)
 
 
+@functools.lru_cache(maxsize=1024)
+def _static(path):
+    return StaticNode.handle_simple(path)
+
+
 @receiver(setting_changed)
 def _forget(**kwargs):
     _reverse.cache_clear()
+    _static.cache_clear()
 
 
 # Values whose str() is all reverse() reads of them.
@@ -82,3 +94,14 @@ class RememberedURLNode(defaulttags.URLNode):
 def url(parser, token):
     node = defaulttags.url(parser, token)
     return RememberedURLNode(node.view_name, node.args, node.kwargs, node.asvar)
+
+
+class RememberedStaticNode(StaticNode):
+    @classmethod
+    def handle_simple(cls, path):
+        return _static(path) if isinstance(path, str) else StaticNode.handle_simple(path)
+
+
+@register.tag
+def static(parser, token):
+    return RememberedStaticNode.handle_token(parser, token)
