@@ -14,7 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from papers import api
+from papers import api, cards
 from papers.highlight import START, STOP
 from papers.models import Paper
 from papers.pagination import paginate
@@ -96,8 +96,10 @@ def search_papers(request):
                 found = hybrid.search(query, papers, mode, newest, form.has_filters)
                 page = paginate(request, found.ids)
                 page.object_list = papers_in_order(
-                    matching.with_search_marks(
-                        Paper.objects.for_listing(request.user), found.words
+                    cards.with_digest(
+                        matching.with_search_marks(
+                            Paper.objects.for_listing(request.user), found.words
+                        )
                     ),
                     page.object_list,
                 )
@@ -168,7 +170,9 @@ def more_like_this(request, form, context):
         )
         ids = [i for i, _ in nearest]
     page = paginate(request, ids)
-    page.object_list = _in_order(Paper.objects.for_listing(request.user), page.object_list)
+    page.object_list = _in_order(
+        cards.with_digest(Paper.objects.for_listing(request.user)), page.object_list
+    )
     for item in page.object_list:
         item.match_reason = REASONS[hybrid.MEANING]
     context.update(page=page, like_paper=paper, mode="semantic", not_embedded=row is None)
@@ -181,7 +185,8 @@ def for_you(request):
     since = (timezone.now() - dt.timedelta(days=days)).date()
     recommendations = recommend_for(request.user, since, FOR_YOU_LIMIT)
     papers = _in_order(
-        Paper.objects.for_listing(request.user), [r.paper_id for r in recommendations]
+        cards.with_digest(Paper.objects.for_listing(request.user)),
+        [r.paper_id for r in recommendations],
     )
     by_id = {r.paper_id: r for r in recommendations}
     for paper in papers:

@@ -293,3 +293,18 @@ def test_an_htmx_request_gets_the_page_htmx_says_it_is_on_as_next(client, member
     headers = {"HTTP_HX_REQUEST": "true", "HTTP_HX_CURRENT_URL": "http://testserver/?a=1&b=2"}
     shown = card_of(client.get("/", **headers).content.decode(), paper)
     assert shown.count('name="next" value="/?a=1&amp;b=2"') == 2
+
+
+def test_a_search_card_is_keyed_on_the_digest_and_shows_a_change_at_once(
+    client, member, other, paper
+):
+    # Search reads each card's key as PostgreSQL's digest (cards.with_digest), the same
+    # key a list's card has: a change by someone else is a new key.
+    client.force_login(member)
+    before = card(client, paper, "/search/?q=sparse")
+    assert '<span class="vote-count">0</span>' in before
+    paper.add_vote(other)
+    after = card(client, paper, "/search/?q=sparse")
+    assert '<span class="vote-count">1</span>' in after
+    Paper.objects.filter(pk=paper.pk).update(abstract="Sparse attention, now revised.")
+    assert "now revised" in card(client, paper, "/search/?q=sparse")
