@@ -124,9 +124,9 @@ TEMPLATES = [
                 "papers.pagecache.csrf_placeholder",
             ],
             # {% url %} and {% static %} with their answers remembered (issue 16: the
-            # page shell's URLs).
+            # page shell's URLs). Our templates don't {% load static %}, which would
+            # put Django's own tag back.
             "builtins": ["papers.templatetags.remembered_urls"],
-            "libraries": {"static": "papers.templatetags.remembered_urls"},
         },
     },
 ]

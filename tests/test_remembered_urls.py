@@ -1,7 +1,10 @@
 """`{% url %}` remembers its answers (papers.templatetags.remembered_urls, issue 16) and
 still answers what reverse() answers: for each argument, script prefix and URLconf."""
 
+import re
+
 import pytest
+from django.conf import settings
 from django.template import Context, Template
 from django.test import override_settings
 from django.urls import NoReverseMatch, clear_script_prefix, reverse, set_script_prefix
@@ -68,18 +71,28 @@ def test_an_object_argument_is_reversed_every_time():
     assert render("{% url 'papers:author' a %}", a=arg) == "/authors/second/"
 
 
-def test_static_after_load_static_is_the_remembering_one_and_follows_the_settings():
+def test_static_is_the_remembering_one_and_follows_the_settings():
     from django.templatetags.static import StaticNode
 
-    template = Template("{% load static %}{% static 'css/site.css' %}")
+    template = Template("{% static 'css/site.css' %}")
     assert isinstance(template.nodelist[-1], remembered_urls.RememberedStaticNode)
     expected = StaticNode.handle_simple("css/site.css")
     assert template.render(Context()) == expected
     assert template.render(Context()) == expected
-    source = "{% load static %}{% static name as url %}[{{ url }}]"
-    assert render(source, name="css/site.css") == f"[{expected}]"
+    assert render("{% static name as url %}[{{ url }}]", name="css/site.css") == f"[{expected}]"
     with override_settings(STATIC_URL="/elsewhere-static/"):
-        assert render("{% load static %}{% static 'css/site.css' %}").startswith(
-            "/elsewhere-static/"
-        )
-    assert render("{% load static %}{% static 'css/site.css' %}") == expected
+        assert render("{% static 'css/site.css' %}").startswith("/elsewhere-static/")
+    assert render("{% static 'css/site.css' %}") == expected
+
+
+def test_our_templates_use_the_builtin_static():
+    # {% load static %} would put Django's tag back, unremembered.
+    loads_static = re.compile(r"{%\s*load\s[^%]*\bstatic\b")
+    roots = [settings.BASE_DIR / "templates", *settings.BASE_DIR.glob("*/templates")]
+    found = [
+        str(path.relative_to(settings.BASE_DIR))
+        for root in roots
+        for path in root.rglob("*.html")
+        if loads_static.search(path.read_text())
+    ]
+    assert found == []

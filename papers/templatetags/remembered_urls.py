@@ -1,6 +1,7 @@
 """`{% url %}` and `{% static %}` with their answers remembered. config.settings'
-TEMPLATES loads this module as a builtin and as the library `static`, so every
-template's `{% url %}`, and `{% static %}` after `{% load static %}`, is this one.
+TEMPLATES loads this module as a builtin, so every template's `{% url %}` and
+`{% static %}` is this one. A template that says `{% load static %}` gets Django's own
+`static` back (the admin's and allauth's do): ours don't, and a test checks that.
 
 A page's shell (the header, the footer, the day, week and month links) reverses a few
 dozen URLs on every request, the same ones each time, and reverse() costs 10-20 µs of
