@@ -21,10 +21,7 @@ _USER_ID = -17  # the stand-in for the user's id in the compiled query
 
 @functools.cache
 def _user_query():
-    User = get_user_model()
-    attnames = [f.attname for f in User._meta.concrete_fields]
-    query = User._default_manager.filter(pk=_USER_ID).values_list(*attnames)
-    return CompiledQuery(query, {_USER_ID: "pk"}, names=attnames)
+    return CompiledQuery(get_user_model()._default_manager.filter(pk=_USER_ID), {_USER_ID: "pk"})
 
 
 def read_user(user_id):
@@ -34,9 +31,8 @@ def read_user(user_id):
         pk = User._meta.pk.to_python(user_id)
     except ValidationError:
         return None
-    query = _user_query()
-    row = next(iter(query.run(pk=pk)), None)
-    return None if row is None else User.from_db(query.compiler.using, query.names, row)
+    found = _user_query().objects(pk=pk)
+    return found[0] if found else None
 
 
 class UserByStatement:

@@ -313,7 +313,7 @@ class Deferred:
             .annotate(card_first_authors=ArraySubquery(first))
         )
         if digest:
-            papers = papers.annotate(card_digest=RawSQL(digest_sql(), ()))
+            papers = _annotate_digest(papers)
         by_pk = {}
         for paper in papers:
             paper.first_authorships = [
@@ -401,11 +401,7 @@ def _key_rows(also: tuple):
     """The finish (papers.compiled.shaped) that reads a list's key rows and `also`."""
 
     def key_rows(queryset):
-        return (
-            queryset.prefetch_related(None)
-            .annotate(card_digest=RawSQL(digest_sql(), ()))
-            .values_list(*_key_names(also))
-        )
+        return _annotate_digest(queryset.prefetch_related(None)).values_list(*_key_names(also))
 
     return key_rows
 
@@ -414,8 +410,10 @@ def with_digest(queryset):
     """Papers loaded for cards (search, "for you") with `card_digest` read beside them:
     their cards' keys without reading ~50 values of each loaded paper in Python (a fifth
     of a search page's CPU), and the same keys as the lists' cards."""
-    if not enabled():
-        return queryset
+    return _annotate_digest(queryset) if enabled() else queryset
+
+
+def _annotate_digest(queryset):
     return queryset.annotate(card_digest=RawSQL(digest_sql(), ()))
 
 

@@ -44,9 +44,6 @@ def _at_card(back, paper):
 # What voting reads of the paper (the button, the count, the score's decay, its URL):
 # not the abstract, author list and links a full row would read and turn into Python.
 VOTE_FIELDS = ("pk", "arxiv_id", "title", "upvote_count", "daily_date")
-_VOTE_ATTNAMES = [
-    f.attname for f in Paper._meta.concrete_fields if f.attname in {"id", *VOTE_FIELDS}
-]
 # Stand-ins for the arXiv id and the voter in the vote's compiled query.
 _ARXIV_ID, _VOTER_ID = "arXiv id stand-in", -16
 
@@ -64,9 +61,10 @@ def _vote_query(signed_in: bool):
         for name, (expression, message) in hooks.vote_refusals(voter).items():
             columns[name] = expression
             refusals.append((name, message))
-    papers = Paper.objects.visible().filter(arxiv_id=_ARXIV_ID).annotate(**columns)
-    rows = papers.values_list(*_VOTE_ATTNAMES, *columns)[:1]
-    query = CompiledQuery(rows, {_ARXIV_ID: "arxiv_id", _VOTER_ID: "voter"}, names=columns)
+    papers = Paper.objects.visible().filter(arxiv_id=_ARXIV_ID).only(*VOTE_FIELDS)
+    query = CompiledQuery(
+        papers.annotate(**columns)[:1], {_ARXIV_ID: "arxiv_id", _VOTER_ID: "voter"}
+    )
     return query, refusals
 
 
@@ -74,14 +72,10 @@ def _paper_to_vote(arxiv_id, user):
     """The visible paper `arxiv_id` with VOTE_FIELDS and, for a signed-in user, the
     columns of _vote_query; and the refusals to check. 404 if there is no such paper."""
     query, refusals = _vote_query(user.is_authenticated)
-    row = next(iter(query.run(arxiv_id=arxiv_id, voter=user.pk)), None)
-    if row is None:
+    found = query.objects(arxiv_id=arxiv_id, voter=user.pk)
+    if not found:
         raise Http404("No such paper.")
-    count = len(_VOTE_ATTNAMES)
-    paper = Paper.from_db(query.compiler.using, _VOTE_ATTNAMES, row[:count])
-    for name, value in zip(query.names, row[count:], strict=True):
-        setattr(paper, name, value)
-    return paper, refusals
+    return found[0], refusals
 
 
 def sign_in_url(back: str) -> str:
