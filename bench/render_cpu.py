@@ -243,7 +243,7 @@ def main(argv=None):
 
             def render(client=client, url=url):
                 if args.cold:
-                    cards.forget()
+                    cards.forget(queries=False)
                 response = client.get(url, **headers)
                 assert response.status_code == 200, response.status_code
 

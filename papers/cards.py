@@ -317,15 +317,40 @@ class Deferred:
         by_pk = {}
         for paper in papers:
             paper.first_authorships = [
-                Authorship(
-                    paper=paper,
-                    position=row["position"],
-                    author=Author(id=row["id"], name=row["name"], slug=row["slug"]),
-                )
+                CardAuthorship(row["position"], CardAuthor(row["id"], row["name"], row["slug"]))
                 for row in paper.card_first_authors
             ]
             by_pk[paper.pk] = paper
         return by_pk
+
+
+class CardAuthor:
+    """What a card shows of an Author: its name and its page. Made for each first author
+    of each card rendered; a model instance (and its Authorship) cost ~10 % of a card."""
+
+    __slots__ = ("id", "name", "slug")
+
+    def __init__(self, id, name, slug):  # noqa: A002 (the Author's field name)
+        self.id, self.name, self.slug = id, name, slug
+
+    @property
+    def pk(self):
+        return self.id
+
+    def __str__(self):
+        return self.name
+
+    get_absolute_url = Author.get_absolute_url
+
+
+class CardAuthorship:
+    """An author's place on a card (`first_authorships`, as for_listing's prefetch
+    gives them as Authorships)."""
+
+    __slots__ = ("position", "author")
+
+    def __init__(self, position, author):
+        self.position, self.author = position, author
 
 
 class Described(Deferred):
@@ -495,13 +520,16 @@ class _SeenLately:
 seen_lately = _SeenLately(4 * LOCAL_CARDS)
 
 
-def forget():
+def forget(queries: bool = True):
     """Render every card again from now on, in this process (tests; the shell after
-    changing a card by hand): new keys, and nothing kept in memory."""
+    changing a card by hand): new keys, and nothing kept in memory. `queries`: the
+    compiled list queries too (bench/render_cpu.py --cold keeps them, as a process
+    that meets a card it has not rendered still has them)."""
     _Lazy.generation += 1
     local_cards.clear()
     seen_lately.clear()
-    compiled.forget()
+    if queries:
+        compiled.forget()
 
 
 class _Viewer:

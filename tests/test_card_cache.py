@@ -308,3 +308,13 @@ def test_a_search_card_is_keyed_on_the_digest_and_shows_a_change_at_once(
     assert '<span class="vote-count">1</span>' in after
     Paper.objects.filter(pk=paper.pk).update(abstract="Sparse attention, now revised.")
     assert "now revised" in card(client, paper, "/search/?q=sparse")
+
+
+@pytest.mark.parametrize(
+    "title",
+    ["Short", "x" * 60, "y" * 61, "Cafe\u0301 au lait " * 8, "\u03a9" * 59 + "\u0301" * 3],
+)
+def test_the_buttons_short_title_is_what_truncatechars_gives(title):
+    from django.template.defaultfilters import truncatechars
+
+    assert Paper(title=title).short_title == truncatechars(title, 60)

@@ -1,11 +1,14 @@
 """The paper, and its full-text search document."""
 
+import functools
+
 from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
 from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Exists, F, OuterRef, Q, Value
 from django.dispatch import Signal
 from django.utils import timezone
+from django.utils.text import Truncator
 
 from .. import hooks, links, ranking
 from ..arxiv_ids import is_old_style, validate_arxiv_id
@@ -121,6 +124,12 @@ class Paper(models.Model):
 
     def get_absolute_url(self):
         return links.url_for("papers:detail", self.arxiv_id)
+
+    @functools.cached_property
+    def short_title(self):
+        """The title as buttons' labels give it (what `|truncatechars:60` gives): worked
+        out once for the vote and the save button of a card, each of which needed it."""
+        return Truncator(self.title).chars(60)
 
     @property
     def vote_url(self):
