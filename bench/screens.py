@@ -56,12 +56,27 @@ def reader_session():
     if paper and not paper.votes.filter(user=user).exists():
         paper.add_vote(user)
     author = paper.authorships.order_by("position").first().author
+    # The library's pages with something in them: the paper saved, and in a collection.
+    from library.models import Collection, SavedPaper
+
+    SavedPaper.objects.save_paper(user, paper)
+    collection = Collection.objects.filter(owner=user).first() or Collection.objects.create_named(
+        user, "Reading group", "Papers for Thursday's reading group.", visibility="public"
+    )
+    collection.add_paper(paper, "Start with section 3.")
+    # The paper's discussion and the reader's profile with a comment in them.
+    from discussion.models import Comment
+
+    if not Comment.objects.filter(paper=paper, author=user).exists():
+        Comment.post(
+            paper, user, "The ablation in Table 2 answers my question: the gain is $2\\times$."
+        )
     client = Client()
     client.force_login(user)
-    return client.cookies["sessionid"].value, paper, author
+    return client.cookies["sessionid"].value, paper, author, collection.get_absolute_url()
 
 
-def pages(paper, author):
+def pages(paper, author, collection: str):
     import datetime as dt
 
     from django.utils import timezone
@@ -99,6 +114,14 @@ def pages(paper, author):
         ("settings-2fa", "/accounts/2fa/", True),
         ("settings-connections", "/accounts/3rdparty/", True),
         ("submit", "/submit/", True),
+        ("library", "/library/", True),
+        ("library-import", "/library/import/", True),
+        ("collections", "/collections/screens/", True),
+        ("collection", collection, True),
+        ("collection-new", "/collections/new/", True),
+        ("notifications", "/notifications/", True),
+        ("moderation-log", "/moderation/", False),
+        ("profile-comments", "/u/screens/", False),
     ]
 
 
@@ -110,7 +133,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    cookie, paper, author = reader_session()
+    cookie, paper, author, collection = reader_session()
 
     from playwright.sync_api import sync_playwright
 
@@ -125,7 +148,7 @@ def main(argv=None):
         tabs = {False: visitor.new_page(), True: member.new_page()}
         print(f"{'page':20} {'h@1280':>7} {'h@375':>7} {'html KB':>8}  overflow@320")
         only = set(args.only.split(",")) if args.only else None
-        for name, url, signed_in in pages(paper, author):
+        for name, url, signed_in in pages(paper, author, collection):
             if only and name not in only:
                 continue
             tab = tabs[signed_in]

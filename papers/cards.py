@@ -666,9 +666,12 @@ def _render_missing(context, missing, keys, authenticated) -> dict:
     for position, paper in missing:
         key = keys[position - 1]
         if isinstance(paper, CardRow):
-            paper = loaded.get(paper.pk)
+            row, paper = paper, loaded.get(paper.pk)
             if paper is None:  # hidden since the rows were read
                 continue
+            # What the key was made with: a search's marks and reason, set on the row.
+            paper.title_marked, paper.abstract_marked = row.title_marked, row.abstract_marked
+            paper.match_reason = row.match_reason
         with context.push(
             paper=paper,
             request=request,

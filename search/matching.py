@@ -12,7 +12,8 @@ from django.db.models import Case, F, FloatField, Func, IntegerField, Q, Value, 
 from django.db.models.functions import Cast, Extract
 from django.db.models.lookups import GreaterThan
 
-from papers import highlight
+from papers import compiled, highlight
+from papers.models import Paper
 
 from . import fulltext
 
@@ -40,6 +41,11 @@ def search_matches(papers, query: str):
         return papers.none().annotate(search_rank=Value(0.0))
     if connection.vendor != "postgresql":
         return _search_without_full_text(papers, query)
+    return _full_text_matches(papers, query)
+
+
+def _full_text_matches(papers, query: str):
+    """search_matches on PostgreSQL, for a query clean_query has cleaned."""
     tsquery = fulltext.web_query(query)
     return (
         papers.visible()
@@ -58,25 +64,48 @@ def search_ids(papers, query: str, newest: bool = False) -> list[int]:
     Only that many matches are ranked, so a common word costs no more than a rare
     one; they are fetched with their rank and sorted here, so the list's length is
     the result count and a page of it is fetched by id (with_search_marks) without
-    matching again. Filters applied to `papers` narrow the matches first.
+    matching again. Filters applied to `papers` narrow the matches first; `papers`
+    None is every paper, by SQL compiled once per process (papers.compiled: building
+    this query cost more CPU than PostgreSQL spent running it for a rare word).
     """
-    matches = search_matches(papers, query)
+    finish = _published_rows if newest else _ranked_rows
+    if papers is None:
+        query = fulltext.clean_query(query)
+        if connection.vendor == "postgresql" and fulltext.has_words(query):
+            rows = compiled.shaped(_matches_everywhere, finish=finish, query=query).run()
+        else:
+            rows = finish(search_matches(Paper.objects.all(), query))
+    else:
+        rows = finish(search_matches(papers, query))
     if newest:
-        published = F("published_at")
-        if connection.vendor == "postgresql":
-            published = Cast(Extract("published_at", "epoch"), FloatField())
-        rows = matches.annotate(published=published).values_list("pk", "published")
-        rows = rows[: fulltext.CANDIDATE_LIMIT]
         return [r[0] for r in sorted(rows, key=_newest_key, reverse=True)]
-    rows = matches.values_list("pk", "search_rank", "upvote_count")[: fulltext.CANDIDATE_LIMIT]
     return [r[0] for r in sorted(rows, key=lambda r: (r[1], r[2], r[0]), reverse=True)]
 
 
-def with_search_marks(papers, query: str):
+def _matches_everywhere(query):
+    return _full_text_matches(Paper.objects.all(), query)
+
+
+def _ranked_rows(matches):
+    return matches.values_list("pk", "search_rank", "upvote_count")[: fulltext.CANDIDATE_LIMIT]
+
+
+def _published_rows(matches):
+    published = F("published_at")
+    if connection.vendor == "postgresql":
+        published = Cast(Extract("published_at", "epoch"), FloatField())
+    rows = matches.annotate(published=published).values_list("pk", "published")
+    return rows[: fulltext.CANDIDATE_LIMIT]
+
+
+def with_search_marks(papers, query: str, cleaned: bool = False):
     """`title_marked` and `abstract_marked`: the text with the matches of `query`
     between highlight markers (render with papers.highlight.render_marked, never as
-    HTML). PostgreSQL's ts_headline; elsewhere fulltext.mark_fallback does it."""
-    query = fulltext.clean_query(query)
+    HTML). PostgreSQL's ts_headline; elsewhere fulltext.mark_fallback does it.
+    `cleaned`: the query went through fulltext.clean_query already (and reaches the SQL
+    as given, as papers.compiled.shaped needs)."""
+    if not cleaned:
+        query = fulltext.clean_query(query)
     if connection.vendor != "postgresql":
         return papers.annotate(title_marked=F("title"), abstract_marked=F("abstract"))
     tsquery = fulltext.web_query(query)

@@ -30,6 +30,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.db.models import F
 
+from papers import compiled
 from papers.models import Paper
 from search import fulltext as keyword_search
 from search import matching, spelling
@@ -118,7 +119,7 @@ def vector_search(
     depth = max(2 * (k + len(exclude)), 50)
     while True:
         found = index.nearest(vector, depth, key)
-        allowed = set(base.filter(pk__in=[i for i, _ in found]).values_list("pk", flat=True))
+        allowed = _allowed(papers, base, [i for i, _ in found])
         results = [(i, s) for i, s in found if i in allowed and i not in exclude]
         if len(results) >= k or len(found) < depth or depth >= MAX_OVERSAMPLE:
             break
@@ -128,6 +129,18 @@ def vector_search(
         candidates = list(newest.values_list("pk", flat=True)[:FALLBACK_EXACT_MAX])
         return _exact_among(vector, key, [c for c in candidates if c not in exclude], k)
     return results[:k]
+
+
+def _allowed(papers, base, ids) -> set[int]:
+    """Which of `ids` the search may show: `base`'s, or with no filter (`papers` None)
+    the visible ones, by SQL compiled once per process for each number of ids."""
+    if papers is None and connection.vendor == "postgresql":
+        return {row[0] for row in compiled.shaped(_visible_among, pks=ids).rows()}
+    return set(base.filter(pk__in=ids).values_list("pk", flat=True))
+
+
+def _visible_among(pks):
+    return Paper.objects.visible().filter(pk__in=pks).values_list("pk")
 
 
 def _exact_among(vector, key, paper_ids, k):
@@ -175,7 +188,13 @@ def _has_vectors() -> bool:
         key = encoder.model_key()
     except encoder.EncoderUnavailable:
         return True  # let embed_query fail and say so
+    if connection.vendor == "postgresql":
+        return bool(compiled.shaped(_one_vector, key=key).rows())
     return PaperEmbedding.objects.current(key).exists()
+
+
+def _one_vector(key):
+    return PaperEmbedding.objects.current(key).values_list("pk")[:1]
 
 
 def search(query: str, papers, mode: str = "hybrid", newest: bool = False, filtered=True):
@@ -184,7 +203,9 @@ def search(query: str, papers, mode: str = "hybrid", newest: bool = False, filte
     mode = mode if mode in MODES else "hybrid"
     # Lone surrogates (a caller's str, not a decoded request) can't reach PostgreSQL.
     query = keyword_search.clean_query(query.encode("utf-8", "replace").decode("utf-8"))
-    spelled = spelling.search_ids(papers, query, newest=newest)
+    # Unfiltered, the words are matched by SQL compiled once (matching.search_ids).
+    words_among = papers if filtered else None
+    spelled = spelling.search_ids(words_among, query, newest=newest)
     keyword_ids = spelled.ids
     # A query that found nothing as typed is searched as corrected, by meaning too.
     query = spelled.query
@@ -217,7 +238,7 @@ def search(query: str, papers, mode: str = "hybrid", newest: bool = False, filte
     if mode == "semantic":
         ids = _newest_first(vector_ids) if newest else vector_ids
         return Outcome(ids, "semantic", dict.fromkeys(ids, MEANING), similarity=similarity, **said)
-    best_keyword = keyword_ids if not newest else matching.search_ids(papers, query)
+    best_keyword = keyword_ids if not newest else matching.search_ids(words_among, query)
     best_keyword = best_keyword[: settings.HYBRID_KEYWORD_TOP]
     fused = rrf(
         best_keyword,

@@ -65,6 +65,16 @@ RELATED_CACHE_SECONDS = 6 * 60 * 60
 
 # --- /search/ -----------------------------------------------------------------------------
 
+MARKS = ("title_marked", "abstract_marked")
+
+
+def _marked_listing(user, words):
+    """Search's results as their cards show them: for_listing with the matches of
+    `words` (hybrid.search's cleaned query) marked. Through cards.Described, a page whose
+    cards are cached reads their keys and marks by SQL compiled once, and loads papers
+    only for the cards it renders."""
+    return matching.with_search_marks(Paper.objects.for_listing(user), words, cleaned=True)
+
 
 def search_papers(request):
     """search.views.search_papers with search by meaning: ?mode=hybrid (the default with
@@ -95,13 +105,10 @@ def search_papers(request):
             with search.time_limit():
                 found = hybrid.search(query, papers, mode, newest, form.has_filters)
                 page = paginate(request, found.ids)
-                page.object_list = papers_in_order(
-                    cards.with_digest(
-                        matching.with_search_marks(
-                            Paper.objects.for_listing(request.user), found.words
-                        )
-                    ),
+                page.object_list = cards.rows_in_order(
+                    cards.Described(_marked_listing, user=request.user, words=found.words),
                     page.object_list,
+                    also=MARKS,
                 )
         except search.SearchTookTooLong:
             context["too_slow"] = True

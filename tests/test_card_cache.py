@@ -310,6 +310,19 @@ def test_a_search_card_is_keyed_on_the_digest_and_shows_a_change_at_once(
     assert "now revised" in card(client, paper, "/search/?q=sparse")
 
 
+def test_a_search_page_read_as_rows_keeps_its_highlights_and_reasons(client, member, other, paper):
+    # The second search reads its cards' keys and marks as rows (cards.rows_in_order);
+    # a card rendered again from such a row shows the marks and reason it was keyed on.
+    client.force_login(member)
+    first = card(client, paper, "/search/?q=sparse")
+    assert "<mark>Sparse</mark>" in first and "Matched words" in first
+    assert _normalised(card(client, paper, "/search/?q=sparse")) == _normalised(first)
+    paper.add_vote(other)
+    again = card(client, paper, "/search/?q=sparse")
+    assert "<mark>Sparse</mark>" in again and "Matched words" in again
+    assert '<span class="vote-count">1</span>' in again
+
+
 @pytest.mark.parametrize(
     "title",
     ["Short", "x" * 60, "y" * 61, "Cafe\u0301 au lait " * 8, "\u03a9" * 59 + "\u0301" * 3],

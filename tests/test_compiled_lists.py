@@ -221,3 +221,50 @@ def test_a_value_the_orm_changes_on_its_way_to_the_query_is_refused_when_compile
     # and the query would have run with it.
     with pytest.raises(ValueError, match="no parameter holds"):
         compiled.shaped(_titled_like, words="attention")
+
+
+@pytest.fixture
+def worded(db):
+    """Papers to search by words, one of them hidden."""
+    titles = [
+        "Sparse attention for long documents",
+        "Graph networks with attention",
+        "Sparse graph partitioning",
+        "Attention is sparse in vision transformers",
+        "Hidden sparse attention",
+    ]
+    made = [
+        PaperFactory(title=title, published_at=timezone.now() - dt.timedelta(days=n))
+        for n, title in enumerate(titles)
+    ]
+    Paper.objects.filter(pk=made[-1].pk).update(is_hidden=True)
+    return made
+
+
+@pytest.mark.parametrize("newest", [False, True])
+@pytest.mark.parametrize(
+    "query", ["attention", '"sparse attention"', "sparse -graph", "graph or vision", "zzyzx"]
+)
+def test_words_matched_everywhere_by_compiled_sql_are_the_orms_matches(worded, query, newest):
+    from search import matching
+
+    compiled_ids = matching.search_ids(None, query, newest)
+    assert compiled_ids == matching.search_ids(Paper.objects.all(), query, newest)
+    assert worded[-1].pk not in compiled_ids
+
+
+def test_a_search_compiles_its_queries_once_and_sends_no_stand_in(client, worded, monkeypatch):
+    compiled.forget()
+    made = _compilations(monkeypatch)
+    for query in ("documents", "vision", "documents"):  # then its cards are seen lately
+        assert client.get(f"/search/?q={query}").status_code == 200
+    first = len(made)
+    assert first >= 2  # the words' matches and the results' rows
+    for query in ("documents", "vision"):  # each finds one paper: the same shapes
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(f"/search/?q={query}")
+        assert len(response.context["page"].object_list) == 1
+        sent = " ".join(q["sql"] for q in queries.captured_queries)
+        assert "stand-in" not in sent and "-7000001" not in sent
+        assert f"'{query}'" in sent
+    assert len(made) == first
