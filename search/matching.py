@@ -72,14 +72,17 @@ def search_ids(papers, query: str, newest: bool = False) -> list[int]:
     if papers is None:
         query = fulltext.clean_query(query)
         if connection.vendor == "postgresql" and fulltext.has_words(query):
-            rows = compiled.shaped(_matches_everywhere, finish=finish, query=query).run()
+            # As the driver gives them: floats and ints, nothing to convert (the ORM's
+            # converters on 2,000 rows cost more than sending the query).
+            rows = compiled.shaped(_matches_everywhere, finish=finish, query=query).rows()
         else:
             rows = finish(search_matches(Paper.objects.all(), query))
     else:
         rows = finish(search_matches(papers, query))
     if newest:
         return [r[0] for r in sorted(rows, key=_newest_key, reverse=True)]
-    return [r[0] for r in sorted(rows, key=lambda r: (r[1], r[2], r[0]), reverse=True)]
+    # (rank, upvotes, id) rows: best rank first, then the most upvoted, then the newest id.
+    return [r[2] for r in sorted(rows, reverse=True)]
 
 
 def _matches_everywhere(query):
@@ -87,7 +90,7 @@ def _matches_everywhere(query):
 
 
 def _ranked_rows(matches):
-    return matches.values_list("pk", "search_rank", "upvote_count")[: fulltext.CANDIDATE_LIMIT]
+    return matches.values_list("search_rank", "upvote_count", "pk")[: fulltext.CANDIDATE_LIMIT]
 
 
 def _published_rows(matches):
