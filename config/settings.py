@@ -95,7 +95,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "config.middleware.SettingsPolicyCSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "accounts.signin.HtmxLoginRedirectMiddleware",
     "allauth.account.middleware.AccountMiddleware",

@@ -43,11 +43,11 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.cache import cache
 from django.http import HttpResponse
-from django.middleware.csrf import get_token
 from django.middleware.gzip import re_accepts_gzip
 from django.utils.cache import patch_cache_control, patch_vary_headers
 
 from . import pagegzip
+from .csrftoken import get_token
 
 logger = logging.getLogger(__name__)
 

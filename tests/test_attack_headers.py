@@ -248,3 +248,20 @@ def test_form_action_allows_only_the_configured_sign_in_providers():
         HUGGINGFACE_CLIENT_ID="c",
         HUGGINGFACE_CLIENT_SECRET="d",
     ) == ["'self'", "https://github.com", "https://huggingface.co"]
+
+
+def test_the_policy_built_once_is_django_csps_and_follows_the_settings(site, settings):
+    """config.middleware.SettingsPolicyCSPMiddleware keeps the settings' policy built:
+    the same header django-csp builds, rebuilt when the settings change, and a view's
+    own policy (csp.decorators) still built by django-csp."""
+    from csp.utils import build_policy
+
+    client = Client()
+    for url in ("/", "/papers/2411.10000/", "/api/"):
+        assert client.get(url)["Content-Security-Policy"] == build_policy(), url
+    assert "Content-Security-Policy-Report-Only" not in client.get("/")
+    relaxed = client.get("/digest/view/not-a-token/")["Content-Security-Policy"]
+    assert "'unsafe-inline'" in relaxed and relaxed != build_policy()
+    settings.CONTENT_SECURITY_POLICY_REPORT_ONLY = {"DIRECTIVES": {"img-src": ["'none'"]}}
+    report_only = client.get("/")["Content-Security-Policy-Report-Only"]
+    assert "img-src 'none'" in report_only and report_only == build_policy(report_only=True)
