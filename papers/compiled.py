@@ -10,10 +10,10 @@ real values in their places.
 
 `shaped(build, **values)` is the general form: `build(**values)` returns a queryset,
 and the values that only fill the query's parameters (ids, dates, strings, a signed-in
-user, a list of ids) are replaced by stand-ins the first time a shape is seen; the
-values that change the query's form (booleans, None, an anonymous user, functions) make
-the shape. So a list's query is built and compiled once per process for each of its
-forms, and each request sends it with its own values.
+user, a list of ids, `Ids` sent as one array) are replaced by stand-ins the first time
+a shape is seen; the values that change the query's form (booleans, None, an anonymous
+user, functions) make the shape. So a list's query is built and compiled once per
+process for each of its forms, and each request sends it with its own values.
 """
 
 import datetime as dt
@@ -122,7 +122,24 @@ class CompiledQuery:
 
 
 def _hashable(value) -> bool:
-    return type(value) in (int, str, dt.date)
+    return type(value) in (int, str, dt.date, _ArrayStandIn)
+
+
+class Ids(tuple):
+    """Ids a build sends as one array parameter (`id IN (SELECT unnest(%s::bigint[]))`)
+    rather than one parameter each: one shape whatever their number, and SQL that
+    psycopg keeps parsed (it parses a statement of more than 50 parameters again each
+    time it is sent)."""
+
+
+class _ArrayStandIn(list):
+    """An Ids value's stand-in: a list (the build puts it in the query as an array),
+    found among the compiled parameters by identity."""
+
+    __hash__ = object.__hash__
+
+    def __eq__(self, other):
+        return self is other
 
 
 # --- Compiled once per shape -----------------------------------------------------------
@@ -209,6 +226,11 @@ def _shape_of(values: dict):
             replacements[name] = value._meta.model(pk=stand_in)
             real[name] = value.pk
             shape.append((name, "user"))
+        elif kind is Ids:
+            # One array parameter: the shape is the same for any number of ids.
+            standins[stand_in := _ArrayStandIn([next(ids)])] = name
+            replacements[name], real[name] = stand_in, list(value)
+            shape.append((name, "array"))
         elif kind in (list, tuple) and all(type(v) is int for v in value):
             # Ids for pk__in: one slot each; the shape is their number.
             names = [f"{name}.{n}" for n in range(len(value))]

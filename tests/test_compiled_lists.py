@@ -268,3 +268,25 @@ def test_a_search_compiles_its_queries_once_and_sends_no_stand_in(client, worded
         assert "stand-in" not in sent and "-7000001" not in sent
         assert f"'{query}'" in sent
     assert len(made) == first
+
+
+def _visible_of(pks):
+    from django.db.models.expressions import RawSQL
+
+    among = RawSQL("SELECT unnest(%s::bigint[])", (pks,))
+    return Paper.objects.visible().filter(pk__in=among).values_list("pk")
+
+
+def test_ids_sent_as_one_array_make_one_shape_for_any_number(papers, monkeypatch):
+    compiled.forget()
+    made = _compilations(monkeypatch)
+    every = [paper.pk for paper in papers]
+    for some in (every[:2], every, every[3:9]):
+        with CaptureQueriesContext(connection) as queries:
+            found = [row[0] for row in compiled.shaped(_visible_of, pks=compiled.Ids(some)).rows()]
+        assert sorted(found) == sorted(
+            Paper.objects.visible().filter(pk__in=some).values_list("pk", flat=True)
+        )
+        assert papers[5].pk not in found  # the hidden one (the fixture hides it)
+        assert "-7000001" not in queries.captured_queries[0]["sql"]
+    assert len(made) == 2  # the check and the query, once for all three
