@@ -23,6 +23,7 @@ import threading
 from django.core.signals import setting_changed
 from django.db import connections
 from django.db.models import Model
+from django.db.models.expressions import RawSQL
 from django.db.models.query import get_related_populators
 from django.dispatch import receiver
 
@@ -126,10 +127,15 @@ def _hashable(value) -> bool:
 
 
 class Ids(tuple):
-    """Ids a build sends as one array parameter (`id IN (SELECT unnest(%s::bigint[]))`)
+    """Ids a build sends as one array parameter (`pk__in=unnested(ids)`, PostgreSQL)
     rather than one parameter each: one shape whatever their number, and SQL that
     psycopg keeps parsed (it parses a statement of more than 50 parameters again each
     time it is sent)."""
+
+
+def unnested(ids):
+    """An Ids parameter as rows, for `pk__in=`: PostgreSQL's `unnest` of the array."""
+    return RawSQL("SELECT unnest(%s::bigint[])", (ids,))
 
 
 class _ArrayStandIn(list):

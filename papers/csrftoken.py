@@ -24,8 +24,10 @@ _KEPT = 256 - 256 % _BASE  # 248: bytes at or above it would favour some charact
 # A random byte below _KEPT -> the index of a character (0-61); the rest are deleted.
 _TO_INDEX = bytes(b % _BASE for b in range(_KEPT)) + bytes(256 - _KEPT)
 _DROPPED = bytes(range(_KEPT, 256))
-# An index (0-61) -> its character.
+# An index (0-61) -> its character, and back (the secret comes from the cookie, which
+# CsrfViewMiddleware checked: only allowed characters, the right length).
 _TO_CHAR = CSRF_ALLOWED_CHARS.encode() + bytes(256 - _BASE)
+_FROM_CHAR = bytes.maketrans(CSRF_ALLOWED_CHARS.encode(), bytes(range(_BASE)))
 
 
 def _random_indexes(count: int) -> bytes:
@@ -49,14 +51,6 @@ def masked(secret: str) -> str:
     secret_indexes = secret.encode().translate(_FROM_CHAR)
     cipher = bytes((s + m) % _BASE for s, m in zip(secret_indexes, mask, strict=True))
     return (mask + cipher).translate(_TO_CHAR).decode()
-
-
-# A character of CSRF_ALLOWED_CHARS -> its index (the secret comes from the cookie,
-# which CsrfViewMiddleware checked: only allowed characters, the right length).
-_FROM_CHAR = bytearray(256)
-for _index, _char in enumerate(CSRF_ALLOWED_CHARS.encode()):
-    _FROM_CHAR[_char] = _index
-_FROM_CHAR = bytes(_FROM_CHAR)
 
 
 def get_token(request) -> str:

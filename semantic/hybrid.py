@@ -29,7 +29,6 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import F
-from django.db.models.expressions import RawSQL
 
 from papers import compiled
 from papers.models import Paper
@@ -143,8 +142,7 @@ def _allowed(papers, base, ids) -> set[int]:
 
 def _visible_among(pks):
     # pks: an array parameter (compiled.Ids): 50 to 4,096 ids in one statement.
-    among = RawSQL("SELECT unnest(%s::bigint[])", (pks,))
-    return Paper.objects.visible().filter(pk__in=among).values_list("pk")
+    return Paper.objects.visible().filter(pk__in=compiled.unnested(pks)).values_list("pk")
 
 
 def _exact_among(vector, key, paper_ids, k):
@@ -184,8 +182,7 @@ def _exact_title(query: str, ids: list[int]) -> int | None:
 
 
 def _titles_of(pks):
-    among = RawSQL("SELECT unnest(%s::bigint[])", (pks,))
-    return Paper.objects.filter(pk__in=among).values_list("pk", "title")
+    return Paper.objects.filter(pk__in=compiled.unnested(pks)).values_list("pk", "title")
 
 
 def _newest_first(ids: list[int]) -> list[int]:
@@ -202,9 +199,7 @@ def _has_vectors() -> bool:
         key = encoder.model_key()
     except encoder.EncoderUnavailable:
         return True  # let embed_query fail and say so
-    if connection.vendor == "postgresql":
-        return bool(compiled.shaped(_one_vector, key=key).rows())
-    return PaperEmbedding.objects.current(key).exists()
+    return bool(compiled.shaped(_one_vector, key=key).rows())
 
 
 def _one_vector(key):

@@ -271,10 +271,7 @@ def test_a_search_compiles_its_queries_once_and_sends_no_stand_in(client, worded
 
 
 def _visible_of(pks):
-    from django.db.models.expressions import RawSQL
-
-    among = RawSQL("SELECT unnest(%s::bigint[])", (pks,))
-    return Paper.objects.visible().filter(pk__in=among).values_list("pk")
+    return Paper.objects.visible().filter(pk__in=compiled.unnested(pks)).values_list("pk")
 
 
 def test_ids_sent_as_one_array_make_one_shape_for_any_number(papers, monkeypatch):
