@@ -185,7 +185,7 @@ def _titles_of(pks):
     return Paper.objects.filter(pk__in=compiled.unnested(pks)).values_list("pk", "title")
 
 
-def _newest_first(ids: list[int]) -> list[int]:
+def newest_first(ids: list[int]) -> list[int]:
     published = dict(Paper.objects.filter(pk__in=ids).values_list("pk", "published_at"))
     return sorted(
         ids,
@@ -245,7 +245,7 @@ def search(query: str, papers, mode: str = "hybrid", newest: bool = False, filte
     similarity = dict(nearest)
     vector_ids = [i for i, _ in nearest]
     if mode == "semantic":
-        ids = _newest_first(vector_ids) if newest else vector_ids
+        ids = newest_first(vector_ids) if newest else vector_ids
         return Outcome(ids, "semantic", dict.fromkeys(ids, MEANING), similarity=similarity, **said)
     best_keyword = keyword_ids if not newest else matching.search_ids(words_among, query)
     best_keyword = best_keyword[: settings.HYBRID_KEYWORD_TOP]
@@ -265,7 +265,7 @@ def search(query: str, papers, mode: str = "hybrid", newest: bool = False, filte
         fused = [pinned] + [i for i in fused if i != pinned]
         reasons[pinned] = TITLE
     if newest:
-        fused = _newest_first(fused)
+        fused = newest_first(fused)
     return Outcome(fused, "hybrid", reasons, similarity=similarity, **said)
 
 

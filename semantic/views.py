@@ -156,15 +156,11 @@ def related_papers(paper, limit: int = 8) -> list:
 
 def more_like_this(request, form, context):
     """/search/?like=<arXiv id>: the papers nearest to one paper's stored vector, with
-    the page's filters (no model call)."""
+    the page's filters and order, as a search has them (no model call)."""
     like = request.GET.get("like", "")[:64]
     paper = Paper.objects.visible().filter(arxiv_id=like).first()
     if paper is None:
         raise Http404("No such paper here.")
-    data = form.cleaned_data
-    papers = Paper.objects.published_between(data["since"], data["until"])
-    if data["cat"]:
-        papers = papers.in_category(data["cat"])
     row = PaperEmbedding.objects.filter(paper=paper).first()
     ids = []
     if row is not None:
@@ -172,14 +168,14 @@ def more_like_this(request, form, context):
             row.unpack(),
             row.model_key,
             hybrid.SEMANTIC_TOP,
-            papers if form.has_filters else None,
+            search_views.filtered_papers(form.cleaned_data) if form.has_filters else None,
             exclude={paper.pk},
         )
         ids = [i for i, _ in nearest]
+        if form.cleaned_data["sort"] == "newest":
+            ids = hybrid.newest_first(ids)
     page = paginate(request, ids)
-    page.object_list = _in_order(
-        cards.with_digest(Paper.objects.for_listing(request.user)), page.object_list
-    )
+    page.object_list = cards.rows_in_order(cards.listed(request.user), page.object_list)
     for item in page.object_list:
         item.match_reason = REASONS[hybrid.MEANING]
     context.update(page=page, like_paper=paper, mode="semantic", not_embedded=row is None)

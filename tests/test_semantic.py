@@ -365,9 +365,47 @@ def test_related_papers_come_from_stored_vectors_with_a_more_like_this_link(
     html = response.content.decode()
     assert "AgentDoG 1.5" in html  # the other agent-safety paper, sharing few title words
     assert f"{reverse('papers:search')}?like=2603.24414" in html
-    results = [p.arxiv_id for p in more.context["page"].object_list]
+    results = arxiv_ids([p.pk for p in more.context["page"].object_list])
     assert results[0] == "2605.29801" and "2603.24414" not in results
     assert "Papers like" in more.content.decode()
+
+
+def test_more_like_this_keeps_to_papers_with_code_when_asked(db, client, model):
+    papers = real_papers()
+    with_code = {p.arxiv_id for p in papers[::3] if p.arxiv_id != "2603.24414"}
+    Paper.objects.filter(arxiv_id__in=with_code).update(code_url="https://github.com/a/b")
+    embed_all(model)
+    index.rebuild(model.key)
+
+    everything = client.get(reverse("papers:search"), {"like": "2603.24414"})
+    only_code = client.get(reverse("papers:search"), {"like": "2603.24414", "has_code": "1"})
+
+    assert len(everything.context["page"].object_list) == len(papers) - 1
+    found = arxiv_ids([p.pk for p in only_code.context["page"].object_list])
+    assert sorted(found) == sorted(with_code)
+
+
+def test_more_like_this_can_be_ordered_newest_first(db, client, model):
+    papers = real_papers()
+    start = timezone.now() - dt.timedelta(days=100)
+    for n, paper in enumerate(papers):
+        # Each on its own day, in an order unrelated to closeness (7 is prime to 18).
+        Paper.objects.filter(pk=paper.pk).update(
+            published_at=start + dt.timedelta(days=(n * 7) % len(papers))
+        )
+    embed_all(model)
+    index.rebuild(model.key)
+
+    closest = client.get(reverse("papers:search"), {"like": "2603.24414"})
+    newest = client.get(reverse("papers:search"), {"like": "2603.24414", "sort": "newest"})
+
+    by_closeness = [p.pk for p in closest.context["page"].object_list]
+    by_date = [p.pk for p in newest.context["page"].object_list]
+    published = dict(Paper.objects.values_list("pk", "published_at"))
+    assert sorted(by_date) == sorted(by_closeness)
+    assert by_date == sorted(by_date, key=published.get, reverse=True)
+    assert by_date != by_closeness
+    assert "newest first" in newest.content.decode()
 
 
 def test_more_like_this_for_an_unknown_paper_is_a_404(db, client):
