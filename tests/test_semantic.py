@@ -269,6 +269,38 @@ def test_web_workers_map_the_new_index_file_when_it_changes(db, model):
     assert meta["count"] == len(second) == 18
 
 
+def test_a_search_of_an_index_file_is_remembered_and_a_new_file_is_searched_again(
+    db, model, monkeypatch
+):
+    real_papers()
+    embed_all(model)
+    index.rebuild(model.key)
+    walks = []
+    walk = index.usearch_index().search
+
+    def counted(self, *args, **kwargs):
+        walks.append(args)
+        return walk(self, *args, **kwargs)
+
+    monkeypatch.setattr(index.usearch_index(), "search", counted)
+    query = "photon pairs at hadron colliders"
+
+    first = hybrid.search_ids(query, "semantic", 5)
+    again = hybrid.search_ids(query, "semantic", 5)
+    assert first == again and first[0] == "0704.0001"
+    assert len(walks) == 1  # the second search read the first one's neighbours
+
+    # What may be shown is checked on every search: a paper hidden since is left out.
+    Paper.objects.filter(arxiv_id="0704.0001").update(is_hidden=True)
+    assert hybrid.search_ids(query, "semantic", 4) == first[1:]
+    assert len(walks) == 1
+
+    time.sleep(0.01)
+    index.rebuild(model.key)  # a new file: its graph is walked for the same query
+    assert hybrid.search_ids(query, "semantic", 4) == first[1:]
+    assert len(walks) == 2
+
+
 @pytest.fixture
 def broken_model(settings, tmp_path, model):
     """The ONNX file is corrupt: the model cannot load."""
