@@ -251,6 +251,8 @@ class CardRow:
     title_marked = None
     abstract_marked = None
     match_reason = None
+    marked_with = None  # a search's words: the card's marks are made from them (_key)
+    abstract_fragment = True
 
     def __init__(self, values: dict, source):
         self.__dict__.update(values)
@@ -442,20 +444,23 @@ def _annotate_digest(queryset):
     return queryset.annotate(card_digest=RawSQL(digest_sql(), ()))
 
 
-def rows_in_order(queryset, pks, also=()) -> list:
+def rows_in_order(queryset, pks, also=(), marked_with=None) -> list:
     """The papers with these ids that `queryset` (or a Described list) has, in the order
     of `pks`: CardRows when this process served all their cards lately (they are likely
     cached), else the papers themselves with their keys, in one query (a page nobody
     asked for lately takes no more queries than before the card cache). `also`: the
     fields or the queryset's annotations a page reads of each paper besides its card
-    (the library's arxiv_id and saved and read dates), on the CardRows too."""
+    (the library's arxiv_id and saved and read dates), on the CardRows too.
+    `marked_with`: a search's words, which its cards are marked with (_key): cards
+    served lately with other words or none are not likely cached."""
     if not pks:
         return []
     if isinstance(queryset, Described):
         deferred = queryset.among(pks, also)
     else:
         deferred = Deferred(queryset.filter(pk__in=pks), also)
-    if enabled() and seen_lately.has_all(pks):
+    seen = pks if marked_with is None else [(marked_with, pk) for pk in pks]
+    if enabled() and seen_lately.has_all(seen):
         by_pk = {row.pk: row for row in deferred[:]}
     else:
         by_pk = deferred.papers(pks, digest=enabled())
@@ -496,7 +501,8 @@ local_cards = _LocalCards(LOCAL_CARDS)
 
 
 class _SeenLately:
-    """The papers whose cards this process served lately (ids only)."""
+    """The papers whose cards this process served lately: ids, and (words, id) for a
+    search's cards (_seen_as)."""
 
     def __init__(self, size):
         self.size, self.pks, self.lock = size, OrderedDict(), threading.Lock()
@@ -518,6 +524,11 @@ class _SeenLately:
 
 
 seen_lately = _SeenLately(4 * LOCAL_CARDS)
+
+
+def _seen_as(paper):
+    words = getattr(paper, "marked_with", None)
+    return paper.pk if words is None else (words, paper.pk)
 
 
 def forget(queries: bool = True):
@@ -562,7 +573,14 @@ def _key(paper, position: int, context, authenticated: bool) -> str:
         content = tuple(_value_at(paper, name) for name in content_lookups())
         content += (_authors_of(paper),)
         viewer = tuple(getattr(paper, name, None) for name in viewer_lookups())
-    marks = (paper.title_marked, paper.abstract_marked, paper.match_reason)
+    words = getattr(paper, "marked_with", None)
+    if words is not None:
+        # A search's marks are PostgreSQL's headlines of the card's title and abstract
+        # (in its content digest) for these words: the words stand for the marks in the
+        # key, so a page's rows need not make headlines for cards that are cached.
+        marks = (words, paper.abstract_fragment, paper.match_reason)
+    else:
+        marks = (paper.title_marked, paper.abstract_marked, paper.match_reason)
     state = (
         get_language(),
         timezone.get_current_timezone_name(),
@@ -638,7 +656,7 @@ def _cards_for(context, papers) -> tuple[list, dict]:
         local_cards.put_many(fresh)
         cache.set_many(fresh, CARD_CACHE_SECONDS)
         found.update(fresh)
-    seen_lately.add(paper.pk for paper in papers)
+    seen_lately.add(_seen_as(paper) for paper in papers)
     return keys, found
 
 
@@ -669,8 +687,12 @@ def _render_missing(context, missing, keys, authenticated) -> dict:
             row, paper = paper, loaded.get(paper.pk)
             if paper is None:  # hidden since the rows were read
                 continue
-            # What the key was made with: a search's marks and reason, set on the row.
-            paper.title_marked, paper.abstract_marked = row.title_marked, row.abstract_marked
+            # What the key was made with: a search's marks (made by the paper's query
+            # from the row's words) and reason, set on the row.
+            if row.marked_with is None:
+                paper.title_marked, paper.abstract_marked = row.title_marked, row.abstract_marked
+            elif not row.abstract_fragment:
+                paper.abstract_marked = None
             paper.match_reason = row.match_reason
         with context.push(
             paper=paper,

@@ -46,10 +46,14 @@ def search_mode(request) -> str:
 
 
 def explain(papers, outcome: "hybrid.Outcome", context: dict) -> None:
-    """Each result says why it is there; the page says when meaning was not searched."""
+    """Each result says why it is there; the page says when meaning was not searched.
+    Each card is marked with the words searched (`marked_with`: papers.cards makes the
+    marks only for the cards it renders)."""
     for paper in papers:
         reason = outcome.reasons.get(paper.pk)
         paper.match_reason = REASONS.get(reason, "")
+        paper.marked_with = outcome.words
+        paper.abstract_fragment = reason != hybrid.MEANING
         if reason == hybrid.MEANING:
             # No word matched: the card shows the abstract's opening, not a fragment.
             paper.abstract_marked = None
@@ -65,14 +69,12 @@ RELATED_CACHE_SECONDS = 6 * 60 * 60
 
 # --- /search/ -----------------------------------------------------------------------------
 
-MARKS = ("title_marked", "abstract_marked")
-
 
 def _marked_listing(user, words):
     """Search's results as their cards show them: for_listing with the matches of
     `words` (hybrid.search's cleaned query) marked. Through cards.Described, a page whose
-    cards are cached reads their keys and marks by SQL compiled once, and loads papers
-    only for the cards it renders."""
+    cards are cached reads their keys by SQL compiled once, and loads papers, with
+    their marks, only for the cards it renders."""
     return matching.with_search_marks(Paper.objects.for_listing(user), words, cleaned=True)
 
 
@@ -108,7 +110,7 @@ def search_papers(request):
                 page.object_list = cards.rows_in_order(
                     cards.Described(_marked_listing, user=request.user, words=found.words),
                     page.object_list,
-                    also=MARKS,
+                    marked_with=found.words,
                 )
         except search.SearchTookTooLong:
             context["too_slow"] = True

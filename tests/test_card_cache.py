@@ -323,6 +323,25 @@ def test_a_search_page_read_as_rows_keeps_its_highlights_and_reasons(client, mem
     assert '<span class="vote-count">1</span>' in again
 
 
+def test_a_search_whose_cards_are_cached_makes_no_headlines(client, member, paper):
+    # A search's cards are keyed on the words searched, not on their marks: the rows of
+    # a page whose cards are cached ask PostgreSQL for no headline of any abstract.
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(member)
+    first = card(client, paper, "/search/?q=sparse")
+    with CaptureQueriesContext(connection) as queries:
+        again = card(client, paper, "/search/?q=sparse")
+    assert _normalised(again) == _normalised(first) and "<mark>Sparse</mark>" in again
+    assert not [q for q in queries if "ts_headline" in q["sql"]]
+    # Other words are other marks: rendered with their own headlines.
+    with CaptureQueriesContext(connection) as queries:
+        other_words = card(client, paper, "/search/?q=scale")
+    assert "<mark>Scale</mark>" in other_words and "<mark>Sparse</mark>" not in other_words
+    assert [q for q in queries if "ts_headline" in q["sql"]]
+
+
 @pytest.mark.parametrize(
     "title",
     ["Short", "x" * 60, "y" * 61, "Cafe\u0301 au lait " * 8, "\u03a9" * 59 + "\u0301" * 3],
