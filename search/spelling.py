@@ -203,13 +203,16 @@ def correct(query: str, found_some: bool = False) -> str | None:
     return " ".join(tokens)
 
 
-def search_ids(papers, query: str, newest: bool = False) -> Spelled:
+def search_ids(papers, query: str, newest: bool = False, top: int | None = None) -> Spelled:
     """matching.search_ids with "did you mean": the ids for `query`, or for its
     correction when the query found nothing and the correction finds something. A
     query that found a few is not corrected here (`check`: the page asks for its
     correction afterwards, search.views.spelling_suggestion), so that a page's queries
-    do not depend on how many results it has."""
-    ids = matching.search_ids(papers, query, newest=newest)
+    do not depend on how many results it has. `top`: matching.search_ids' (at least
+    SUGGEST_BELOW, so that a few results are told from many)."""
+    if top is not None:
+        top = max(top, SUGGEST_BELOW)
+    ids = matching.search_ids(papers, query, newest=newest, top=top)
     if len(ids) >= SUGGEST_BELOW:
         return Spelled(ids, query)
     if ids:
@@ -217,7 +220,7 @@ def search_ids(papers, query: str, newest: bool = False) -> Spelled:
     fixed = correct(query)
     if not fixed:
         return Spelled(ids, query)
-    fixed_ids = matching.search_ids(papers, fixed, newest=newest)
+    fixed_ids = matching.search_ids(papers, fixed, newest=newest, top=top)
     if not fixed_ids:
         return Spelled(ids, query)
     return Spelled(fixed_ids, fixed, suggestion=fixed, corrected=True)

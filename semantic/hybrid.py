@@ -214,7 +214,16 @@ def search(query: str, papers, mode: str = "hybrid", newest: bool = False, filte
     query = keyword_search.clean_query(query.encode("utf-8", "replace").decode("utf-8"))
     # Unfiltered, the words are matched by SQL compiled once (matching.search_ids).
     words_among = papers if filtered else None
-    spelled = spelling.search_ids(words_among, query, newest=newest)
+    # No vector stored yet (a new site before its first embed_papers): keyword search
+    # is all there is, and the model is not loaded for nothing.
+    keyword_only = mode == "keyword" or not keyword_search.has_words(query) or not _has_vectors()
+    # Keyword search lists every match; hybrid and semantic use the best
+    # HYBRID_KEYWORD_TOP at most, by relevance whatever the order asked (the fused
+    # list is put in order), which PostgreSQL picks and sends alone.
+    best_only = None if keyword_only else settings.HYBRID_KEYWORD_TOP
+    spelled = spelling.search_ids(
+        words_among, query, newest=newest and best_only is None, top=best_only
+    )
     keyword_ids = spelled.ids
     # A query that found nothing as typed is searched as corrected, by meaning too.
     query = spelled.query
@@ -224,13 +233,13 @@ def search(query: str, papers, mode: str = "hybrid", newest: bool = False, filte
         "corrected": spelled.corrected,
         "check_spelling": spelled.check,
     }
-    if mode == "keyword" or not keyword_search.has_words(query) or not _has_vectors():
-        # No vector stored yet (a new site before its first embed_papers): keyword
-        # search is all there is, and the model is not loaded for nothing.
+    if keyword_only:
         return Outcome(keyword_ids, "keyword", dict.fromkeys(keyword_ids, WORDS), **said)
     try:
         key, vector = embed_query(query)
     except MeaningUnavailable:
+        # Keyword search's results after all: every match, in the order asked.
+        keyword_ids = matching.search_ids(words_among, query, newest=newest)
         return Outcome(
             keyword_ids,
             "keyword",
@@ -247,8 +256,7 @@ def search(query: str, papers, mode: str = "hybrid", newest: bool = False, filte
     if mode == "semantic":
         ids = newest_first(vector_ids) if newest else vector_ids
         return Outcome(ids, "semantic", dict.fromkeys(ids, MEANING), similarity=similarity, **said)
-    best_keyword = keyword_ids if not newest else matching.search_ids(words_among, query)
-    best_keyword = best_keyword[: settings.HYBRID_KEYWORD_TOP]
+    best_keyword = keyword_ids[: settings.HYBRID_KEYWORD_TOP]
     fused = rrf(
         best_keyword,
         vector_ids,

@@ -253,6 +253,22 @@ def test_words_matched_everywhere_by_compiled_sql_are_the_orms_matches(worded, q
     assert worded[-1].pk not in compiled_ids
 
 
+@pytest.mark.parametrize("top", [1, 2, 3, 10])
+@pytest.mark.parametrize("query", ["attention", "sparse", "graph or vision or sparse"])
+def test_the_best_matches_ranked_by_the_database_are_the_first_of_all_matches(
+    worded, query, top
+):
+    from search import matching
+
+    # Equal ranks (the same words in the same place) are broken by upvotes, then id,
+    # as search_ids sorts them: some ties and upvotes to break them.
+    Paper.objects.filter(pk=worded[2].pk).update(upvote_count=5)
+    everything = matching.search_ids(None, query)
+    assert len(everything) >= 2
+    assert matching.search_ids(None, query, top=top) == everything[:top]
+    assert matching.search_ids(Paper.objects.all(), query, top=top) == everything[:top]
+
+
 def test_a_search_compiles_its_queries_once_and_sends_no_stand_in(client, worded, monkeypatch):
     compiled.forget()
     made = _compilations(monkeypatch)
