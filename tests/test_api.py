@@ -153,15 +153,18 @@ def test_a_missing_or_hidden_paper_is_a_json_404(client):
 
 
 def test_hostile_text_is_inert_json(client):
-    PaperFactory(title=HOSTILE, abstract=HOSTILE, authors=[HOSTILE], code_url="javascript:alert(3)")
+    abstract = HOSTILE + " R&D &amp; <!-- -->"
+    hostile = {"title": HOSTILE, "authors": [HOSTILE], "code_url": "javascript:alert(3)"}
+    PaperFactory(abstract=abstract, **hostile)
 
     response = client.get("/api/daily_papers")
 
-    assert b"<script" not in response.content and b"<img" not in response.content
+    assert b"<" not in response.content and b">" not in response.content
+    assert b"&" not in response.content and b"\\u0026amp;" in response.content
     assert b"javascript:" not in response.content
     assert response["X-Content-Type-Options"] == "nosniff"
     [item] = json.loads(response.content)
-    assert item["paper"]["title"] == HOSTILE
+    assert item["paper"]["title"] == HOSTILE and item["summary"] == abstract
     assert item["paper"]["authors"] == [{"name": HOSTILE}]
 
 

@@ -255,9 +255,7 @@ def test_words_matched_everywhere_by_compiled_sql_are_the_orms_matches(worded, q
 
 @pytest.mark.parametrize("top", [1, 2, 3, 10])
 @pytest.mark.parametrize("query", ["attention", "sparse", "graph or vision or sparse"])
-def test_the_best_matches_ranked_by_the_database_are_the_first_of_all_matches(
-    worded, query, top
-):
+def test_the_best_matches_ranked_by_the_database_are_the_first_of_all_matches(worded, query, top):
     from search import matching
 
     # Equal ranks (the same words in the same place) are broken by upvotes, then id,
