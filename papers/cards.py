@@ -578,7 +578,7 @@ def _key(paper, position: int, context, authenticated: bool) -> str:
         # A search's marks are PostgreSQL's headlines of the card's title and abstract
         # (in its content digest) for these words: the words stand for the marks in the
         # key, so a page's rows need not make headlines for cards that are cached.
-        marks = (words, paper.abstract_fragment, paper.match_reason)
+        marks = (words, getattr(paper, "abstract_fragment", True), paper.match_reason)
     else:
         marks = (paper.title_marked, paper.abstract_marked, paper.match_reason)
     state = (

@@ -58,8 +58,11 @@ EXPANSION_ADD = 128
 EXPANSION_SEARCH = 256
 READ_CHUNK = 20_000
 # How long a search of the index is remembered (_search_index): the file never changes,
-# so this only bounds the cache's size, not how stale an answer may be.
+# so this only bounds the cache's size, not how stale an answer may be. Only searches
+# for at most NEAREST_CACHE_MAX neighbours are (an unfiltered search asks for 100-800):
+# the deeper ones of a filtered search would keep up to 100 kB each for an hour.
 NEAREST_CACHE_SECONDS = 60 * 60
+NEAREST_CACHE_MAX = 1_000
 
 
 @dataclass
@@ -329,12 +332,14 @@ def _search_index(index, name: str, vector: np.ndarray, k: int) -> list[tuple[in
     vector = np.ascontiguousarray(vector, np.float32)
     digest = hashlib.blake2b(vector.tobytes(), digest_size=16).hexdigest()
     cache_key = f"semantic:nearest:{name}:{EXPANSION_SEARCH}:{k}:{digest}"
-    found = cache.get(cache_key)
+    remembered = k <= NEAREST_CACHE_MAX
+    found = cache.get(cache_key) if remembered else None
     if found is None:
         matches = index.search(vector, k)
         distances = np.asarray(matches.distances, np.float64)
         found = (np.asarray(matches.keys, np.int64).tobytes(), (1.0 - distances).tobytes())
-        cache.set(cache_key, found, NEAREST_CACHE_SECONDS)
+        if remembered:
+            cache.set(cache_key, found, NEAREST_CACHE_SECONDS)
     ids, similarities = np.frombuffer(found[0], np.int64), np.frombuffer(found[1], np.float64)
     return list(zip(ids.tolist(), similarities.tolist(), strict=True))
 

@@ -115,6 +115,9 @@ def search_papers(request):
         except search.SearchTookTooLong:
             context["too_slow"] = True
         else:
+            # SQLite's marks first: explain() then clears the abstract's of a card found
+            # by meaning alone, which shows the abstract's opening, as on PostgreSQL.
+            search.mark_fallback(page.object_list, found.words)
             explain(page.object_list, found, context)
             if found.check_spelling:
                 # "Did you mean", asked for once the page is shown (not in this request:
@@ -122,7 +125,6 @@ def search_papers(request):
                 context["spelling_check_url"] = search_views.search_url(
                     request, query, "papers:search_spelling"
                 )
-            search.mark_fallback(page.object_list, found.words)
             context["page"] = page
             context["is_capped"] = len(found.ids) >= search.CANDIDATE_LIMIT
     return render(request, "papers/search.html", context)

@@ -44,6 +44,14 @@ def test_the_embedded_default_serves_the_front_page(tmp_path):
         [*manage, "refresh_search_words"], cwd=ROOT, env=env, check=True, capture_output=True
     )
     assert b"needs PostgreSQL" in words.stdout
+    # Search by meaning from the shipped vectors, as `make run` has it.
+    subprocess.run(
+        [*manage, "embed_papers", "--demo-vectors", "--refresh-index"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     server = subprocess.Popen(
         [*manage, "runserver", "--noreload", f"127.0.0.1:{port}"],
         cwd=ROOT,
@@ -71,6 +79,20 @@ def test_the_embedded_default_serves_the_front_page(tmp_path):
         # Search reads a query as typed: a misspelled word finds nothing, and no error.
         search = httpx.get(f"http://127.0.0.1:{port}/search/?q=memory+barrier", timeout=30)
         assert search.status_code == 200 and "Breaking the Memory Barrier" in search.text
+        # By meaning too, once the model has loaded (the first query may time out
+        # while it does, and is answered by words alone, with a notice).
+        for _ in range(60):
+            search = httpx.get(f"http://127.0.0.1:{port}/search/?q=memory+wall", timeout=30)
+            if "unavailable" not in search.text:
+                break
+            time.sleep(0.5)
+        # A card found by meaning alone shows its abstract's opening, unmarked, as on
+        # PostgreSQL; those found by words show their marks (fulltext.mark_fallback).
+        found = search.text.split('<article class="card')[1:]
+        by_meaning = [card for card in found if "Similar in meaning</p>" in card]
+        assert by_meaning and any("<mark>" in card for card in found)
+        for card in by_meaning:
+            assert "<mark>" not in card.split('class="card-abstract')[1].split("</p>")[0]
         typo = httpx.get(f"http://127.0.0.1:{port}/search/?q=memroy+barier&mode=keyword")
         assert typo.status_code == 200 and "No papers match" in typo.text
         # An author's page lists their papers through the card rows, which on

@@ -300,6 +300,12 @@ def test_a_search_of_an_index_file_is_remembered_and_a_new_file_is_searched_agai
     assert hybrid.search_ids(query, "semantic", 4) == first[1:]
     assert len(walks) == 2
 
+    # Deeper searches than NEAREST_CACHE_MAX (a filter's) are not kept: each walks.
+    monkeypatch.setattr(index, "NEAREST_CACHE_MAX", 3)
+    vector = model.encode_query(query)
+    assert index.nearest(vector, 5, model.key) == index.nearest(vector, 5, model.key)
+    assert len(walks) == 4
+
 
 @pytest.fixture
 def broken_model(settings, tmp_path, model):
