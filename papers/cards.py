@@ -459,8 +459,7 @@ def rows_in_order(queryset, pks, also=(), marked_with=None) -> list:
         deferred = queryset.among(pks, also)
     else:
         deferred = Deferred(queryset.filter(pk__in=pks), also)
-    seen = pks if marked_with is None else [(marked_with, pk) for pk in pks]
-    if enabled() and seen_lately.has_all(seen):
+    if enabled() and seen_lately.has_all(_seen_key(marked_with, pk) for pk in pks):
         by_pk = {row.pk: row for row in deferred[:]}
     else:
         by_pk = deferred.papers(pks, digest=enabled())
@@ -502,7 +501,7 @@ local_cards = _LocalCards(LOCAL_CARDS)
 
 class _SeenLately:
     """The papers whose cards this process served lately: ids, and (words, id) for a
-    search's cards (_seen_as)."""
+    search's cards (_seen_key)."""
 
     def __init__(self, size):
         self.size, self.pks, self.lock = size, OrderedDict(), threading.Lock()
@@ -526,9 +525,9 @@ class _SeenLately:
 seen_lately = _SeenLately(4 * LOCAL_CARDS)
 
 
-def _seen_as(paper):
-    words = getattr(paper, "marked_with", None)
-    return paper.pk if words is None else (words, paper.pk)
+def _seen_key(words, pk):
+    """How seen_lately knows a card: its paper's id, with the words of a search's."""
+    return pk if words is None else (words, pk)
 
 
 def forget(queries: bool = True):
@@ -656,7 +655,7 @@ def _cards_for(context, papers) -> tuple[list, dict]:
         local_cards.put_many(fresh)
         cache.set_many(fresh, CARD_CACHE_SECONDS)
         found.update(fresh)
-    seen_lately.add(_seen_as(paper) for paper in papers)
+    seen_lately.add(_seen_key(getattr(paper, "marked_with", None), paper.pk) for paper in papers)
     return keys, found
 
 
